@@ -1,0 +1,69 @@
+"""activemirror_jupyter — local-first memory for Jupyter.
+
+Three tiers: sessions of messages in RAM, persistent storage (SQLite, a JSON folder,
+PostgreSQL) and an encrypted vault. ``%load_ext activemirror_jupyter`` adds the magics.
+
+Importing this package imports neither IPython, pandas nor ipywidgets: names are resolved
+lazily (PEP 562), and the Jupyter layers are imported only when used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "ActiveMirror": "activemirror_jupyter.core.mirror",
+    "Session": "activemirror_jupyter.core.session",
+    "Message": "activemirror_jupyter.core.models",
+    "SessionMetadata": "activemirror_jupyter.core.models",
+    "import_session": "activemirror_jupyter.core.portability",
+    "export_all_data": "activemirror_jupyter.core.portability",
+    "import_all_data": "activemirror_jupyter.core.portability",
+    "delete_all_data": "activemirror_jupyter.core.portability",
+    "VaultMemory": "activemirror_jupyter.core.vault",
+    "VaultCategory": "activemirror_jupyter.core.vault",
+    "VaultEntry": "activemirror_jupyter.core.vault",
+    "LLMResponder": "activemirror_jupyter.core.responders",
+    "ActiveMirrorError": "activemirror_jupyter.core.errors",
+    "InvalidIdError": "activemirror_jupyter.core.errors",
+    "SessionNotFoundError": "activemirror_jupyter.core.errors",
+    "StorageError": "activemirror_jupyter.core.errors",
+    "InvalidImportError": "activemirror_jupyter.core.errors",
+    "ResponderError": "activemirror_jupyter.core.errors",
+    "VaultError": "activemirror_jupyter.core.errors",
+    "VaultAuthError": "activemirror_jupyter.core.errors",
+    "VaultIntegrityError": "activemirror_jupyter.core.errors",
+    "VaultLockedError": "activemirror_jupyter.core.errors",
+}
+
+__all__ = sorted(_EXPORTS) + ["load_ipython_extension", "unload_ipython_extension"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'activemirror_jupyter' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext activemirror_jupyter``: register the magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

@@ -1,0 +1,1 @@
+"""The three tiers — sessions in RAM, persistent stores, the vault — with no Jupyter imports."""

@@ -1,0 +1,51 @@
+"""The exceptions of activemirror_jupyter: one base class, one class per thing that can go wrong.
+
+Every message names what was involved (the id, the file, the store) so a user can act on it.
+"""
+
+from __future__ import annotations
+
+
+class ActiveMirrorError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class InvalidIdError(ActiveMirrorError, ValueError):
+    """An id from outside (API, magics, imports, HTTP) is not a safe identifier."""
+
+
+class SessionNotFoundError(ActiveMirrorError, LookupError):
+    """No session with this id exists in the store."""
+
+    def __init__(self, session_id: str, store: str) -> None:
+        super().__init__(f"Session not found: {session_id!r} in {store}")
+        self.session_id = session_id
+        self.store = store
+
+
+class StorageError(ActiveMirrorError):
+    """The store could not be read or written (bad file, full disk, busy database, lost server)."""
+
+
+class InvalidImportError(ActiveMirrorError, ValueError):
+    """Data given to an import is malformed; nothing was written."""
+
+
+class ResponderError(ActiveMirrorError):
+    """The configured responder failed to produce a reply; the user's message is kept."""
+
+
+class VaultError(ActiveMirrorError):
+    """Base class of the vault's errors."""
+
+
+class VaultAuthError(VaultError):
+    """Wrong password or recovery key; nothing on disk changed."""
+
+
+class VaultIntegrityError(VaultError):
+    """A vault file is damaged, truncated, tampered with or swapped."""
+
+
+class VaultLockedError(VaultError):
+    """The vault is locked: unlock it before use."""

@@ -1,0 +1,29 @@
+"""Timestamps: aware UTC datetimes in memory, ISO 8601 ending in ``Z`` on disk."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_iso(dt: datetime) -> str:
+    """``2024-01-15T10:01:00.123456Z``: fixed width, so text order is time order."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp; naive ones (older files) are read as UTC.
+
+    Raises ValueError for anything that is not an ISO 8601 timestamp.
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"timestamp must be an ISO 8601 string, not {type(text).__name__}")
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)

@@ -1,0 +1,73 @@
+"""The storage protocol: the few operations every persistent store implements.
+
+A store keeps sessions (a row of metadata each) and their messages, which are append-only
+and numbered 0, 1, 2… within their session in the order they were saved. Paging, counting
+and listing are the store's job so that none of them reads message bodies it does not need.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from ..models import Message, SessionMetadata
+
+# Letters and digits; '_' and punctuation separate words, as in SQLite FTS5's unicode61.
+_WORD = re.compile(r"[^\W_]+")
+
+
+@runtime_checkable
+class Storage(Protocol):
+    #: Human-readable location for error messages, e.g. "SQLite database /x/conversations.db".
+    description: str
+
+    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+        """Create or update ``session`` and append ``new_messages``, all or nothing.
+
+        Returns the session's message count after the write. The cost follows
+        ``len(new_messages)``, not the size of the session.
+        """
+
+    def get_session(self, session_id: str) -> SessionMetadata | None:
+        """The session's metadata (with its message count), or None. Reads no messages."""
+
+    def list_sessions(
+        self, limit: int | None, offset: int, parent_session_id: str | None
+    ) -> list[SessionMetadata]:
+        """Newest ``updated_at`` first; reads no message bodies."""
+
+    def count_sessions(self, parent_session_id: str | None) -> int: ...
+
+    def count_messages(self, session_id: str) -> int: ...
+
+    def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
+        """Messages numbered ``start`` to ``stop - 1`` (chronological). Reads only those."""
+
+    def delete_session(self, session_id: str) -> bool: ...
+
+    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
+        """Saved messages containing every one of ``words`` (whole words, case-insensitive)."""
+
+    def close(self) -> None: ...
+
+
+def search_words(query: object) -> list[str]:
+    """The plain words of a user's query: any text is safe, nothing is query syntax."""
+    if not isinstance(query, str):
+        raise TypeError(f"search query must be text (str), not {type(query).__name__}")
+    return _WORD.findall(fold(query))
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of ``text`` ("Café" -> "cafe")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def page_bounds(total: int, limit: int | None, offset: int) -> tuple[int, int]:
+    """Positions [start, stop) of a page counted from the newest end (see Session.get_messages)."""
+    stop = max(total - offset, 0)
+    start = 0 if limit is None else max(stop - limit, 0)
+    return start, stop

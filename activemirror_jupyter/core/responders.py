@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .errors import ResponderError
 from .models import Message
@@ -21,7 +21,7 @@ class Reply:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-Responder = Callable[[Sequence[Message]], Union[str, Reply]]
+Responder = Callable[[Sequence[Message]], str | Reply]
 
 
 def responder_name(responder: Responder) -> str:

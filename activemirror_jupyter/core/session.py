@@ -170,7 +170,11 @@ class Session:
             unsaved = list(self._unsaved)
             saved = self._mirror.store.count_messages(self.id) if self._stored else 0
         start, stop = page_bounds(saved + len(unsaved), limit, offset)
-        page = self._mirror.store.get_messages(self.id, start, min(stop, saved)) if start < saved else []
+        page = (
+            self._mirror.store.get_messages(self.id, start, min(stop, saved))
+            if start < saved
+            else []
+        )
         if stop > saved:
             page.extend(unsaved[max(start - saved, 0) : stop - saved])
         return page

@@ -25,9 +25,7 @@ def open_storage(
 ) -> Storage:
     """Open the store named by ``storage_type`` at its configured or default location."""
     if storage_type not in BACKENDS:
-        raise ValueError(
-            f"unknown storage_type {storage_type!r}: use one of {', '.join(BACKENDS)}"
-        )
+        raise ValueError(f"unknown storage_type {storage_type!r}: use one of {', '.join(BACKENDS)}")
     module, name = BACKENDS[storage_type]
     cls = getattr(import_module(module), name)
     if storage_type == "sqlite":

@@ -150,7 +150,9 @@ def m002_canonical_tables(db: sqlite3.Connection) -> None:
 
 @migration
 def m003_indexes(db: sqlite3.Connection) -> None:
-    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS messages_session_seq ON messages(session_id, seq)")
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS messages_session_seq ON messages(session_id, seq)"
+    )
     db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated_at, id)")
     db.execute("CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent_session_id)")
 

@@ -341,15 +341,8 @@ class SQLiteStorage:
 
     def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
         with self._write(f"save session {session.session_id!r}") as db:
-            db.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,0) "
-                "ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, "
-                "title = excluded.title, status = excluded.status, "
-                "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
-                "max_context_messages = excluded.max_context_messages, "
-                "updated_at = max(sessions.updated_at, excluded.updated_at)",
-                session_params(session),
-            )
+            # Positions are taken inside the write lock, so concurrent writers to one
+            # session interleave their messages instead of colliding.
             (start,) = db.execute(
                 "SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE session_id = ?",
                 (session.session_id,),
@@ -360,7 +353,14 @@ class SQLiteStorage:
             )
             count = start + len(new_messages)
             db.execute(
-                "UPDATE sessions SET message_count = ? WHERE id = ?", (count, session.session_id)
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, "
+                "title = excluded.title, status = excluded.status, "
+                "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
+                "max_context_messages = excluded.max_context_messages, "
+                "message_count = excluded.message_count, "
+                "updated_at = max(sessions.updated_at, excluded.updated_at)",
+                (*session_params(session), count),
             )
         return count
 

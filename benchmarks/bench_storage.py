@@ -1,0 +1,245 @@
+"""Storage benchmark: the SQLite store against raw ``sqlite3`` measured in the same run.
+
+Run: ``.venv/bin/python benchmarks/bench_storage.py``. Prints one line per figure with the
+ratio to its baseline (higher is better for throughput ratios, "x faster" for speed-ups).
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from activemirror_jupyter import ActiveMirror
+from activemirror_jupyter.core.ids import new_id
+from activemirror_jupyter.core.timeutil import to_iso, utcnow
+
+WORDS = (
+    "focus plan idea data model notebook kernel result figure table sample error "
+    "hypothesis method review draft decision question answer coffee sprint"
+).split()
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_of(fn: Callable[[], object], repeat: int = 50) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def raw_db(path: Path, fts: bool = False) -> sqlite3.Connection:
+    """A table with the same columns and pragmas as ours, without our layer; with ``fts``,
+    also the same FTS5 index (the work of making messages searchable)."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute(
+        "CREATE TABLE messages (id TEXT PRIMARY KEY, session_id TEXT, role TEXT, content TEXT, "
+        "timestamp TEXT, metadata TEXT, seq INTEGER)"
+    )
+    db.execute("CREATE UNIQUE INDEX m_seq ON messages(session_id, seq)")
+    if fts:
+        db.execute(
+            "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', "
+            "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
+        )
+        db.execute(
+            "CREATE TRIGGER fts AFTER INSERT ON messages BEGIN "
+            "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
+        )
+    return db
+
+
+def sentence(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(12))
+
+
+def report(label: str, value: str) -> None:
+    print(f"{label:<62} {value}")
+
+
+def bench_bulk_save(tmp: Path, rng: random.Random) -> None:
+    n = 10_000
+    texts = [sentence(rng) for _ in range(n)]
+
+    def ours() -> None:
+        with ActiveMirror(db_path=tmp / f"bulk-{random.random()}.db") as mirror:
+            session = mirror.create_session("bulk")
+            for text in texts:
+                session.send(text)
+            start = time.perf_counter()
+            session.save()
+            ours_times.append(time.perf_counter() - start)
+
+    def raw(fts: bool) -> None:
+        db = raw_db(tmp / f"raw-bulk-{random.random()}.db", fts)
+        now = to_iso(utcnow())
+        rows = [(new_id("msg"), "s1", "user", t, now, None, i) for i, t in enumerate(texts)]
+        start = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany("INSERT INTO messages VALUES (?,?,?,?,?,?,?)", rows)
+        db.execute("COMMIT")
+        raw_times[fts].append(time.perf_counter() - start)
+        db.close()
+
+    ours_times: list[float] = []
+    raw_times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(3):
+        ours()
+        raw(True)
+        raw(False)
+    t_ours = min(ours_times)
+    for fts, label in ((True, "with the same FTS5 index"), (False, "plain table, no FTS")):
+        t_raw = min(raw_times[fts])
+        report(
+            f"save() of 10,000 messages vs executemany, {label}",
+            f"{n / t_ours:,.0f} msg/s vs {n / t_raw:,.0f} msg/s = {t_raw / t_ours:.2f}x raw",
+        )
+
+
+def bench_autosave_send(tmp: Path) -> None:
+    n = 300
+    with ActiveMirror(db_path=tmp / "autosave.db", autosave=True) as mirror:
+        session = mirror.create_session("autosave")
+        start = time.perf_counter()
+        for i in range(n):
+            session.send(f"note {i}")
+        t_ours = (time.perf_counter() - start) / n
+    db = raw_db(tmp / "raw-autosave.db", fts=True)
+    now = to_iso(utcnow())
+    start = time.perf_counter()
+    for i in range(n):
+        db.execute(
+            "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
+            (new_id("m"), "s", "user", f"note {i}", now, None, i),
+        )
+    t_raw = (time.perf_counter() - start) / n
+    db.close()
+    report(
+        "autosaved send() vs 1-row INSERT + COMMIT (WAL, FULL, FTS)",
+        f"{t_ours * 1e3:.3f} ms vs {t_raw * 1e3:.3f} ms = {t_raw / t_ours:.2f}x raw",
+    )
+
+
+def bench_lazy_load(tmp: Path, rng: random.Random) -> None:
+    path = tmp / "lazy.db"
+    with ActiveMirror(db_path=path) as mirror:
+        session = mirror.create_session("big")
+        for _ in range(10_000):
+            session.send(sentence(rng))
+        session_id = session.save()
+    mirror = ActiveMirror(db_path=path)
+
+    def page(offset: int) -> Callable[[], object]:
+        return lambda: mirror.load_session(session_id).get_messages(limit=20, offset=offset)
+
+    t_page = median_of(page(0), 200)
+    t_deep = median_of(page(9980), 200)
+    t_all = median_of(lambda: mirror.load_session(session_id).get_messages(), 10)
+    report(
+        "load_session + get_messages(limit=20) vs loading all 10,000",
+        f"{t_page * 1e3:.3f} ms vs {t_all * 1e3:.1f} ms = {t_all / t_page:.0f}x faster",
+    )
+    report(
+        "get_messages(limit=20, offset=9980) vs offset=0",
+        f"{t_deep * 1e3:.3f} ms vs {t_page * 1e3:.3f} ms = {t_deep / t_page:.2f}x",
+    )
+    mirror.close()
+
+
+def bench_list_and_search(tmp: Path, rng: random.Random) -> None:
+    path = tmp / "many.db"
+    with ActiveMirror(db_path=path) as mirror:
+        # Setup only: skip the per-commit fsync so 10,000 saves take seconds, not minutes.
+        mirror.store._db.execute("PRAGMA synchronous=OFF")
+        for i in range(10_000):
+            s = mirror.create_session(f"session {i}")
+            for _ in range(10):
+                s.send(sentence(rng) + (" zeppelin" if rng.random() < 0.001 else ""))
+            s.save()
+    mirror = ActiveMirror(db_path=path)
+    t_list = median_of(lambda: mirror.list_sessions(limit=50), 50)
+    report("list_sessions(limit=50) over 10,000 sessions", f"{t_list * 1e3:.3f} ms")
+
+    raw = sqlite3.connect(path)
+    t_search = median_of(lambda: mirror.search("zeppelin"), 20)
+    t_like = median_of(
+        lambda: raw.execute(
+            "SELECT id, content FROM messages WHERE content LIKE '%zeppelin%' LIMIT 50"
+        ).fetchall(),
+        5,
+    )
+    hits = len(mirror.search("zeppelin"))
+    report(
+        f"search() over 100,000 messages ({hits} hits) vs LIKE scan",
+        f"{t_search * 1e3:.3f} ms vs {t_like * 1e3:.1f} ms = {t_like / t_search:.0f}x faster",
+    )
+    raw.close()
+    mirror.close()
+
+
+def bench_import_time() -> None:
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import activemirror_jupyter"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    total_us = 0
+    for line in out.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[2].strip() == "activemirror_jupyter":
+            total_us = int(parts[1])
+    first_use = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import activemirror_jupyter as a; a.ActiveMirror",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cumulative = sum(
+        int(line.split("|")[0].split(":")[1])
+        for line in first_use.stderr.splitlines()
+        if "activemirror_jupyter" in line and "|" in line
+    )
+    report(
+        "import activemirror_jupyter (-X importtime)",
+        f"{total_us / 1e3:.2f} ms; with the core (ActiveMirror) {cumulative / 1e3:.1f} ms",
+    )
+
+
+def main() -> None:
+    rng = random.Random(7)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        bench_bulk_save(tmp, rng)
+        bench_autosave_send(tmp)
+        bench_lazy_load(tmp, rng)
+        bench_list_and_search(tmp, rng)
+    bench_import_time()
+
+
+if __name__ == "__main__":
+    main()

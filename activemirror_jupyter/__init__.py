@@ -67,3 +67,15 @@ def unload_ipython_extension(ipython: Any) -> None:
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """Jupyter Server: the HTTP API behind the JupyterLab sidebar (imported only when called)."""
+    from .server import MirrorServer
+
+    return [{"module": "activemirror_jupyter.server", "app": MirrorServer}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """JupyterLab: where the built frontend lives (for ``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "activemirror-jupyter"}]

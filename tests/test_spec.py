@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -167,3 +168,178 @@ def test_troubleshooting_session_not_found(mirror):
     assert exists
     with pytest.raises(SessionNotFoundError, match="important_id"):
         mirror.load_session("important_id")
+
+
+# -- Vault storage (tier 3) ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def vault(tmp_path):
+    from activemirror_jupyter import VaultMemory
+
+    # The spec's VaultMemory(password=…) uses the default location: $ACTIVEMIRROR_HOME/vault.
+    return VaultMemory(password="your-password")
+
+
+def test_vault_tier(vault, activemirror_home):
+    from activemirror_jupyter import VaultCategory
+
+    # Store sensitive data
+    vault.store("health_goal", "Run marathon in 2024")
+    vault.store("salary_target", 150000, metadata={
+        "category": VaultCategory.PRIVATE
+    })
+
+    # Retrieve
+    goal = vault.retrieve("health_goal")
+
+    assert goal == "Run marathon in 2024"
+    assert vault.retrieve("salary_target") == 150000
+    assert isinstance(vault.retrieve("salary_target"), int)
+    files = sorted(p.name for p in (activemirror_home / "vault").iterdir())
+    assert ".vault_index.enc" in files
+    assert not any("health_goal" in name or "salary" in name for name in files)
+
+
+def test_long_term_memory(vault, mirror):
+    from activemirror_jupyter import VaultCategory
+
+    session = mirror.create_session("Insights")
+    # Store important insights in vault
+    vault.store("core_insight_2024_01", {
+        "insight": "Focus beats multitasking",
+        "source_session": session.id,
+        "confidence": "high"
+    }, metadata={
+        "category": VaultCategory.KNOWLEDGE,
+        "tags": ["productivity", "2024"]
+    })
+
+    # Later, retrieve for context
+    insights = vault.search("productivity")
+
+    assert [e.key for e in insights] == ["core_insight_2024_01"]
+
+
+def test_vault_cleanup_and_encryption(vault, activemirror_home):
+    from activemirror_jupyter import VaultMemory
+
+    # Clear vault entries
+    assert vault.delete("old_goal") is False
+
+    # Vault data encrypted at rest
+    vault = VaultMemory(password="strong-password", vault_path=activemirror_home / "vault2")
+    vault.store("api_key", "sk-test-123")  # Encrypted
+    raw = b"".join(p.read_bytes() for p in (activemirror_home / "vault2").iterdir() if p.is_file())
+    assert b"sk-test-123" not in raw and b"api_key" not in raw
+
+
+# -- Cross-device, portability, backups ----------------------------------------------------------
+
+
+def test_cross_device_export_import(mirror, tmp_path, activemirror_home):
+    session = mirror.create_session("Travelling")
+    session.send("Started on device A")
+
+    # Device A
+    session.save()
+    export_data = session.export(format='json')
+
+    # Transfer export_data to Device B (USB, cloud, etc.)
+
+    # Device B
+    from activemirror_jupyter import import_session
+
+    session = import_session(export_data)
+    session.send("Continuing on different device")
+
+    session.save()
+    from activemirror_jupyter import ActiveMirror as DeviceB
+
+    device_b = DeviceB()  # the default store, where import_session put it
+    assert [m.content for m in device_b.load_session(session.id).get_messages()] == [
+        "Started on device A",
+        "Continuing on different device",
+    ]
+
+
+def test_export_formats(mirror):
+    session = mirror.create_session("Formats")
+    session.send("Let's plan Q1")
+    session.save()
+
+    export = session.export(format='json')
+    # Full structured data for import
+    assert '"Let\'s plan Q1"' in export or "Let's plan Q1" in export
+
+    export = session.export(format='markdown')
+    # Readable in any text editor
+    assert "# Formats" in export and "Let's plan Q1" in export
+
+    export = session.export(format='txt')
+    # Simple transcript
+    assert "Let's plan Q1" in export
+
+
+def test_backup_strategy(mirror, vault, tmp_path):
+    backups = {}
+
+    def save_to_backup_location(session_id, backup):
+        backups[session_id] = backup
+
+    for title in ("one", "two"):
+        s = mirror.create_session(title)
+        s.send(f"note {title}")
+        s.save()
+
+    # Backup all sessions
+    sessions = mirror.list_sessions()
+    for session_meta in sessions:
+        session = mirror.load_session(session_meta.session_id)
+        backup = session.export('json')
+        save_to_backup_location(session.id, backup)
+
+    # Backup vault
+    vault_key = vault.export_key()
+    # Store vault_key securely - needed to decrypt vault
+
+    assert len(backups) == 2
+    assert vault_key.startswith("amvk1-")
+
+
+def test_export_and_delete_everything(mirror, vault, activemirror_home):
+    from activemirror_jupyter import delete_all_data, export_all_data
+
+    s = mirror.create_session("All")
+    s.send("everything")
+    s.save()
+    vault.store("secret", "value")
+
+    # Export everything
+    all_data = export_all_data(mirror, vault)
+
+    # Delete everything
+    delete_all_data(mirror, vault)
+
+    assert "everything" in json.dumps(all_data)
+    assert "value" not in json.dumps(all_data)  # the vault stays encrypted in the bundle
+    assert mirror.list_sessions() == []
+    vault_dir = activemirror_home / "vault"
+    assert not vault_dir.exists() or not any(p.is_file() for p in vault_dir.iterdir())
+
+
+def test_export_critical_sessions(mirror):
+    important = mirror.create_session("Important")
+    important.send("Critical conversation")
+    important.save()
+    saved = []
+
+    def save_to_secure_location(backup):
+        saved.append(backup)
+
+    # Backup important conversations
+    critical_session = mirror.load_session(important.id)
+    backup = critical_session.export('json')
+    save_to_secure_location(backup)
+
+    assert "Critical conversation" in saved[0]

@@ -313,7 +313,7 @@ def test_export_and_delete_everything(mirror, vault, activemirror_home):
     s = mirror.create_session("All")
     s.send("everything")
     s.save()
-    vault.store("secret", "value")
+    vault.store("secret", "hunter2-plaintext")
 
     # Export everything
     all_data = export_all_data(mirror, vault)
@@ -322,7 +322,7 @@ def test_export_and_delete_everything(mirror, vault, activemirror_home):
     delete_all_data(mirror, vault)
 
     assert "everything" in json.dumps(all_data)
-    assert "value" not in json.dumps(all_data)  # the vault stays encrypted in the bundle
+    assert "hunter2-plaintext" not in json.dumps(all_data)  # the vault stays encrypted
     assert mirror.list_sessions() == []
     vault_dir = activemirror_home / "vault"
     assert not vault_dir.exists() or not any(p.is_file() for p in vault_dir.iterdir())

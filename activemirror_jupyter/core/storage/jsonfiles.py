@@ -1,0 +1,691 @@
+"""The JSON-folder store: the spec's layout, shared with the ActiveMirrorOS JavaScript SDK.
+
+Layout::
+
+    conversations/
+      index.json           {"sessions": [ids], "updatedAt": "…Z",          <- what the SDK reads
+                            "version": 1, "sessionMeta": {id: {…}}}        <- ours, for listing
+      <session id>.json    {"id", "title", "userId", "createdAt", "updatedAt", "messageCount",
+                            "parentSessionId", "status", "maxContextMessages", "metadata",
+                            "messages": [{"id", "sessionId", "role", "content", "timestamp",
+                                          "metadata"}, …]}
+      .activemirror.lock   empty file that serialises writers (filelock)
+
+``sessionMeta`` holds each session's metadata (camelCase, as in the session file) plus the
+size and mtime of the session file it was taken from, so :meth:`JSONStorage.list_sessions`
+opens no session file. On open, the folder is reconciled with the index under the lock: a
+session file that is new or changed since the index was written (a crash between the two
+writes, or the JavaScript SDK, which keeps only ``sessions`` and ``updatedAt``) is read
+again, an index entry without its file is dropped, and a missing or damaged ``index.json``
+is rebuilt from the session files. An index that names an unsafe id (``../x``) is refused:
+the folder is not opened and nothing is written.
+
+Writes: every file goes to a temporary file in the folder (``.tmp-…``), is flushed, fsynced
+and ``os.replace``-d over its target, then the folder is fsynced. A save writes the session
+file first and the index second; a delete removes the session file first. Writers hold
+``.activemirror.lock`` and re-read the index under it, so two kernels never lose each
+other's sessions. Readers take no lock: they only ever see whole files.
+
+Cost: the spec's layout keeps a session in one file, so a save rewrites that file — it
+grows with the session's size in bytes. The already-serialised message lines are kept in
+memory between saves, so an append costs one write of the file, not a parse and re-encode.
+Unknown keys in session files and messages (from other tools) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from os import PathLike, fspath
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
+
+from ..errors import InvalidIdError, StorageError
+from ..ids import validate_id
+from ..models import ROLES, Message, SessionMetadata
+from ..timeutil import from_iso, to_iso, utcnow
+from .base import search_words
+
+INDEX_FILE = "index.json"
+LOCK_FILE = ".activemirror.lock"
+TMP_PREFIX = ".tmp-"
+INDEX_VERSION = 1
+LOCK_TIMEOUT_S = 30.0
+# Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
+CACHE_SESSIONS = 32
+CACHE_MESSAGES = 200_000
+
+# The session file's keys in the order we write them (messages last, as the SDK does).
+_HEADER_KEYS = (
+    "id",
+    "title",
+    "userId",
+    "createdAt",
+    "updatedAt",
+    "messageCount",
+    "parentSessionId",
+    "status",
+    "maxContextMessages",
+    "metadata",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(folder, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> os.stat_result:
+    """Replace ``path`` with ``data`` atomically and durably; returns the new file's stat."""
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        st = os.stat(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+    return st
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    # os.replace gives every version of a file a new inode, so this changes on every write.
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# Session files <-> records
+
+
+class DamagedFileError(StorageError):
+    """A file of the folder cannot be read as what it should be (named in the message)."""
+
+
+def _field_error(path: Path, what: str, problem: str) -> DamagedFileError:
+    return DamagedFileError(f"session file {path} is damaged: {what} {problem}")
+
+
+def _text(data: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _field_error(path, f"{key!r}", f"must be text, not {type(value).__name__}")
+    return value
+
+
+def _time(value: Any, path: Path, what: str) -> str:
+    """A timestamp from a file, normalised to our fixed-width ISO form."""
+    try:
+        return to_iso(from_iso(value))
+    except (TypeError, ValueError):
+        raise _field_error(path, what, f"is not an ISO 8601 timestamp: {value!r}") from None
+
+
+def _optional_id(value: Any, path: Path, what: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_id(value, what)
+    except InvalidIdError as exc:
+        raise _field_error(path, what, f"is unsafe ({exc})") from None
+
+
+def entry_from_header(session_id: str, header: dict[str, Any], count: int, path: Path) -> dict:
+    """The index entry (camelCase metadata) of a session file's top-level fields."""
+    if header.get("id") != session_id:
+        raise _field_error(path, "'id'", f"is {header.get('id')!r}, not the file's name")
+    title = header.get("title")
+    created = _time(header.get("createdAt"), path, "'createdAt'")
+    updated = header.get("updatedAt")
+    max_context = header.get("maxContextMessages")
+    if max_context is not None and (
+        isinstance(max_context, bool) or not isinstance(max_context, int) or max_context < 1
+    ):
+        raise _field_error(
+            path, "'maxContextMessages'", f"is not a positive integer: {max_context!r}"
+        )
+    user = header.get("userId")
+    if user is not None and not isinstance(user, str):
+        raise _field_error(path, "'userId'", f"must be text, not {type(user).__name__}")
+    metadata = header.get("metadata")
+    status = header.get("status")
+    return {
+        "title": title if isinstance(title, str) else "",
+        "userId": user,
+        "parentSessionId": _optional_id(header.get("parentSessionId"), path, "'parentSessionId'"),
+        "status": status if isinstance(status, str) and status else "active",
+        "createdAt": created,
+        "updatedAt": created if updated is None else _time(updated, path, "'updatedAt'"),
+        "messageCount": count,
+        "maxContextMessages": max_context,
+        "metadata": metadata if isinstance(metadata, dict) else {},
+    }
+
+
+def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
+    return SessionMetadata(
+        session_id=session_id,
+        title=entry["title"],
+        user_id=entry["userId"],
+        parent_session_id=entry["parentSessionId"],
+        status=entry["status"],
+        created_at=from_iso(entry["createdAt"]),
+        updated_at=from_iso(entry["updatedAt"]),
+        message_count=entry["messageCount"],
+        max_context_messages=entry["maxContextMessages"],
+        metadata=entry["metadata"],
+    )
+
+
+def message_record(m: Message) -> dict[str, Any]:
+    """A message as the session file holds it (the JavaScript SDK's ``toJSON`` fields)."""
+    return {
+        "id": m.id,
+        "sessionId": m.session_id,
+        "role": m.role,
+        "content": m.content,
+        "timestamp": to_iso(m.timestamp),
+        "metadata": m.metadata,
+    }
+
+
+def message_from_record(session_id: str, raw: Any, path: Path, pos: int) -> Message:
+    what = f"messages[{pos}]"
+    if not isinstance(raw, dict):
+        raise _field_error(path, what, f"must be an object, not {type(raw).__name__}")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise _field_error(path, f"{what}.role", f"is {role!r}, not one of {', '.join(ROLES)}")
+    metadata = raw.get("metadata")
+    try:
+        message_id = validate_id(raw.get("id"), "message id")
+    except InvalidIdError as exc:
+        raise _field_error(path, f"{what}.id", f"is unsafe ({exc})") from None
+    return Message(
+        id=message_id,
+        session_id=session_id,
+        role=role,
+        content=_text(raw, "content", path),
+        timestamp=from_iso(_time(raw.get("timestamp"), path, f"{what}.timestamp")),
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def render_session_file(header: dict[str, Any], lines: Sequence[str]) -> bytes:
+    """The session file's text: top-level fields one per line, then one message per line."""
+    parts = ["{\n"]
+    parts.extend(f"  {_dumps(key)}: {_dumps(value)},\n" for key, value in header.items())
+    parts.append('  "messages": [')
+    if lines:
+        parts.append("\n    ")
+        parts.append(",\n    ".join(lines))
+        parts.append("\n  ")
+    parts.append("]\n}\n")
+    return _encode("".join(parts))
+
+
+@dataclass
+class _Loaded:
+    """A parsed session file, kept while the file on disk is unchanged."""
+
+    key: tuple[int, int, int]
+    header: dict[str, Any]  # every top-level field but "messages", in file order
+    records: list[Any]  # the messages as parsed, unknown keys and all
+    lines: list[str] | None = None  # records serialised, filled on the first append
+    ids: set[str] | None = None
+    words: list[frozenset[str]] | None = None
+
+    def message_lines(self) -> list[str]:
+        if self.lines is None:
+            self.lines = [_dumps(r) for r in self.records]
+        return self.lines
+
+    def message_ids(self) -> set[str]:
+        if self.ids is None:
+            self.ids = {r.get("id") for r in self.records if isinstance(r, dict)}
+        return self.ids
+
+
+@dataclass
+class _Index:
+    key: tuple[int, int, int] | None
+    order: list[str]  # the "sessions" list, in the order sessions were first saved
+    entries: dict[str, dict[str, Any]]  # session id -> sessionMeta entry
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
+    _by_update: list[str] | None = None
+
+    def newest_first(self) -> list[str]:
+        if self._by_update is None:
+            # Timestamps are normalised fixed-width ISO text, so text order is time order.
+            self._by_update = sorted(
+                self.entries, key=lambda i: (self.entries[i]["updatedAt"], i), reverse=True
+            )
+        return self._by_update
+
+
+class _DamagedIndex(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class JSONStorage:
+    """Sessions as JSON files in one folder (see the module docstring)."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        self.path = Path(fspath(path)).expanduser()
+        self.description = f"JSON folder {self.path}"
+        self._index_path = self.path / INDEX_FILE
+        self._mutex = threading.RLock()
+        self._cache: OrderedDict[str, _Loaded] = OrderedDict()
+        self._index_cache: _Index | None = None
+        self._closed = False
+        if self.path.exists() and not self.path.is_dir():
+            raise StorageError(f"{self.description} is a file, not a folder")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {self.description}: {exc}") from None
+        self._file_lock = FileLock(str(self.path / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
+        with self._writing("open the folder"):
+            self._reconcile()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _file(self, session_id: str) -> Path:
+        return self.path / f"{validate_id(session_id, 'session id')}.json"
+
+    @contextlib.contextmanager
+    def _writing(self, doing: str) -> Iterator[None]:
+        """Hold the in-process and cross-process locks; OS errors become StorageErrors."""
+        if self._closed:
+            raise StorageError(f"{self.description} is closed")
+        with self._mutex:
+            try:
+                self._file_lock.acquire()
+            except LockTimeout:
+                raise StorageError(
+                    f"{self.description} is busy: another process held its lock for more than "
+                    f"{LOCK_TIMEOUT_S:.0f} s while trying to {doing}; nothing was written, "
+                    "try again"
+                ) from None
+            try:
+                yield
+            except OSError as exc:
+                raise StorageError(f"cannot {doing} in {self.description}: {exc}") from None
+            finally:
+                self._file_lock.release()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"{self.description} is closed")
+
+    # -- the index --------------------------------------------------------------------------
+
+    def _parse_index(self, raw: bytes, key: tuple[int, int, int]) -> _Index:
+        """The index file, or _DamagedIndex; an unsafe id is a StorageError (refused)."""
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError) as exc:
+            raise _DamagedIndex(str(exc)) from None
+        if not isinstance(data, dict) or not isinstance(data.get("sessions", []), list):
+            raise _DamagedIndex("not an object with a 'sessions' list")
+        order = data.get("sessions", [])
+        meta = data.get("sessionMeta", {})
+        if not isinstance(meta, dict) or data.get("version", INDEX_VERSION) != INDEX_VERSION:
+            meta = {}  # another tool's (or a future) index: ids only, metadata re-read
+        for session_id in [*order, *meta]:
+            try:
+                validate_id(session_id, "session id")
+            except InvalidIdError as exc:
+                raise StorageError(
+                    f"{self._index_path} lists an unsafe session file ({exc}); the folder was "
+                    "not opened and nothing was read or written outside it. Remove that entry "
+                    "(or index.json, which is then rebuilt from the session files)."
+                ) from None
+        listed = set(order)
+        entries = {i: e for i, e in meta.items() if isinstance(e, dict) and i in listed}
+        ours = ("sessions", "updatedAt", "version", "sessionMeta")
+        extra = {k: v for k, v in data.items() if k not in ours}
+        return _Index(key, list(dict.fromkeys(order)), entries, extra)
+
+    def _read_index(self) -> _Index | None:
+        """The index as on disk now (cached while unchanged); None if missing or damaged."""
+        try:
+            st = os.stat(self._index_path)
+        except FileNotFoundError:
+            return None
+        cached = self._index_cache
+        if cached is not None and cached.key == _stat_key(st):
+            return cached
+        try:
+            with open(self._index_path, "rb") as f:
+                st = os.fstat(f.fileno())
+                raw = f.read()
+            index = self._parse_index(raw, _stat_key(st))
+        except FileNotFoundError:
+            return None
+        except _DamagedIndex:
+            return None
+        self._index_cache = index
+        return index
+
+    def _index(self) -> _Index:
+        """The current index; a missing or damaged one is rebuilt first."""
+        self._check_open()
+        index = self._read_index()
+        if index is None or len(index.entries) != len(index.order):
+            # Missing, damaged, or rewritten by a tool that keeps ids only.
+            with self._writing("rebuild index.json"):
+                self._reconcile()
+                index = self._read_index()
+        assert index is not None
+        return index
+
+    def _write_index(self, order: list[str], entries: dict[str, dict], extra: dict) -> None:
+        data = {
+            **extra,
+            "sessions": order,
+            "updatedAt": to_iso(utcnow()),
+            "version": INDEX_VERSION,
+            "sessionMeta": {i: entries[i] for i in order},
+        }
+        st = atomic_write(self._index_path, _encode(json.dumps(data, ensure_ascii=False, indent=2)))
+        self._index_cache = _Index(_stat_key(st), order, entries, extra)
+
+    def _reconcile(self) -> None:
+        """Bring the index in line with the session files (called holding the lock)."""
+        index = self._read_index()
+        files: dict[str, os.stat_result] = {}
+        with os.scandir(self.path) as it:
+            for item in it:
+                name = item.name
+                if name.startswith(TMP_PREFIX):
+                    # A writer that died mid-write left it; we hold the lock, so no one is
+                    # writing now.
+                    with contextlib.suppress(OSError):
+                        os.unlink(item.path)
+                    continue
+                if not name.endswith(".json") or name == INDEX_FILE or not item.is_file():
+                    continue
+                try:
+                    files[validate_id(name[:-5])] = item.stat()
+                except InvalidIdError:
+                    continue  # not a name we would ever write; not a session of ours
+        listed = index.order if index is not None else []
+        known = index.entries if index is not None else {}
+        order = [i for i in listed if i in files]
+        order += sorted(set(files) - set(order))
+        entries: dict[str, dict] = {}
+        for session_id in order:
+            st = files[session_id]
+            entry = known.get(session_id)
+            if (
+                entry is not None
+                and entry.get("fileSize") == st.st_size
+                and entry.get("fileMtimeNs") == st.st_mtime_ns
+            ):
+                entries[session_id] = entry
+                continue
+            try:
+                loaded = self._load(session_id)
+                assert loaded is not None
+                entries[session_id] = self._entry(session_id, loaded)
+            except DamagedFileError as exc:
+                # Left out of the index (the file stays as it is); loading it says why.
+                warnings.warn(str(exc), RuntimeWarning, stacklevel=4)
+            except FileNotFoundError:
+                pass
+        order = [i for i in order if i in entries]
+        extra = index.extra if index is not None else {}
+        if index is None or order != index.order or entries != index.entries:
+            self._write_index(order, entries, extra)
+
+    def _entry(self, session_id: str, loaded: _Loaded) -> dict[str, Any]:
+        entry = entry_from_header(
+            session_id, loaded.header, len(loaded.records), self._file(session_id)
+        )
+        entry["fileSize"] = loaded.key[2]
+        entry["fileMtimeNs"] = loaded.key[1]
+        return entry
+
+    # -- session files ----------------------------------------------------------------------
+
+    def _load(self, session_id: str) -> _Loaded | None:
+        """The parsed session file (cached while unchanged), None if there is none.
+
+        A file that is not a session file raises DamagedFileError naming it."""
+        path = self._file(session_id)
+        with self._mutex:
+            try:
+                with open(path, "rb") as f:
+                    key = _stat_key(os.fstat(f.fileno()))
+                    cached = self._cache.get(session_id)
+                    if cached is not None and cached.key == key:
+                        self._cache.move_to_end(session_id)
+                        return cached
+                    raw = f.read()
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                raise StorageError(f"cannot read session file {path}: {exc}") from None
+            try:
+                data = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                raise DamagedFileError(
+                    f"session file {path} is damaged (not valid JSON: {exc}); "
+                    "the other sessions are unaffected"
+                ) from None
+            if not isinstance(data, dict):
+                raise DamagedFileError(f"session file {path} is damaged: not a JSON object")
+            records = data.get("messages", [])
+            if not isinstance(records, list):
+                raise _field_error(path, "'messages'", "must be a list")
+            header = {k: v for k, v in data.items() if k != "messages"}
+            loaded = _Loaded(key, header, records)
+            entry_from_header(session_id, header, len(records), path)  # validates the header
+            self._remember(session_id, loaded)
+            return loaded
+
+    def _remember(self, session_id: str, loaded: _Loaded) -> None:
+        self._cache[session_id] = loaded
+        self._cache.move_to_end(session_id)
+        while len(self._cache) > 1 and (
+            len(self._cache) > CACHE_SESSIONS
+            or sum(len(c.records) for c in self._cache.values()) > CACHE_MESSAGES
+        ):
+            self._cache.popitem(last=False)
+
+    # -- the Storage protocol ---------------------------------------------------------------
+
+    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+        session_id = session.session_id
+        path = self._file(session_id)
+        with self._writing(f"save session {session_id!r}"):
+            index = self._read_index()
+            if index is None:
+                self._reconcile()
+                index = self._read_index()
+                assert index is not None
+            loaded = self._load(session_id)
+            old: dict[str, Any] = loaded.header if loaded is not None else {}
+            # Saving the same message twice writes it once (as on the other stores).
+            known = loaded.message_ids() if loaded is not None else set()
+            fresh: list[Message] = []
+            seen: set[str] = set()
+            for m in new_messages:
+                if m.id not in known and m.id not in seen:
+                    seen.add(m.id)
+                    fresh.append(m)
+            fresh_records = [message_record(m) for m in fresh]
+            old_records = loaded.records if loaded is not None else []
+            records = [*old_records, *fresh_records]
+            old_lines = loaded.message_lines() if loaded is not None else []
+            lines = [*old_lines, *map(_dumps, fresh_records)]
+            updated = to_iso(session.updated_at)
+            if "updatedAt" in old:
+                with contextlib.suppress(TypeError, ValueError):
+                    updated = max(updated, to_iso(from_iso(old["updatedAt"])))
+            header: dict[str, Any] = {
+                "id": session_id,
+                "title": session.title,
+                "userId": session.user_id,
+                "createdAt": to_iso(session.created_at),
+                "updatedAt": updated,
+                "messageCount": len(records),
+                "parentSessionId": session.parent_session_id,
+                "status": session.status,
+                "maxContextMessages": session.max_context_messages,
+                "metadata": session.metadata,
+            }
+            if "createdAt" in old:
+                with contextlib.suppress(TypeError, ValueError):
+                    header["createdAt"] = to_iso(from_iso(old["createdAt"]))
+            # Keys other tools put in the file are kept, after ours.
+            header.update({k: v for k, v in old.items() if k not in _HEADER_KEYS})
+            st = atomic_write(path, render_session_file(header, lines))
+            saved = _Loaded(_stat_key(st), header, records, lines)
+            self._remember(session_id, saved)
+            entries = dict(index.entries)
+            entries[session_id] = self._entry(session_id, saved)
+            order = index.order if session_id in index.entries else [*index.order, session_id]
+            order = [i for i in order if i in entries]
+            self._write_index(order, entries, index.extra)
+            return len(records)
+
+    def get_session(self, session_id: str) -> SessionMetadata | None:
+        self._file(session_id)  # validates the id
+        entry = self._index().entries.get(session_id)
+        if entry is not None:
+            return meta_from_entry(session_id, entry)
+        # Not (yet) in the index: a session file another tool just wrote, or a damaged one
+        # (left out of the index), whose error names the file.
+        loaded = self._load(session_id)
+        if loaded is None:
+            return None
+        return meta_from_entry(session_id, self._entry(session_id, loaded))
+
+    def list_sessions(
+        self, limit: int | None, offset: int, parent_session_id: str | None
+    ) -> list[SessionMetadata]:
+        index = self._index()
+        ids = index.newest_first()
+        if parent_session_id is not None:
+            ids = [i for i in ids if index.entries[i]["parentSessionId"] == parent_session_id]
+        page = ids[offset:] if limit is None else ids[offset : offset + limit]
+        return [meta_from_entry(i, index.entries[i]) for i in page]
+
+    def count_sessions(self, parent_session_id: str | None) -> int:
+        index = self._index()
+        if parent_session_id is None:
+            return len(index.entries)
+        return sum(1 for e in index.entries.values() if e["parentSessionId"] == parent_session_id)
+
+    def count_messages(self, session_id: str) -> int:
+        self._file(session_id)
+        entry = self._index().entries.get(session_id)
+        if entry is not None:
+            return entry["messageCount"]
+        loaded = self._load(session_id)
+        return len(loaded.records) if loaded is not None else 0
+
+    def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
+        self._check_open()
+        loaded = self._load(session_id)
+        if loaded is None:
+            return []
+        path = self._file(session_id)
+        return [
+            message_from_record(session_id, loaded.records[pos], path, pos)
+            for pos in range(max(start, 0), min(stop, len(loaded.records)))
+        ]
+
+    def delete_session(self, session_id: str) -> bool:
+        path = self._file(session_id)
+        with self._writing(f"delete session {session_id!r}"):
+            index = self._read_index()
+            existed = path.exists() or (index is not None and session_id in index.entries)
+            # The file goes first: a crash before the index write leaves an entry without a
+            # file, which the next open drops (the other order would bring the session back).
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                fsync_dir(self.path)
+            self._cache.pop(session_id, None)
+            if index is not None and session_id in index.entries:
+                entries = {i: e for i, e in index.entries.items() if i != session_id}
+                self._write_index(
+                    [i for i in index.order if i != session_id], entries, index.extra
+                )
+            return existed
+
+    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
+        if not words:
+            return []
+        wanted = set(words)
+        index = self._index()
+        ids = [session_id] if session_id is not None else list(index.order)
+        found: list[Message] = []
+        for sid in ids:
+            try:
+                loaded = self._load(sid)
+            except DamagedFileError as exc:
+                warnings.warn(f"search skipped a session: {exc}", RuntimeWarning, stacklevel=3)
+                continue
+            if loaded is None:
+                continue
+            if loaded.words is None:
+                loaded.words = [
+                    frozenset(search_words(r.get("content", "")))
+                    if isinstance(r, dict) and isinstance(r.get("content"), str)
+                    else frozenset()
+                    for r in loaded.records
+                ]
+            path = self._file(sid)
+            for pos, message_words in enumerate(loaded.words):
+                if wanted <= message_words:
+                    found.append(message_from_record(sid, loaded.records[pos], path, pos))
+        found.sort(key=lambda m: (m.timestamp, m.id), reverse=True)
+        return found[:limit]
+
+    def close(self) -> None:
+        with self._mutex:
+            self._closed = True
+            self._cache.clear()
+            self._index_cache = None

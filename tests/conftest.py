@@ -13,7 +13,7 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 
 # Stores the behaviour tests run against. A store whose tests need a server adds a fixture
 # that provides its location (see STORE_OPTIONS).
-STORE_TYPES = ["memory", "sqlite"]
+STORE_TYPES = ["memory", "sqlite", "json"]
 
 
 @pytest.fixture(autouse=True)

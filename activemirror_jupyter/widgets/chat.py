@@ -1,0 +1,171 @@
+"""``ChatPanel``: write messages into a session and see the latest ones (and any replies).
+
+Sending goes through :meth:`Session.send`, exactly like ``%%mirror_send``: with a responder
+configured the reply is appended too, and with autosave on both are on disk at once;
+without autosave the panel offers Save and says how many messages are unsaved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import ipywidgets as widgets
+
+from ..core.errors import ActiveMirrorError, ResponderError
+from ..core.mirror import ActiveMirror
+from ..core.models import ROLES
+from ..core.session import Session
+from .common import StatusLine, button, heading, panel_frame, row
+from .render import esc, messages_html, session_header_html
+
+
+class ChatPanel(widgets.VBox):
+    """Chat into a session.
+
+    ``target`` is a :class:`Session`, or an :class:`ActiveMirror` in which a new session
+    (titled ``title``, default "Chat <date>") is created on the first Send.
+    ``history`` is how many of the latest messages are shown. ``on_session(session)`` is
+    called when the panel creates its session (the magics make it current).
+    """
+
+    def __init__(
+        self,
+        target: Session | ActiveMirror,
+        *,
+        title: str | None = None,
+        history: int = 20,
+        on_session: Callable[[Session], None] | None = None,
+    ) -> None:
+        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
+            raise ValueError(f"history must be a positive integer, not {history!r}")
+        if isinstance(target, Session):
+            self.session: Session | None = target
+            self.mirror: ActiveMirror = target._mirror
+        elif isinstance(target, ActiveMirror):
+            self.session = None
+            self.mirror = target
+        else:
+            raise TypeError(
+                f"ChatPanel needs a Session or an ActiveMirror, not {type(target).__name__}"
+            )
+        self.history = history
+        self._new_title = title or f"Chat {date.today().isoformat()}"
+        self._on_session = on_session
+
+        self.header = widgets.HTML("")
+        self.messages = widgets.HTML("")
+        self.messages.add_class("am-scroll")
+        self.role = widgets.Dropdown(
+            options=list(ROLES),
+            value="user",
+            description="as",
+            layout=widgets.Layout(width="160px"),
+            style={"description_width": "initial"},
+        )
+        self.text = widgets.Textarea(
+            placeholder="Write a message…",
+            rows=3,
+            layout=widgets.Layout(width="100%"),
+        )
+        self.send_button = button(
+            "Send", "Add the message to the session", "paper-plane", button_style="primary"
+        )
+        self.send_button.on_click(lambda _: self.send())
+        self.save_button = button("Save", "Write unsaved messages to the store", "save")
+        self.save_button.on_click(lambda _: self.save())
+        self.refresh_button = button("Refresh", "Show messages added elsewhere", "refresh")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.status = StatusLine()
+        super().__init__(
+            [
+                heading("Chat"),
+                self.header,
+                self.messages,
+                self.text,
+                row(self.role, self.send_button, self.save_button, self.refresh_button),
+                self.status,
+            ]
+        )
+        panel_frame(self, "chat")
+        self.refresh()
+
+    # ---------------------------------------------------------------- actions
+
+    def send(self) -> None:
+        """Send the text box as a message with the chosen role; clear it when stored."""
+        content = self.text.value
+        if not content.strip():
+            self.status.show("Type a message first.", "error")
+            return
+        self.send_button.disabled = True
+        waiting = self.mirror.responder is not None and self.role.value == "user"
+        self.status.show("Waiting for the reply…" if waiting else "Sending…")
+        try:
+            session = self._session()
+            session.send(content, self.role.value)
+        except ResponderError as err:
+            # The user's message is kept (the responder failed after it was added).
+            self.text.value = ""
+            self.status.show(f"Your message was added, but no reply came: {err}", "error")
+        except (ActiveMirrorError, ValueError, TypeError) as err:
+            self.status.show(str(err), "error")
+        else:
+            self.text.value = ""
+            self.status.show(self._saved_note(), "ok")
+        finally:
+            self.send_button.disabled = False
+            self._render()
+
+    def save(self) -> None:
+        if self.session is None:
+            self.status.show("Nothing to save yet.")
+            return
+        try:
+            self.session.save()
+        except ActiveMirrorError as err:
+            self.status.show(str(err), "error")
+        else:
+            self.status.show("Saved.", "ok")
+        self._render()
+
+    def refresh(self) -> None:
+        """Redraw from the session (messages sent from magics or other panels show up)."""
+        self._render()
+
+    # ---------------------------------------------------------------- helpers
+
+    def _session(self) -> Session:
+        if self.session is None:
+            self.session = self.mirror.create_session(self._new_title)
+            if self._on_session is not None:
+                self._on_session(self.session)
+        return self.session
+
+    def _saved_note(self) -> str:
+        if self.session is None or self.mirror.autosave:
+            return "Sent and saved." if self.session is not None else ""
+        unsaved = self.session.unsaved_count
+        return f"Sent; {unsaved} unsaved message{'s' if unsaved != 1 else ''} (Save to keep)."
+
+    def _render(self) -> None:
+        session = self.session
+        autosave = self.mirror.autosave
+        self.save_button.layout.display = "none" if autosave else None
+        if session is None:
+            self.header.value = (
+                f'<span class="am-muted">A new session “{esc(self._new_title)}” '
+                "starts with your first message.</span>"
+            )
+            self.messages.value = ""
+            self.save_button.disabled = True
+            return
+        self.save_button.disabled = session.unsaved_count == 0
+        try:
+            latest = session.get_messages(limit=self.history)
+        except ActiveMirrorError as err:
+            self.status.show(str(err), "error")
+            return
+        first = session.message_count - len(latest) + 1
+        self.header.value = session_header_html(session)
+        self.messages.value = messages_html(latest, first_number=first)

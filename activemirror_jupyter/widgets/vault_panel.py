@@ -1,0 +1,320 @@
+"""``VaultPanel``: unlock the vault with a password, see and manage its entries, lock it.
+
+The password is read from the ``Password`` widget, the widget is cleared at once, and the
+text is handed to :meth:`VaultMemory.unlock` and dropped: no attribute of the panel ever
+holds it. The entry table shows names and metadata only; a value is read from the vault
+when its Reveal button is clicked, and only one value is on screen at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from os import PathLike
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core import vault_format
+from ..core.errors import ActiveMirrorError, VaultAuthError, VaultLockedError
+from ..core.vault import VaultCategory, VaultEntry, VaultMemory
+from .common import Pager, StatusLine, button, heading, panel_frame, row
+from .render import esc, when
+
+NO_CATEGORY = "(none)"
+
+
+def value_text(value: Any) -> str:
+    """A vault value as the user would type it: text as is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+
+
+class VaultPanel(widgets.VBox):
+    """Unlock and manage a vault.
+
+    Pass an open or locked ``vault``, or a ``vault_path`` (default: the vault under
+    ``$ACTIVEMIRROR_HOME``). Where no vault exists yet, the panel asks for the new password
+    twice and creates it. ``on_unlock(vault)`` runs after a successful unlock and
+    ``on_lock(vault)`` after Lock (the magics keep their vault in step through these).
+    """
+
+    def __init__(
+        self,
+        vault: VaultMemory | None = None,
+        *,
+        vault_path: str | PathLike[str] | None = None,
+        on_unlock: Callable[[VaultMemory], None] | None = None,
+        on_lock: Callable[[VaultMemory], None] | None = None,
+        page_size: int = 20,
+    ) -> None:
+        if vault is not None and vault_path is not None:
+            raise TypeError("pass either a vault or a vault_path, not both")
+        self.vault = vault if vault is not None else VaultMemory(vault_path=vault_path)
+        self._on_unlock = on_unlock
+        self._on_lock = on_lock
+        self.revealed_key: str | None = None
+        self._pending_delete: str | None = None
+
+        # -- locked view
+        self.location = widgets.HTML("")
+        self.password = widgets.Password(
+            placeholder="Vault password", layout=widgets.Layout(width="240px")
+        )
+        self.confirm = widgets.Password(
+            placeholder="Same password again", layout=widgets.Layout(width="240px")
+        )
+        self.unlock_button = button("Unlock", "Unlock the vault", "unlock", button_style="primary")
+        self.unlock_button.on_click(lambda _: self.unlock())
+        # Enter in either password field unlocks too (the front end sends "submit").
+        for field in (self.password, self.confirm):
+            field.on_msg(self._submitted)
+        self.locked_box = widgets.VBox(
+            [self.location, row(self.password, self.confirm, self.unlock_button)]
+        )
+
+        # -- unlocked view
+        self.summary = widgets.HTML("")
+        self.lock_button = button("Lock", "Forget the key until the next unlock", "lock")
+        self.lock_button.on_click(lambda _: self.lock())
+        self.entries_box = widgets.VBox([])
+        self.pager = Pager(self._render_entries, page_size=page_size)
+        self.new_key = widgets.Text(placeholder="key", layout=widgets.Layout(width="180px"))
+        self.new_value = widgets.Textarea(
+            placeholder="value (text, or JSON if ticked)",
+            rows=1,
+            layout=widgets.Layout(width="260px"),
+        )
+        self.value_is_json = widgets.Checkbox(
+            value=False, description="JSON", indent=False, layout=widgets.Layout(width="70px")
+        )
+        self.new_category = widgets.Dropdown(
+            options=[NO_CATEGORY] + [c.value for c in VaultCategory],
+            value=NO_CATEGORY,
+            layout=widgets.Layout(width="140px"),
+        )
+        self.new_tags = widgets.Text(
+            placeholder="tags, comma separated", layout=widgets.Layout(width="180px")
+        )
+        self.add_button = button("Add", "Store this entry (replaces one with the same key)", "plus")
+        self.add_button.on_click(lambda _: self.add_entry())
+        add_row = row(
+            self.new_key, self.new_value, self.value_is_json, self.new_category, self.new_tags,
+            self.add_button,
+        )
+        self.unlocked_box = widgets.VBox(
+            [row(self.summary, self.lock_button), self.entries_box, self.pager, add_row]
+        )
+        self.status = StatusLine()
+        super().__init__([heading("Vault"), self.locked_box, self.unlocked_box, self.status])
+        panel_frame(self, "vault")
+        self._render()
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def is_new(self) -> bool:
+        """No vault exists at the path yet: unlocking creates one."""
+        return not (self.vault.vault_path / vault_format.INDEX_FILE).exists()
+
+    def _render(self) -> None:
+        locked = self.vault.is_locked
+        self.locked_box.layout.display = None if locked else "none"
+        self.unlocked_box.layout.display = "none" if locked else None
+        if locked:
+            self.revealed_key = None
+            self._pending_delete = None
+            self.entries_box.children = ()
+            self.confirm.layout.display = None if self.is_new else "none"
+            where = esc(self.vault.vault_path)
+            self.location.value = (
+                f'<span class="am-muted">No vault at {where} yet: choose a password and '
+                "type it twice to create it.</span>"
+                if self.is_new
+                else f'<span class="am-muted">Locked · {where}</span>'
+            )
+            self.unlock_button.description = "Create vault" if self.is_new else "Unlock"
+            return
+        self._render_entries()
+
+    def _entries(self) -> list[VaultEntry]:
+        return self.vault.list_entries()
+
+    def _render_entries(self, page: int | None = None) -> None:
+        try:
+            entries = self._entries()
+        except VaultLockedError:
+            self.status.show("The vault was locked elsewhere; unlock it again.", "error")
+            self._render()
+            return
+        except ActiveMirrorError as err:
+            self.status.show(str(err), "error")
+            return
+        self.pager.set_total(len(entries))
+        shown = entries[self.pager.offset : self.pager.offset + self.pager.page_size]
+        noun = "entry" if len(entries) == 1 else "entries"
+        self.summary.value = (
+            f'<span class="am-ok">Unlocked</span> <span class="am-muted">· {len(entries)} '
+            f"{noun} · {esc(self.vault.vault_path)}</span>"
+        )
+        self.pager.layout.display = None if self.pager.pages > 1 else "none"
+        if not entries:
+            empty = widgets.HTML('<span class="am-muted">No entries yet: add one below.</span>')
+            self.entries_box.children = (empty,)
+            return
+        head = self._line(
+            [widgets.HTML(f"<b>{name}</b>") for name in
+             ("key", "category", "tags", "updated", "value")],
+            [],
+        )
+        self.entries_box.children = (head, *[self._entry_row(e) for e in shown])
+
+    def _line(self, cells: list[widgets.Widget], buttons: list[widgets.Widget]) -> widgets.HBox:
+        widths = ("180px", "110px", "160px", "130px", "260px")
+        for cell, width in zip(cells, widths, strict=False):
+            cell.layout.width = width
+            cell.add_class("am-cell")
+        line = widgets.HBox([*cells, *buttons])
+        line.add_class("am-entry-row")
+        return line
+
+    def _entry_row(self, entry: VaultEntry) -> widgets.HBox:
+        category = entry.category.value if entry.category is not None else ""
+        cells: list[widgets.Widget] = [
+            widgets.Label(entry.key, tooltip=entry.key),
+            widgets.Label(category),
+            widgets.Label(", ".join(entry.tags)),
+            widgets.Label(when(entry.updated_at), tooltip=f"created {when(entry.created_at)}"),
+        ]
+        revealed = entry.key == self.revealed_key
+        reveal = button("Hide" if revealed else "Reveal", "", "eye-slash" if revealed else "eye")
+        reveal.tooltip = f"{'Hide' if revealed else 'Show'} the value of this entry"
+        reveal.on_click(lambda _, key=entry.key: self.toggle_reveal(key))
+        if revealed:
+            try:
+                shown = self.vault.retrieve(entry.key)
+            except ActiveMirrorError as err:
+                value_html = f'<span class="am-error">{esc(err)}</span>'
+            else:
+                value_html = f'<span class="am-text">{esc(value_text(shown))}</span>'
+        else:
+            value_html = '<span class="am-muted">•••••• hidden</span>'
+        value_cell = widgets.HTML(value_html)
+        cells.append(value_cell)
+        confirming = entry.key == self._pending_delete
+        delete = button(
+            "Confirm delete" if confirming else "Delete",
+            f"Delete the entry {entry.key!r}",
+            "trash",
+            button_style="danger" if confirming else "",
+        )
+        delete.on_click(lambda _, key=entry.key: self.delete_entry(key))
+        line = self._line(cells, [reveal, delete])
+        if revealed:
+            value_cell.layout.width = "auto"
+            value_cell.remove_class("am-cell")
+        return line
+
+    # ---------------------------------------------------------------- actions
+
+    def _submitted(self, _widget: widgets.Widget, content: dict, _buffers: list) -> None:
+        if content.get("event") == "submit":
+            self.unlock()
+
+    def unlock(self) -> None:
+        """Unlock (or create) the vault with the typed password; clear the fields at once."""
+        creating = self.is_new
+        attempt = self.password.value
+        again = self.confirm.value
+        self.password.value = ""
+        self.confirm.value = ""
+        if not attempt:
+            self.status.show("Type the vault password first.", "error")
+            return
+        if creating and attempt != again:
+            self.status.show(
+                "The two passwords differ; type the new password twice. Nothing was created.",
+                "error",
+            )
+            return
+        self.unlock_button.disabled = True
+        self.status.show("Creating the vault…" if creating else "Unlocking…")
+        try:
+            self.vault.unlock(attempt)
+        except VaultAuthError:
+            self.status.show("Wrong password: the vault stays locked. Try again.", "error")
+        except (ActiveMirrorError, ValueError, TypeError) as err:
+            self.status.show(str(err), "error")
+        else:
+            self.status.show("Vault created and unlocked." if creating else "Unlocked.", "ok")
+            if self._on_unlock is not None:
+                self._on_unlock(self.vault)
+        finally:
+            del attempt, again
+            self.unlock_button.disabled = False
+            self._render()
+
+    def lock(self) -> None:
+        self.vault.lock()
+        self.status.show("Locked.", "ok")
+        self._render()
+        if self._on_lock is not None:
+            self._on_lock(self.vault)
+
+    def toggle_reveal(self, key: str) -> None:
+        """Show ``key``'s value (hiding any other), or hide it if it is the one shown."""
+        self.revealed_key = None if self.revealed_key == key else key
+        self._pending_delete = None
+        self._render_entries()
+
+    def add_entry(self) -> None:
+        key = self.new_key.value.strip()
+        raw = self.new_value.value
+        if not key:
+            self.status.show("Type a key for the new entry.", "error")
+            return
+        if self.value_is_json.value:
+            try:
+                value: Any = json.loads(raw)
+            except json.JSONDecodeError as err:
+                self.status.show(f"The value is not valid JSON: {err}", "error")
+                return
+        else:
+            value = raw
+        metadata: dict[str, Any] = {}
+        if self.new_category.value != NO_CATEGORY:
+            metadata["category"] = self.new_category.value
+        tags = [t.strip() for t in self.new_tags.value.split(",") if t.strip()]
+        if tags:
+            metadata["tags"] = tags
+        try:
+            self.vault.store(key, value, metadata)
+        except VaultLockedError:
+            self.status.show("The vault was locked elsewhere; unlock it again.", "error")
+            self._render()
+            return
+        except (ActiveMirrorError, ValueError, TypeError) as err:
+            self.status.show(str(err), "error")
+            return
+        self.new_key.value = ""
+        self.new_value.value = ""
+        self.new_tags.value = ""
+        self.status.show(f"Stored {key!r}.", "ok")
+        self._render_entries()
+
+    def delete_entry(self, key: str) -> None:
+        """First click asks for confirmation (the button turns red); the second deletes."""
+        if self._pending_delete != key:
+            self._pending_delete = key
+            self.status.show(f"Click “Confirm delete” to delete {key!r} for good.")
+            self._render_entries()
+            return
+        self._pending_delete = None
+        try:
+            self.vault.delete(key)
+        except ActiveMirrorError as err:
+            self.status.show(str(err), "error")
+        else:
+            if self.revealed_key == key:
+                self.revealed_key = None
+            self.status.show(f"Deleted {key!r}.", "ok")
+        self._render()

@@ -11,4 +11,3 @@ from __future__ import annotations
 from .app import MirrorServer
 
 __all__ = ["MirrorServer"]
-

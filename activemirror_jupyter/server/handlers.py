@@ -105,6 +105,15 @@ class MirrorHandler(APIHandler):
         except SessionNotFoundError:
             raise tornado.web.HTTPError(404, "%s", f"No session {session_id!r}") from None
 
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # APIHandler would send the raw format string ("%s"); send the formatted message.
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, tornado.web.HTTPError) and error.log_message and error.args:
+            self.set_status(status_code)
+            self.write_json({"message": error.log_message % error.args, "reason": error.reason})
+            return
+        super().write_error(status_code, **kwargs)
+
     def write_json(self, data: dict[str, Any]) -> None:
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(data, ensure_ascii=False))

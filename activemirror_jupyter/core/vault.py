@@ -18,7 +18,9 @@ How writes stay safe:
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import copy
 import json
 import math
 import os
@@ -51,6 +53,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENTRY_FILE = re.compile(r"[0-9a-f]{32}\.vault")
 _TMP_PREFIX = ".tmp-"
 _JSON_TYPES = "str, int, float, bool, None, list or dict"
+SNAPSHOT_FORMAT = "activemirror-vault"
 
 
 class VaultCategory(str, Enum):
@@ -187,7 +190,7 @@ def normalise_metadata(metadata: object) -> dict[str, Any]:
             out[k] = _normalise_tags(item)
         else:
             _check_json(item, f"metadata[{k!r}]", 1)
-            out[k] = item
+            out[k] = copy.deepcopy(item)
     return out
 
 
@@ -206,12 +209,10 @@ def _normalise_tags(tags: object) -> list[str]:
 
 
 def _shown_metadata(stored: dict[str, Any]) -> dict[str, Any]:
-    out = dict(stored)
+    out = copy.deepcopy(stored)  # the caller may change it; our records must not change
     if isinstance(out.get("category"), str):
         with contextlib.suppress(ValueError):
             out["category"] = VaultCategory.coerce(out["category"])
-    if "tags" in out:
-        out["tags"] = list(out["tags"])
     return out
 
 
@@ -301,6 +302,7 @@ class VaultMemory:
         self._index_prefix = b""  # header + index nonce of the index file last read
         self._generation = -1
         self._swept = False
+        self._fragments: dict[tuple[str, str], str] = {}  # (name, entry id) → index JSON
         if password is not None or key is not None:
             self.unlock(password, key=key)
 
@@ -376,6 +378,7 @@ class VaultMemory:
             self._index_prefix = b""
             self._generation = -1
             self._swept = False
+            self._fragments = {}
 
     def _set_unlocked(
         self,
@@ -405,7 +408,7 @@ class VaultMemory:
             header_bytes = fmt.build_header(kek, data_key, salt, self._new_iterations)
             cipher = AESGCM(data_key)
             index: dict[str, Any] = {"generation": 0, "entries": {}}
-            data = header_bytes + fmt.encrypt_index(cipher, index)
+            data = header_bytes + fmt.encrypt_index(cipher, fmt.index_json(0, []))
             _atomic_write(self._index_path, data)
             header = fmt.parse_header(data, self._index_path)
             self._set_unlocked(data_key, cipher, header, index, data)
@@ -463,12 +466,21 @@ class VaultMemory:
         cipher = self._require_unlocked()
         assert self._header is not None
         header_bytes = header_bytes if header_bytes is not None else self._header.raw
-        data = header_bytes + fmt.encrypt_index(cipher, index)
+        data = header_bytes + fmt.encrypt_index(cipher, self._encode_index(index))
         _atomic_write(self._index_path, data)
         self._header = fmt.parse_header(data, self._index_path)
         self._index = index
         self._index_prefix = data[: self._header.size + fmt.NONCE_BYTES]
         self._generation = index["generation"]
+
+    def _encode_index(self, index: dict[str, Any]) -> bytes:
+        fragments: dict[tuple[str, str], str] = {}
+        for name, record in index["entries"].items():
+            cache_key = (name, record["id"])
+            fragment = self._fragments.get(cache_key)
+            fragments[cache_key] = fragment or fmt.index_fragment(name, record)
+        self._fragments = fragments
+        return fmt.index_json(index["generation"], list(fragments.values()))
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[dict[str, Any]]:
@@ -724,6 +736,93 @@ class VaultMemory:
         if not items:
             return []
         return sorted(self._store_many(items, on_conflict=on_conflict))
+
+    # ---------------------------------------------------------------- whole-vault operations
+
+    def export_encrypted(self) -> dict[str, Any]:
+        """The vault's files, still encrypted, as a JSON-serialisable snapshot:
+        ``{"format": "activemirror-vault", "version": 1, "files": {name: base64}}`` (the
+        index and every entry it points to; no orphans). The same files give the same
+        snapshot. :meth:`restore_encrypted` writes it back; the password or recovery key
+        still opens it."""
+        with self._writing() as current:  # the write lock: no half-finished write is copied
+            names = [fmt.INDEX_FILE] + sorted(
+                f"{rec['id']}{fmt.ENTRY_SUFFIX}" for rec in current["entries"].values()
+            )
+            files = {
+                name: base64.b64encode((self._path / name).read_bytes()).decode("ascii")
+                for name in names
+            }
+        return {"format": SNAPSHOT_FORMAT, "version": fmt.FORMAT_VERSION, "files": files}
+
+    @classmethod
+    def restore_encrypted(
+        cls,
+        snapshot: dict[str, Any],
+        vault_path: str | os.PathLike[str] | None = None,
+        *,
+        replace: bool = False,
+    ) -> Path:
+        """Write a snapshot from :meth:`export_encrypted` to ``vault_path`` (default: the
+        default vault folder) and return the folder. An existing vault there is an error
+        unless ``replace=True``, which swaps it for the snapshot's. Entries are written
+        before the index, so a crash leaves either vault whole."""
+        folder = Path(vault_path).expanduser() if vault_path is not None else default_vault_path()
+        files = _snapshot_files(snapshot)
+        index_path = folder / fmt.INDEX_FILE
+        fmt.parse_header(files[fmt.INDEX_FILE], f"the snapshot's {fmt.INDEX_FILE}")
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with FileLock(str(folder / fmt.LOCK_FILE)):
+            if index_path.exists() and not replace:
+                raise VaultError(
+                    f"a vault already exists at {folder}; pass replace=True to overwrite it"
+                )
+            for name, data in files.items():
+                if name != fmt.INDEX_FILE:
+                    _atomic_write(folder / name, data)
+            _atomic_write(index_path, files[fmt.INDEX_FILE])
+            for path in folder.iterdir():
+                if _ENTRY_FILE.fullmatch(path.name) and path.name not in files:
+                    _unlink(path)
+        return folder
+
+    def destroy(self) -> None:
+        """Delete every file of this vault (index first, so no index is ever left pointing
+        at deleted entries), the folder if that leaves it empty, and lock this object."""
+        with self._mutex:
+            self._require_unlocked()
+            with self._file_lock:
+                _unlink(self._index_path)
+                _fsync_dir(self._path)
+                for path in self._path.iterdir():
+                    if _ENTRY_FILE.fullmatch(path.name) or path.name.startswith(_TMP_PREFIX):
+                        _unlink(path)
+            _unlink(self._path / fmt.LOCK_FILE)
+            with contextlib.suppress(OSError):
+                self._path.rmdir()  # only if empty: files that are not ours stay
+            self.lock()
+
+
+def _snapshot_files(snapshot: object) -> dict[str, bytes]:
+    if not (
+        isinstance(snapshot, dict)
+        and snapshot.get("format") == SNAPSHOT_FORMAT
+        and isinstance(snapshot.get("files"), dict)
+    ):
+        raise VaultError(f"not a vault snapshot (expected format {SNAPSHOT_FORMAT!r})")
+    if snapshot.get("version") != fmt.FORMAT_VERSION:
+        raise VaultError(f"vault snapshot version {snapshot.get('version')!r} is not supported")
+    files: dict[str, bytes] = {}
+    for name, text in snapshot["files"].items():
+        if not (name == fmt.INDEX_FILE or (isinstance(name, str) and _ENTRY_FILE.fullmatch(name))):
+            raise VaultError(f"vault snapshot holds an unexpected file name {name!r}")
+        try:
+            files[name] = base64.b64decode(text, validate=True)
+        except (TypeError, ValueError):
+            raise VaultError(f"vault snapshot file {name!r} is not base64") from None
+    if fmt.INDEX_FILE not in files:
+        raise VaultError(f"vault snapshot has no {fmt.INDEX_FILE}")
+    return files
 
 
 def _check_password(password: object, what: str = "the password") -> None:

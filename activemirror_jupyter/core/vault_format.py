@@ -240,10 +240,22 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
-def encrypt_index(cipher: AESGCM, index: dict[str, Any]) -> bytes:
+def index_fragment(name: str, record: dict[str, Any]) -> str:
+    """One ``"name":{record}`` member of the index JSON. A record never changes once
+    written (every write makes a new entry id), so callers cache fragments by entry id and
+    a write re-encodes one record, not the whole index."""
+    return json.dumps(name, ensure_ascii=False) + ":" + _dumps(record).decode()
+
+
+def index_json(generation: int, fragments: list[str]) -> bytes:
+    members = ",".join(fragments)
+    return f'{{"generation":{int(generation)},"entries":{{{members}}}}}'.encode()
+
+
+def encrypt_index(cipher: AESGCM, index_json: bytes) -> bytes:
     """The index body: nonce ‖ AES-GCM ciphertext of the index JSON."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce + cipher.encrypt(nonce, _dumps(index), _index_aad())
+    return nonce + cipher.encrypt(nonce, index_json, _index_aad())
 
 
 def decrypt_index(cipher: AESGCM, body: bytes, path: Path | str) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
+# A throwaway PostgreSQL cluster for the "postgresql" store (tests/postgres_server.py).
+from postgres_server import postgres_dsn, postgres_server  # noqa: F401
+
 from activemirror_jupyter.core.mirror import ActiveMirror
 
 # Stores the behaviour tests run against. A store whose tests need a server adds a fixture
 # that provides its location (see STORE_OPTIONS).
-STORE_TYPES = ["memory", "sqlite", "json"]
+STORE_TYPES = ["memory", "sqlite", "json", "postgresql"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,569 @@
+"""The PostgreSQL store: the team store, one database shared by several people and machines.
+
+Same tables and columns as the SQLite store — ``sessions(id, user_id, title, created_at,
+updated_at, status, parent_session_id, metadata, max_context_messages, message_count)`` and
+``messages(id, session_id, role, content, timestamp, metadata, seq)`` — with PostgreSQL types
+(``timestamptz``, ``json``) and two extra columns:
+
+``owner``
+    The database role that wrote the row (``DEFAULT current_user``). Row-level security
+    policies let a role see and change only rows whose ``owner`` is itself, through this API
+    or through raw SQL alike; keys are ``(owner, id)``, so two people importing the same
+    bundle each get their own copy. ``user_id`` stays what the API was given (it round-trips
+    through exports like in every other store).
+``messages.search_vector``
+    A ``tsvector`` of the message's words, indexed with GIN. The words are computed in Python
+    with :func:`~.base.search_words` — the same function the other stores' search follows — so
+    "whole words, case- and accent-insensitive" means exactly the same thing here. Rows that
+    raw SQL inserts without it get it (and their ``seq``) from a trigger.
+
+Schema changes are named migration functions applied in order and recorded in
+``activemirror_migrations``, as in the SQLite store; an advisory lock makes concurrent first
+opens queue up. A team's shared database is migrated once by its owner (see the README and
+``postgresql_setup.sql``); members need no rights beyond reading and writing the tables.
+
+Connections come from a ``psycopg_pool`` pool. If the server goes away, the operation raises a
+:class:`StorageError` saying so; writes are single transactions, so nothing is half-written,
+and a session keeps its unsaved messages, so ``save()`` succeeds again once the server is back
+(the pool is rebuilt on the next use, without waiting out its reconnection back-off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import psycopg
+from psycopg import conninfo as pg_conninfo
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..errors import StorageError
+from ..models import Message, SessionMetadata
+from .base import search_words
+
+#: Seconds to wait for a connection when the DSN sets no ``connect_timeout``.
+DEFAULT_CONNECT_TIMEOUT_S = 10
+DEFAULT_POOL_SIZE = 4
+
+SESSION_COLUMNS = (
+    "id, user_id, title, created_at, updated_at, status, "
+    "parent_session_id, metadata, max_context_messages, message_count"
+)
+MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata"
+# Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
+# trying the API) must get the same answers as everyone else.
+OWN = "owner = current_user"
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations: each runs once, in order, inside the transaction that records it.
+
+Migration = Callable[[psycopg.Connection], None]
+MIGRATIONS: list[tuple[str, Migration]] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_tables(db: psycopg.Connection) -> None:
+    """The SQLite store's tables and columns, keyed by owner."""
+    db.execute(
+        "CREATE TABLE sessions ("
+        " id text NOT NULL,"
+        " user_id text,"
+        " title text NOT NULL DEFAULT '',"
+        " created_at timestamptz NOT NULL DEFAULT now(),"
+        " updated_at timestamptz NOT NULL DEFAULT now(),"
+        " status text NOT NULL DEFAULT 'active',"
+        " parent_session_id text,"
+        " metadata json,"
+        " max_context_messages integer,"
+        " message_count integer NOT NULL DEFAULT 0,"
+        " owner text NOT NULL DEFAULT current_user,"
+        " PRIMARY KEY (owner, id))"
+    )
+    db.execute(
+        "CREATE TABLE messages ("
+        " id text NOT NULL,"
+        " session_id text NOT NULL,"
+        " role text NOT NULL,"
+        " content text NOT NULL,"
+        " timestamp timestamptz NOT NULL DEFAULT now(),"
+        " metadata json,"
+        " seq integer,"
+        " owner text NOT NULL DEFAULT current_user,"
+        " PRIMARY KEY (owner, id),"
+        " FOREIGN KEY (owner, session_id) REFERENCES sessions (owner, id))"
+    )
+
+
+@migration
+def m002_indexes(db: psycopg.Connection) -> None:
+    """Paging is an index range: messages by (session, seq), sessions by update time."""
+    db.execute("CREATE UNIQUE INDEX messages_session_seq ON messages (owner, session_id, seq)")
+    db.execute("CREATE INDEX sessions_updated ON sessions (owner, updated_at DESC, id DESC)")
+    db.execute("CREATE INDEX sessions_parent ON sessions (owner, parent_session_id)")
+
+
+@migration
+def m003_full_text_search(db: psycopg.Connection) -> None:
+    """A GIN-indexed tsvector per message; a trigger numbers and indexes raw SQL inserts."""
+    db.execute("ALTER TABLE messages ADD COLUMN search_vector tsvector")
+    db.execute("CREATE INDEX messages_search ON messages USING gin (search_vector)")
+    # The store always sends seq and search_vector; this only fills them for rows that other
+    # SQL inserts. Its word split is PostgreSQL's approximation of search_words (ASCII-exact).
+    db.execute(
+        r"""
+        CREATE FUNCTION activemirror_fill_message() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.search_vector IS NULL THEN
+                NEW.search_vector := array_to_tsvector(array_remove(regexp_split_to_array(
+                    regexp_replace(lower(normalize(NEW.content, NFKD)), '[\u0300-\u036f]', '',
+                                   'g'),
+                    '[^[:alnum:]]+'), ''));
+            END IF;
+            IF NEW.seq IS NULL THEN
+                -- lock the session row so concurrent inserts number in turn
+                PERFORM 1 FROM sessions
+                    WHERE owner = NEW.owner AND id = NEW.session_id FOR UPDATE;
+                SELECT coalesce(max(seq) + 1, 0) INTO NEW.seq FROM messages
+                    WHERE owner = NEW.owner AND session_id = NEW.session_id;
+                UPDATE sessions SET message_count = NEW.seq + 1,
+                                    updated_at = greatest(updated_at, NEW.timestamp)
+                    WHERE owner = NEW.owner AND id = NEW.session_id;
+            END IF;
+            RETURN NEW;
+        END $$
+        """
+    )
+    db.execute(
+        "CREATE TRIGGER messages_fill BEFORE INSERT ON messages FOR EACH ROW "
+        "WHEN (NEW.seq IS NULL OR NEW.search_vector IS NULL) "
+        "EXECUTE FUNCTION activemirror_fill_message()"
+    )
+    db.execute(
+        "CREATE TRIGGER messages_refill BEFORE UPDATE OF content ON messages FOR EACH ROW "
+        "WHEN (NEW.content IS DISTINCT FROM OLD.content "
+        "AND NEW.search_vector IS NOT DISTINCT FROM OLD.search_vector) "
+        "EXECUTE FUNCTION activemirror_fill_message()"
+    )
+
+
+@migration
+def m004_row_level_security(db: psycopg.Connection) -> None:
+    """Each role sees and changes only its own rows — also the tables' owner (FORCE)."""
+    for table in ("sessions", "messages"):
+        db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        db.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        db.execute(
+            f"CREATE POLICY {table}_own_rows ON {table} "
+            "USING (owner = current_user) WITH CHECK (owner = current_user)"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Words to tsvector/tsquery text. A word is letters and digits only (search_words), so quoting
+# it as a lexeme is always safe; PostgreSQL caps a lexeme at 2047 bytes, so a longer word is
+# stored and looked up by its digest instead ('#' cannot occur in a word).
+
+_MAX_LEXEME_BYTES = 1024
+
+
+def _lexeme(word: str) -> str:
+    data = word.encode("utf-8")
+    if len(data) <= _MAX_LEXEME_BYTES:
+        return word
+    return "#" + hashlib.sha256(data).hexdigest()
+
+
+def search_vector(content: str) -> str:
+    """The ``tsvector`` text of ``content``'s words, e.g. ``'cafe' 'menu'``."""
+    return " ".join(f"'{_lexeme(w)}'" for w in dict.fromkeys(search_words(content)))
+
+
+def search_query(words: Sequence[str]) -> str:
+    """The ``tsquery`` text that matches rows holding every one of ``words``."""
+    return " & ".join(f"'{_lexeme(w)}'" for w in words)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _load_json(value: Any) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"legacy_metadata": value}
+    return value if isinstance(value, dict) else {"legacy_metadata": value}
+
+
+def _dump_json(value: dict[str, Any]) -> str | None:
+    # json.dumps escapes control characters, so even "\x00" in a value is stored safely.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def session_from_row(row: Sequence[Any]) -> SessionMetadata:
+    return SessionMetadata(
+        session_id=row[0],
+        user_id=row[1],
+        title=row[2] if row[2] is not None else "",
+        created_at=_utc(row[3]),
+        updated_at=_utc(row[4]),
+        status=row[5] or "active",
+        parent_session_id=row[6],
+        metadata=_load_json(row[7]),
+        max_context_messages=row[8],
+        message_count=row[9] or 0,
+    )
+
+
+def message_from_row(row: Sequence[Any]) -> Message:
+    return Message(
+        id=row[0],
+        session_id=row[1],
+        role=row[2],
+        content=row[3] if row[3] is not None else "",
+        timestamp=_utc(row[4]),
+        metadata=_load_json(row[5]),
+    )
+
+
+class PostgreSQLStorage:
+    """Sessions and messages in a PostgreSQL database, with row-level security per role
+    (see the module docstring). ``dsn`` is a libpq connection string or URI."""
+
+    def __init__(self, dsn: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
+        if not isinstance(dsn, str) or not dsn.strip():
+            raise ValueError('storage_type="postgresql" needs a dsn="postgresql://…"')
+        try:
+            params = pg_conninfo.conninfo_to_dict(dsn)
+        except psycopg.Error:
+            # libpq's message may quote part of the string, which may hold a password
+            raise StorageError(
+                "the PostgreSQL dsn is not a valid connection string or URI "
+                "(e.g. postgresql://user@host:5432/dbname)"
+            ) from None
+        extra: dict[str, Any] = {}
+        if not params.get("connect_timeout"):
+            extra["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT_S
+        if not params.get("application_name"):
+            extra["application_name"] = "activemirror-jupyter"
+        self._conninfo = pg_conninfo.make_conninfo(dsn, **extra)
+        self._timeout = float(params.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT_S)
+        self._pool_size = max(1, pool_size)
+        self.description = self._describe(params)
+        self._pool: ConnectionPool | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        # The first connection is made directly, so a wrong host, password or database name
+        # is reported at once with the server's own words.
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                self.role = conn.info.user
+                self.description = self._describe(
+                    {"host": conn.info.host, "port": conn.info.port, "dbname": conn.info.dbname,
+                     "user": conn.info.user}
+                )  # fmt: skip
+                self._migrate(conn)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot open {self.description}: {_first_line(exc)}") from None
+
+    @staticmethod
+    def _describe(params: dict[str, Any]) -> str:
+        host = params.get("host") or "localhost"
+        where = f"{host}:{params['port']}" if params.get("port") else host
+        db = params.get("dbname") or params.get("user") or "(default)"
+        user = f" as {params['user']}" if params.get("user") else ""
+        return f"PostgreSQL database {db} on {where}{user}"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _get_pool(self) -> ConnectionPool:
+        with self._pool_lock:
+            if self._closed:
+                raise StorageError(f"{self.description} is closed")
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self._conninfo,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    kwargs={"autocommit": True},
+                    check=ConnectionPool.check_connection,  # a restarted server's dead links
+                    timeout=self._timeout,
+                    num_workers=1,
+                    name=f"activemirror {self.description}",
+                    open=True,
+                )
+            return self._pool
+
+    def _drop_pool(self, pool: ConnectionPool) -> None:
+        """Forget a pool whose server went away; the next use builds a fresh one that connects
+        at once, instead of waiting for the old one's reconnection back-off."""
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.close(timeout=0)
+
+    @contextmanager
+    def _connection(self, doing: str, *, write: bool = False) -> Iterator[psycopg.Connection]:
+        pool = self._get_pool()
+        conn: psycopg.Connection | None = None
+        try:
+            with pool.connection() as conn:
+                if write:
+                    with conn.transaction():
+                        yield conn
+                else:
+                    yield conn
+        except PoolTimeout:
+            self._drop_pool(pool)
+            raise self._unreachable(doing, write) from None
+        except psycopg.Error as exc:
+            lost = conn is None or conn.broken or conn.closed
+            if lost:
+                self._drop_pool(pool)
+            raise self._error(exc, doing, write, lost=lost) from None
+
+    def _unreachable(self, doing: str, write: bool) -> StorageError:
+        # The pool only says it timed out; one direct attempt tells why.
+        try:
+            with psycopg.connect(self._conninfo, autocommit=True):
+                reason = f"no connection became free within {self._timeout:g} s"
+        except psycopg.Error as exc:
+            reason = _first_line(exc)
+        return StorageError(
+            f"cannot reach {self.description} to {doing}: {reason}" + (_KEPT if write else "")
+        )
+
+    def _error(self, exc: psycopg.Error, doing: str, write: bool, *, lost: bool) -> StorageError:
+        if lost:
+            return StorageError(
+                f"lost the connection to {self.description} while trying to {doing}: "
+                f"{_first_line(exc)}" + (_KEPT if write else "")
+            )
+        if isinstance(exc, pg_errors.InsufficientPrivilege):
+            return StorageError(
+                f"role {self.role!r} may not {doing} in {self.description}: {_first_line(exc)}"
+            )
+        return StorageError(f"cannot {doing} in {self.description}: {_first_line(exc)}")
+
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        if all(name in self._applied(conn) for name, _ in MIGRATIONS):
+            return  # the usual case; needs no rights beyond reading the migrations table
+        try:
+            with conn.transaction():
+                # Concurrent first opens queue here; the loser finds the work done.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('activemirror_migrations'))")
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS activemirror_migrations "
+                    "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                applied = self._applied(conn)
+                for name, fn in MIGRATIONS:
+                    if name not in applied:
+                        fn(conn)
+                        conn.execute(
+                            "INSERT INTO activemirror_migrations (name) VALUES (%s)", (name,)
+                        )
+        except pg_errors.InsufficientPrivilege as exc:
+            pending = [name for name, _ in MIGRATIONS if name not in self._applied(conn)]
+            raise StorageError(
+                f"{self.description} needs schema changes ({', '.join(pending)}) that role "
+                f"{self.role!r} may not make ({_first_line(exc)}); the database's owner must "
+                "open the store once to apply them (see postgresql_setup.sql)"
+            ) from None
+
+    @staticmethod
+    def _applied(conn: psycopg.Connection) -> set[str]:
+        exists = conn.execute("SELECT to_regclass('activemirror_migrations')").fetchone()
+        if not exists or exists[0] is None:
+            return set()
+        return {r[0] for r in conn.execute("SELECT name FROM activemirror_migrations")}
+
+    def applied_migrations(self) -> list[str]:
+        with self._connection("read the migrations") as conn:
+            rows = conn.execute("SELECT name FROM activemirror_migrations ORDER BY name")
+            return [r[0] for r in rows]
+
+    def _read(self, query: str, params: Sequence[Any] = (), doing: str = "read") -> list[Any]:
+        with self._connection(doing) as conn:
+            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    # -- the Storage protocol ---------------------------------------------------------------
+
+    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+        with self._connection(f"save session {session.session_id!r}", write=True) as conn:
+            # The upsert locks the session's row: concurrent saves of one session take turns,
+            # and each numbers its messages after the other's.
+            conn.execute(
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
+                "ON CONFLICT (owner, id) DO UPDATE SET user_id = excluded.user_id, "
+                "title = excluded.title, status = excluded.status, "
+                "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
+                "max_context_messages = excluded.max_context_messages, "
+                "updated_at = greatest(sessions.updated_at, excluded.updated_at)",
+                (
+                    session.session_id,
+                    session.user_id,
+                    session.title,
+                    session.created_at,
+                    session.updated_at,
+                    session.status,
+                    session.parent_session_id,
+                    _dump_json(session.metadata),
+                    session.max_context_messages,
+                ),
+            )
+            messages = self._not_yet_written(conn, new_messages)
+            (start,) = conn.execute(
+                f"SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE {OWN} AND session_id = %s",
+                (session.session_id,),
+            ).fetchone()  # type: ignore[misc]
+            if messages:
+                # One statement for the whole batch (COPY is not allowed under row security).
+                conn.execute(
+                    f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector) "
+                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+                    "%s::timestamptz[], %s::text[]::json[], %s::int[], %s::text[]::tsvector[])",
+                    (
+                        [m.id for m in messages],
+                        [m.session_id for m in messages],
+                        [m.role for m in messages],
+                        [m.content for m in messages],
+                        [m.timestamp for m in messages],
+                        [_dump_json(m.metadata) for m in messages],
+                        list(range(start, start + len(messages))),
+                        [search_vector(m.content) for m in messages],
+                    ),
+                )
+            count = start + len(messages)
+            conn.execute(
+                f"UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
+                (count, session.session_id),
+            )
+        return count
+
+    @staticmethod
+    def _not_yet_written(conn: psycopg.Connection, messages: Sequence[Message]) -> list[Message]:
+        """Drop messages a previous save already wrote: when the connection is lost at commit
+        time the caller cannot know whether it went through, and keeps them to save again.
+        A batch is written whole, so checking its first message is enough in the usual case."""
+        if not messages:
+            return []
+        first = conn.execute(
+            f"SELECT 1 FROM messages WHERE {OWN} AND id = %s", (messages[0].id,)
+        ).fetchone()
+        if first is None:
+            return list(messages)
+        written = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM messages WHERE {OWN} AND id = ANY(%s)", ([m.id for m in messages],)
+            )
+        }
+        return [m for m in messages if m.id not in written]
+
+    def get_session(self, session_id: str) -> SessionMetadata | None:
+        rows = self._read(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {OWN} AND id = %s",
+            (session_id,),
+            f"read session {session_id!r}",
+        )
+        return session_from_row(rows[0]) if rows else None
+
+    def list_sessions(
+        self, limit: int | None, offset: int, parent_session_id: str | None
+    ) -> list[SessionMetadata]:
+        where, params = self._parent_filter(parent_session_id)
+        rows = self._read(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {OWN}{where} "
+            "ORDER BY updated_at DESC, id DESC LIMIT %s OFFSET %s",
+            (*params, limit, offset),  # LIMIT NULL is no limit
+            "list sessions",
+        )
+        return [session_from_row(r) for r in rows]
+
+    @staticmethod
+    def _parent_filter(parent_session_id: str | None) -> tuple[str, tuple[Any, ...]]:
+        if parent_session_id is None:
+            return "", ()
+        return " AND parent_session_id = %s", (parent_session_id,)
+
+    def count_sessions(self, parent_session_id: str | None) -> int:
+        where, params = self._parent_filter(parent_session_id)
+        return self._read(
+            f"SELECT count(*) FROM sessions WHERE {OWN}{where}", params, "count sessions"
+        )[0][0]
+
+    def count_messages(self, session_id: str) -> int:
+        return self._read(
+            f"SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE {OWN} AND session_id = %s",
+            (session_id,),
+            "count messages",
+        )[0][0]
+
+    def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
+        rows = self._read(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages "
+            f"WHERE {OWN} AND session_id = %s AND seq >= %s AND seq < %s ORDER BY seq",
+            (session_id, start, stop),
+            "read messages",
+        )
+        return [message_from_row(r) for r in rows]
+
+    def delete_session(self, session_id: str) -> bool:
+        with self._connection(f"delete session {session_id!r}", write=True) as conn:
+            conn.execute(f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session_id,))
+            cur = conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session_id,))
+            return cur.rowcount > 0
+
+    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
+        if not words:
+            return []
+        session_filter = "" if session_id is None else " AND session_id = %s"
+        params: tuple[Any, ...] = (search_query(words),)
+        if session_id is not None:
+            params += (session_id,)
+        rows = self._read(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages "
+            f"WHERE {OWN} AND search_vector @@ %s::tsquery{session_filter} "
+            "ORDER BY timestamp DESC, id DESC LIMIT %s",
+            (*params, limit),
+            "search",
+        )
+        return [message_from_row(r) for r in rows]
+
+    def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+            self._closed = True
+        if pool is not None:
+            pool.close()
+
+
+_KEPT = "; unsaved messages are kept in memory: save again once the server is reachable"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -12,10 +12,22 @@ $(BIN)/python:
 
 # Reinstall whenever the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
+	@command -v npm >/dev/null 2>&1 || { echo "Node.js (20+) and npm are needed to build the JupyterLab extension"; exit 1; }
 	$(BIN)/python -m pip install -q -e ".[test,llm,postgresql]"
 	touch $(STAMP)
 
-install: $(STAMP)
+# The JupyterLab frontend. The editable install builds it once; this rebuilds it whenever
+# labextension/ changes and links the build into .venv, so JupyterLab serves the sources.
+LABEXT     := $(VENV)/.labextension
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json \
+              labextension/package-lock.json labextension/tsconfig.json
+
+$(LABEXT): $(STAMP) $(LABEXT_SRC)
+	cd labextension && export PATH="$(CURDIR)/$(BIN):$$PATH" && npm install --no-audit --no-fund && npm run build
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter labextension develop --overwrite .
+	touch $@
+
+install: $(STAMP) $(LABEXT)
 
 # Debian packages the browser and database tests need; installed only where missing.
 system-deps:
@@ -40,4 +52,4 @@ bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist
+	rm -rf $(VENV) build dist labextension/node_modules labextension/lib activemirror_jupyter/labextension

@@ -1,0 +1,212 @@
+"""``activemirror`` / ``python -m activemirror_jupyter``: list, export, import, back up and
+restore sessions outside notebooks.
+
+The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
+``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
+:mod:`activemirror_jupyter.core.portability`): every session and, unless ``--no-vault``,
+the vault's files still encrypted — the vault's password or recovery key is needed to read
+them after a restore, exactly as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .core.errors import ActiveMirrorError
+
+PROG = "activemirror"
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_argument_group("store (default: $ACTIVEMIRROR_HOME/conversations.db)")
+    choice = where.add_mutually_exclusive_group()
+    choice.add_argument("--db", metavar="PATH", help="a SQLite database file")
+    choice.add_argument("--json-dir", metavar="DIR", help="a JSON folder (index.json + sessions)")
+    choice.add_argument("--dsn", metavar="URL", help="a PostgreSQL connection string")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Back up, restore, list, export and import activemirror sessions.",
+        epilog="Run '%(prog)s COMMAND --help' for a command's options.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("list", help="list sessions, most recently updated first")
+    _store_options(p)
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N sessions")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the N newest")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = commands.add_parser("export", help="export one session as JSON, Markdown or text")
+    _store_options(p)
+    p.add_argument("session", metavar="SESSION", help="the session id")
+    p.add_argument("--format", "-f", choices=("json", "markdown", "txt"), default="json")
+    p.add_argument("--output", "-o", metavar="PATH", help="write to PATH (default: stdout)")
+
+    p = commands.add_parser("import", help="import one session from a JSON export")
+    _store_options(p)
+    p.add_argument("file", metavar="FILE", help="a session export (ours or the spec's shape)")
+    p.add_argument("--on-conflict", choices=("error", "new_id", "replace"), default="error",
+                   help="when the id exists: fail (default), import a copy, or overwrite")
+
+    p = commands.add_parser("backup", help="write every session (and the vault) to one file")
+    _store_options(p)
+    p.add_argument("path", metavar="PATH", help="the backup file to write ('-' for stdout)")
+    vault = p.add_mutually_exclusive_group()
+    vault.add_argument("--vault", metavar="DIR",
+                       help="vault folder to include (default: $ACTIVEMIRROR_HOME/vault if any)")
+    vault.add_argument("--no-vault", action="store_true", help="leave the vault out")
+
+    p = commands.add_parser("restore", help="restore a backup into a store (and vault folder)")
+    _store_options(p)
+    p.add_argument("path", metavar="PATH", help="a backup file written by 'backup'")
+    p.add_argument("--vault", metavar="DIR",
+                   help="where the vault's files go (default: $ACTIVEMIRROR_HOME/vault)")
+    p.add_argument("--on-conflict", choices=("error", "new_id", "replace"), default="error",
+                   help="when a session or the vault exists: fail (default), copy, overwrite")
+    p.add_argument("--max-bytes", type=int, default=None, metavar="N",
+                   help="refuse backups larger than N bytes (default: 1 GiB)")
+    return parser
+
+
+def _open_mirror(args: argparse.Namespace) -> Any:
+    from .core.mirror import ActiveMirror
+
+    if args.json_dir:
+        return ActiveMirror("json", storage_path=args.json_dir)
+    if args.dsn:
+        return ActiveMirror("postgresql", dsn=args.dsn)
+    return ActiveMirror("sqlite", db_path=args.db)
+
+
+def _progress(total: int, what: str) -> Any:
+    from tqdm import tqdm
+
+    # disable=None: a bar on a terminal, nothing when stderr is a file or a pipe.
+    return tqdm(total=total, desc=what, unit="session", file=sys.stderr, disable=None)
+
+
+def _write_output(text: str, path: str | None) -> None:
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from .core.storage.jsonfiles import atomic_write
+
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, text.encode("utf-8"))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _open_mirror(args) as mirror:
+        sessions = mirror.list_sessions(limit=args.limit, offset=args.offset)
+    if args.json:
+        rows = [
+            {
+                "session_id": s.session_id,
+                "title": s.title,
+                "message_count": s.message_count,
+                "created_at": s.created_at.isoformat(),
+                "updated_at": s.updated_at.isoformat(),
+                "parent_session_id": s.parent_session_id,
+            }
+            for s in sessions
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for s in sessions:
+        title = " ".join(s.title.split())
+        print(f"{s.session_id}\t{s.updated_at:%Y-%m-%d %H:%M}\t{s.message_count}\t{title}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open_mirror(args) as mirror:
+        text = mirror.load_session(args.session).export(args.format)
+    _write_output(text, args.output)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .core.portability import import_session
+
+    with _open_mirror(args) as mirror:
+        session = import_session(Path(args.file), mirror, on_conflict=args.on_conflict)
+        print(f"imported {session.id} ({session.message_count} messages) into "
+              f"{mirror.store.description}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .core.paths import default_vault_path
+    from .core.portability import dumps, export_all_data
+
+    vault = None
+    if not args.no_vault:
+        folder = Path(args.vault).expanduser() if args.vault else default_vault_path()
+        if args.vault or folder.is_dir():
+            from .core.vault import VaultMemory
+
+            vault = VaultMemory(vault_path=folder)  # locked: its files are copied, not read
+    with _open_mirror(args) as mirror:
+        with _progress(mirror.count_sessions(), "backup") as bar:
+            bundle = export_all_data(mirror, vault, progress=bar)
+    _write_output(dumps(bundle) + "\n", args.path)
+    if args.path != "-":
+        files = len(bundle["vault"]["files"]) if bundle["vault"] else 0
+        print(f"backed up {len(bundle['sessions'])} sessions and {files} vault files "
+              f"to {args.path}", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .core.portability import MAX_BUNDLE_BYTES, import_all_data, read_input
+
+    max_bytes = args.max_bytes if args.max_bytes is not None else MAX_BUNDLE_BYTES
+    bundle, _ = read_input(Path(args.path), max_bytes, "restore")
+    sessions = bundle.get("sessions") if isinstance(bundle, dict) else None
+    total = len(sessions) if isinstance(sessions, list) else 0
+    with _open_mirror(args) as mirror:
+        with _progress(total, "restore") as bar:
+            counts = import_all_data(
+                bundle, mirror, args.vault, on_conflict=args.on_conflict, progress=bar
+            )
+        print(f"restored {counts['sessions']} sessions ({counts['messages']} messages) and "
+              f"{counts['vault_files']} vault files into {mirror.store.description}",
+              file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "export": cmd_export,
+    "import": cmd_import,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ActiveMirrorError, ValueError, OSError) as exc:
+        # User mistakes and unreadable files: one clear line, no traceback.
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

@@ -18,7 +18,6 @@ How writes stay safe:
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import json
@@ -26,7 +25,6 @@ import math
 import os
 import re
 import secrets
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
@@ -42,6 +40,7 @@ from filelock import FileLock
 from . import vault_format as fmt
 from .errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
 from .paths import default_vault_path
+from .storage.jsonfiles import TMP_PREFIX, atomic_write
 from .timeutil import from_iso, to_iso, utcnow
 
 __all__ = ["VaultCategory", "VaultEntry", "VaultMemory"]
@@ -51,9 +50,7 @@ MAX_TAG_LENGTH = 256
 MAX_DEPTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ENTRY_FILE = re.compile(r"[0-9a-f]{32}\.vault")
-_TMP_PREFIX = ".tmp-"
 _JSON_TYPES = "str, int, float, bool, None, list or dict"
-SNAPSHOT_FORMAT = "activemirror-vault"
 
 
 class VaultCategory(str, Enum):
@@ -223,35 +220,6 @@ def _value_text(value: Any) -> str:
 # ---------------------------------------------------------------------------- files
 
 
-def _fsync_dir(folder: Path) -> None:
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags)
-    except OSError:  # platforms that cannot open folders (Windows) make renames durable
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -409,7 +377,7 @@ class VaultMemory:
             cipher = AESGCM(data_key)
             index: dict[str, Any] = {"generation": 0, "entries": {}}
             data = header_bytes + fmt.encrypt_index(cipher, fmt.index_json(0, []))
-            _atomic_write(self._index_path, data)
+            atomic_write(self._index_path, data)
             header = fmt.parse_header(data, self._index_path)
             self._set_unlocked(data_key, cipher, header, index, data)
 
@@ -467,7 +435,7 @@ class VaultMemory:
         assert self._header is not None
         header_bytes = header_bytes if header_bytes is not None else self._header.raw
         data = header_bytes + fmt.encrypt_index(cipher, self._encode_index(index))
-        _atomic_write(self._index_path, data)
+        atomic_write(self._index_path, data)
         self._header = fmt.parse_header(data, self._index_path)
         self._index = index
         self._index_prefix = data[: self._header.size + fmt.NONCE_BYTES]
@@ -501,7 +469,7 @@ class VaultMemory:
         live = {rec["id"] for rec in self._index["entries"].values()}
         for path in self._path.iterdir():
             name = path.name
-            if name.startswith(_TMP_PREFIX) or (
+            if name.startswith(TMP_PREFIX) or (
                 _ENTRY_FILE.fullmatch(name) and name[:32] not in live
             ):
                 _unlink(path)
@@ -514,7 +482,7 @@ class VaultMemory:
         cipher = self._require_unlocked()
         entry_id = secrets.token_hex(16)
         data, nonce = fmt.encrypt_entry(cipher, entry_id, {"key": name, "value": value})
-        _atomic_write(self._entry_path(entry_id), data)
+        atomic_write(self._entry_path(entry_id), data)
         return {"id": entry_id, "nonce": nonce.hex()}
 
     def _read_entry(self, name: str, record: dict[str, Any]) -> Any:
@@ -736,93 +704,6 @@ class VaultMemory:
         if not items:
             return []
         return sorted(self._store_many(items, on_conflict=on_conflict))
-
-    # ---------------------------------------------------------------- whole-vault operations
-
-    def export_encrypted(self) -> dict[str, Any]:
-        """The vault's files, still encrypted, as a JSON-serialisable snapshot:
-        ``{"format": "activemirror-vault", "version": 1, "files": {name: base64}}`` (the
-        index and every entry it points to; no orphans). The same files give the same
-        snapshot. :meth:`restore_encrypted` writes it back; the password or recovery key
-        still opens it."""
-        with self._writing() as current:  # the write lock: no half-finished write is copied
-            names = [fmt.INDEX_FILE] + sorted(
-                f"{rec['id']}{fmt.ENTRY_SUFFIX}" for rec in current["entries"].values()
-            )
-            files = {
-                name: base64.b64encode((self._path / name).read_bytes()).decode("ascii")
-                for name in names
-            }
-        return {"format": SNAPSHOT_FORMAT, "version": fmt.FORMAT_VERSION, "files": files}
-
-    @classmethod
-    def restore_encrypted(
-        cls,
-        snapshot: dict[str, Any],
-        vault_path: str | os.PathLike[str] | None = None,
-        *,
-        replace: bool = False,
-    ) -> Path:
-        """Write a snapshot from :meth:`export_encrypted` to ``vault_path`` (default: the
-        default vault folder) and return the folder. An existing vault there is an error
-        unless ``replace=True``, which swaps it for the snapshot's. Entries are written
-        before the index, so a crash leaves either vault whole."""
-        folder = Path(vault_path).expanduser() if vault_path is not None else default_vault_path()
-        files = _snapshot_files(snapshot)
-        index_path = folder / fmt.INDEX_FILE
-        fmt.parse_header(files[fmt.INDEX_FILE], f"the snapshot's {fmt.INDEX_FILE}")
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with FileLock(str(folder / fmt.LOCK_FILE)):
-            if index_path.exists() and not replace:
-                raise VaultError(
-                    f"a vault already exists at {folder}; pass replace=True to overwrite it"
-                )
-            for name, data in files.items():
-                if name != fmt.INDEX_FILE:
-                    _atomic_write(folder / name, data)
-            _atomic_write(index_path, files[fmt.INDEX_FILE])
-            for path in folder.iterdir():
-                if _ENTRY_FILE.fullmatch(path.name) and path.name not in files:
-                    _unlink(path)
-        return folder
-
-    def destroy(self) -> None:
-        """Delete every file of this vault (index first, so no index is ever left pointing
-        at deleted entries), the folder if that leaves it empty, and lock this object."""
-        with self._mutex:
-            self._require_unlocked()
-            with self._file_lock:
-                _unlink(self._index_path)
-                _fsync_dir(self._path)
-                for path in self._path.iterdir():
-                    if _ENTRY_FILE.fullmatch(path.name) or path.name.startswith(_TMP_PREFIX):
-                        _unlink(path)
-            _unlink(self._path / fmt.LOCK_FILE)
-            with contextlib.suppress(OSError):
-                self._path.rmdir()  # only if empty: files that are not ours stay
-            self.lock()
-
-
-def _snapshot_files(snapshot: object) -> dict[str, bytes]:
-    if not (
-        isinstance(snapshot, dict)
-        and snapshot.get("format") == SNAPSHOT_FORMAT
-        and isinstance(snapshot.get("files"), dict)
-    ):
-        raise VaultError(f"not a vault snapshot (expected format {SNAPSHOT_FORMAT!r})")
-    if snapshot.get("version") != fmt.FORMAT_VERSION:
-        raise VaultError(f"vault snapshot version {snapshot.get('version')!r} is not supported")
-    files: dict[str, bytes] = {}
-    for name, text in snapshot["files"].items():
-        if not (name == fmt.INDEX_FILE or (isinstance(name, str) and _ENTRY_FILE.fullmatch(name))):
-            raise VaultError(f"vault snapshot holds an unexpected file name {name!r}")
-        try:
-            files[name] = base64.b64decode(text, validate=True)
-        except (TypeError, ValueError):
-            raise VaultError(f"vault snapshot file {name!r} is not base64") from None
-    if fmt.INDEX_FILE not in files:
-        raise VaultError(f"vault snapshot has no {fmt.INDEX_FILE}")
-    return files
 
 
 def _check_password(password: object, what: str = "the password") -> None:

@@ -3,7 +3,6 @@ password changes, locking."""
 
 from __future__ import annotations
 
-import json
 import pickle
 import time
 from datetime import datetime, timezone
@@ -362,75 +361,3 @@ def test_bad_constructor_arguments(vault_dir: Path) -> None:
     with pytest.raises(TypeError):
         VaultMemory(b"pw", vault_dir)  # type: ignore[arg-type]
     assert not vault_dir.exists()
-
-
-def test_encrypted_snapshot_round_trips_without_decrypting(
-    vault: VaultMemory, vault_dir: Path, tmp_path: Path
-) -> None:
-    vault.store("a", {"deep": [1, 2]}, metadata={"category": "goals", "tags": ["x"]})
-    vault.store("b", "plain-secret-text")
-    vault.store("a", {"deep": [1, 2]}, metadata={"tags": ["x"]})  # leaves no old file behind
-    snapshot = vault.export_encrypted()
-
-    text = json.dumps(snapshot)
-    assert "plain-secret-text" not in text
-    assert vault.export_encrypted() == snapshot  # same files, same snapshot
-    assert len(snapshot["files"]) == 3  # index + two entries
-
-    restored = VaultMemory.restore_encrypted(json.loads(text), tmp_path / "restored")
-    copy = VaultMemory("correct horse", restored)
-    assert copy.retrieve("b") == "plain-secret-text"
-    assert copy.list_entries() == vault.list_entries()
-    assert VaultMemory(vault_path=restored, key=vault.export_key()).retrieve("a") == {
-        "deep": [1, 2]
-    }
-
-
-def test_restoring_over_an_existing_vault_needs_replace(vault: VaultMemory, tmp_path: Path) -> None:
-    vault.store("kept", 1)
-    snapshot = vault.export_encrypted()
-    other_dir = tmp_path / "other"
-    other = VaultMemory("other pw", other_dir, kdf_iterations=FAST)
-    other.store("x", 1)
-    other.store("y", 2)
-    before = sorted(p.name for p in other_dir.iterdir())
-    with pytest.raises(VaultError, match="replace=True"):
-        VaultMemory.restore_encrypted(snapshot, other_dir)
-    assert sorted(p.name for p in other_dir.iterdir()) == before
-
-    VaultMemory.restore_encrypted(snapshot, other_dir, replace=True)
-    assert [e.key for e in VaultMemory("correct horse", other_dir).list_entries()] == ["kept"]
-    assert len(list(other_dir.glob("*.vault"))) == 1
-    with pytest.raises(VaultError):
-        other.retrieve("x")  # the open handle notices its vault was replaced
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        {},
-        {"format": "activemirror-vault", "version": 99, "files": {}},
-        {"format": "activemirror-vault", "version": 1, "files": {}},
-        {"format": "activemirror-vault", "version": 1, "files": {"../evil.vault": ""}},
-        {"format": "activemirror-vault", "version": 1, "files": {".vault_index.enc": "!!"}},
-        {"format": "activemirror-vault", "version": 1, "files": {".vault_index.enc": "AAAA"}},
-    ],
-)
-def test_bad_snapshots_are_refused_before_writing(tmp_path: Path, bad: dict) -> None:
-    with pytest.raises(VaultError):
-        VaultMemory.restore_encrypted(bad, tmp_path / "target")
-    assert not (tmp_path / "target").exists()
-    assert not (tmp_path / "evil.vault").exists()
-
-
-def test_destroy_removes_every_vault_file(vault: VaultMemory, vault_dir: Path) -> None:
-    vault.store("a", 1)
-    vault.store("b", 2)
-    vault.destroy()
-    assert vault.is_locked
-    assert not vault_dir.exists()
-
-    again = VaultMemory("pw", vault_dir, kdf_iterations=FAST)
-    (vault_dir / "notes.txt").write_text("not the vault's")
-    again.destroy()
-    assert sorted(p.name for p in vault_dir.iterdir()) == ["notes.txt"]

@@ -9,11 +9,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import llm_models
 import pytest
-from llm_models import SECRET, STREAMED, key_vault, llm_user_dir, test_models  # noqa: F401
+from llm_models import SECRET, STREAMED
 
 from activemirror_jupyter import ActiveMirror, LLMResponder, Message, ResponderError
 from activemirror_jupyter.core.responders import REDACTED, streaming_replies
+
+# fixtures shared with the magic tests
+llm_user_dir = llm_models.llm_user_dir
+test_models = llm_models.test_models
+key_vault = llm_models.key_vault
 
 
 def echoed(message: Message) -> dict:

@@ -154,16 +154,33 @@ def _md_table(columns: Sequence[Any], rows: Sequence[Any]) -> list[str]:
     return lines
 
 
+def _md_fence(text: str) -> list[str]:
+    # Text in a fence is shown verbatim (no HTML); the fence outgrows any backtick run inside.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
 def _md_attachment(item: Mapping[str, Any]) -> list[str]:
-    """A variable snapshot stored in a message's ``metadata["attachments"]``."""
-    name = item.get("name", "attachment")
-    facts = [str(item[k]) for k in ("type", "shape") if item.get(k) is not None]
-    head = f"**Attached `{_md_line(str(name)).replace('`', '')}`**"
-    lines = [head + (f" ({_md_line(', '.join(facts))})" if facts else ""), ""]
+    """A variable snapshot from ``%%mirror_send --attach`` (``metadata["attachments"]``):
+    a DataFrame's first rows as a table, anything else as its repr."""
+    name = _md_line(str(item.get("name", "attachment"))).replace("`", "")
+    facts = []
+    if item.get("type") is not None:
+        facts.append(_md_line(str(item["type"])))
+    shape = item.get("shape")
+    if isinstance(shape, list) and shape:
+        facts.append(" × ".join(_md_line(str(n)) for n in shape))
+    lines = [f"**Attached `{name}`**" + (f" ({', '.join(facts)})" if facts else ""), ""]
     columns = item.get("columns")
     rows = item.get("head", item.get("rows"))
     if isinstance(columns, list) and columns and isinstance(rows, list):
         lines += _md_table(columns, rows)
+        total = shape[0] if isinstance(shape, list) and shape else None
+        if isinstance(total, int) and total > len(rows):
+            lines += ["", f"_first {len(rows)} of {total} rows_"]
+    elif isinstance(item.get("repr"), str):
+        lines += _md_fence(item["repr"])
     else:
         shown = {k: v for k, v in item.items() if k not in ("name", "type", "shape")}
         if shown:

@@ -28,13 +28,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import IPython
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.display import Markdown, display
+from IPython.display import Markdown
 from IPython.utils.process import arg_split
 from traitlets import Bool, Enum, Int, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
+from . import assistant
 from . import display as render
 from .core.errors import ActiveMirrorError, SessionNotFoundError
 from .core.mirror import ActiveMirror
@@ -230,18 +232,29 @@ class MirrorMagics(Magics, Configurable):
     autolog = Bool(False, help="Record every executed cell in the current session.").tag(
         config=True
     )
+    default_model = Unicode(
+        None, allow_none=True, help="llm model that answers user messages (none: no replies)."
+    ).tag(config=True)
+    default_key_from_vault = Unicode(
+        None, allow_none=True, help="Vault entry with the default model's API key."
+    ).tag(config=True)
 
     def __init__(self, shell: Any, **kwargs: Any) -> None:
-        # Magics.__init__ registers us in shell.configurables (so %config works) and takes
-        # our configuration from the shell's.
-        super().__init__(shell=shell, **kwargs)
+        # State first: loading the configuration below already notifies the observers.
         self._mirror: ActiveMirror | None = None
         self.session: Session | None = None
         self._sessions: dict[str, Session] = {}  # opened here; keeps unsaved messages alive
         self._vault: Any = None  # VaultMemory, made on first use
         self._running_cell: str | None = None
+        # IPython 9 counts a cell before running it, IPython 8 after: what to subtract from
+        # shell.execution_count inside a cell to get its In [n] (checked after each cell).
+        self._count_offset = 1 if IPython.version_info[0] >= 9 else 0
+        self._count_at_start = 0
         #: Answers user messages; kept across store changes (``%mirror_session responder``).
         self.responder: Any = None
+        # Magics.__init__ registers us in shell.configurables (so %config works) and takes
+        # our configuration from the shell's.
+        super().__init__(shell=shell, **kwargs)
         type(self).mirror_session.__doc__ = SESSION.doc()
         type(self).vault.__doc__ = VAULT.doc()
         shell.events.register("pre_run_cell", self._pre_run_cell)
@@ -266,6 +279,10 @@ class MirrorMagics(Magics, Configurable):
         if change["new"]:
             for session in self._sessions.values():
                 session.save()
+
+    @observe("default_model", "default_key_from_vault")
+    def _default_model_changed(self, change: Any) -> None:
+        assistant.use_default_model(self)
 
     @observe("vault_path")
     def _vault_path_changed(self, change: Any) -> None:
@@ -405,18 +422,16 @@ class MirrorMagics(Magics, Configurable):
         session = self.open_session(args.session) if args.session else self.current_or_new()
         metadata: dict[str, Any] = {
             "source": "mirror_send",
-            "execution_count": self.shell.execution_count,
+            "execution_count": self.cell_number(),
         }
         if attachments:
             metadata["attachments"] = attachments
-        message = session.send(content, role=args.role, metadata=metadata)
+        assistant.send_and_show(session, content, args.role, metadata, self.mirror.responder)
         state = "saved" if not session.unsaved_count else f"{session.unsaved_count} unsaved"
         print(
             f"Added a {args.role} message to {session.title!r} "
             f"({_messages(session.message_count)}, {state})."
         )
-        if message.role == "assistant" and args.role != "assistant":
-            display(Markdown(f"**assistant:** {render.markdown_text(message.content)}"))
         return None
 
     # -- %vault -----------------------------------------------------------------------------
@@ -466,11 +481,18 @@ class MirrorMagics(Magics, Configurable):
 
     # -- cell hooks (autolog) ---------------------------------------------------------------
 
+    def cell_number(self) -> int:
+        """The running cell's execution count (its ``In [n]``)."""
+        return self.shell.execution_count - self._count_offset
+
     def _pre_run_cell(self, info: Any) -> None:
         self._running_cell = getattr(info, "raw_cell", None)
+        self._count_at_start = self.shell.execution_count
 
     def _post_run_cell(self, result: Any) -> None:
         self._running_cell = None
+        if result.info is not None and result.info.store_history and result.execution_count:
+            self._count_offset = self._count_at_start - result.execution_count
         if not self.autolog:
             return
         info = getattr(result, "info", None)
@@ -705,6 +727,11 @@ def _session_chat(m: MirrorMagics, args: argparse.Namespace) -> Any:
 
     target = m.session if m.session is not None else m.mirror
     return ChatPanel(target, history=m.page_size, on_session=m.set_current)
+
+
+@SESSION.command("responder", assistant.RESPONDER_HELP, *assistant.RESPONDER_ARGUMENTS)
+def _session_responder(m: MirrorMagics, args: argparse.Namespace) -> None:
+    assistant.responder_command(m, args)
 
 
 @SESSION.command(

@@ -1,0 +1,642 @@
+"""The magics in a real IPython shell: every subcommand and option, the one-line errors,
+configuration through %config, autosave, autolog, --attach snapshots, and secrets that
+never reach the history or any output."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+from activemirror_jupyter import ActiveMirror
+from activemirror_jupyter.magics import MirrorMagics, load_ipython_extension, redact
+from activemirror_jupyter.magics import unload_ipython_extension as unload
+
+PASSWORD = "correct horse battery staple 7"
+SECRET = "sk-live-4242-very-secret-token"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="session")
+def ipython(tmp_path_factory: pytest.TempPathFactory) -> InteractiveShell:
+    """One real shell for the run (IPython keeps one per process), history in memory."""
+    os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipythondir"))
+    config = Config()
+    config.HistoryManager.hist_file = ":memory:"
+    return InteractiveShell.instance(config=config)
+
+
+@dataclass
+class Ran:
+    result: Any
+    out: str
+    err: str
+    success: bool
+    count: int | None
+
+
+class Shell:
+    """Runs cells the way a notebook does and captures what the user would see."""
+
+    def __init__(self, ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+        self.ip = ip
+        self._capsys = capsys
+
+    def run(self, source: str) -> Ran:
+        self._capsys.readouterr()
+        result = self.ip.run_cell(source, store_history=True)
+        out, err = self._capsys.readouterr()
+        return Ran(result.result, out, err, result.success, result.execution_count)
+
+    def error(self, source: str) -> str:
+        """Run a cell that must fail with one clear line; return that line."""
+        ran = self.run(source)
+        assert not ran.success, ran.out
+        lines = [line for line in ran.err.splitlines() if line.strip()]
+        assert len(lines) == 1, ran.err
+        assert "Traceback" not in ran.err + ran.out
+        assert lines[0].startswith("UsageError: ")
+        return lines[0]
+
+    @property
+    def magics(self) -> MirrorMagics:
+        return self.ip.magics_manager.registry["MirrorMagics"]
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.ip.user_ns
+
+    def history_text(self) -> str:
+        hm = self.ip.history_manager
+        stored = [repr(row) for row in hm.get_range(raw=True, output=True)]
+        return "\n".join([*hm.input_hist_raw, *hm.input_hist_parsed, *stored])
+
+
+@pytest.fixture
+def shell(
+    ipython: InteractiveShell,
+    activemirror_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Shell]:
+    monkeypatch.setenv("AM_VAULT_PASSWORD", PASSWORD)
+    monkeypatch.setenv("AM_SECRET", SECRET)
+    ipython.reset(new_session=True)
+    load_ipython_extension(ipython)
+    yield Shell(ipython, capsys)
+    unload(ipython)
+    ipython.config.pop("MirrorMagics", None)
+    ipython.reset(new_session=True)
+
+
+def saved_messages(home: Path, session_id: str) -> list:
+    with ActiveMirror(db_path=home / "conversations.db") as mirror:
+        return mirror.load_session(session_id).get_messages()
+
+
+# -- loading and configuration --------------------------------------------------------------
+
+
+def test_load_ext_twice_is_harmless_and_unload_removes_the_magics(shell: Shell) -> None:
+    unload(shell.ip)
+    assert shell.ip.find_line_magic("mirror_session") is None
+    assert shell.run("%load_ext activemirror_jupyter").success
+    first = shell.magics
+    assert shell.run("%reload_ext activemirror_jupyter").success
+    load_ipython_extension(shell.ip)
+    assert shell.magics is not first  # reload made a fresh one, a second load kept it
+    kept = shell.magics
+    load_ipython_extension(shell.ip)
+    assert shell.magics is kept
+    assert [c for c in shell.ip.configurables if isinstance(c, MirrorMagics)] == [kept]
+    for name in ("mirror_session", "vault"):
+        assert shell.ip.find_line_magic(name) is not None
+    assert shell.ip.find_cell_magic("mirror_send") is not None
+
+
+def test_config_magic_sets_every_option(shell: Shell, tmp_path: Path) -> None:
+    ran = shell.run("%config MirrorMagics")
+    for option in (
+        "storage_type",
+        "db_path",
+        "storage_path",
+        "vault_path",
+        "autosave",
+        "page_size",
+        "autolog",
+        "dsn",
+    ):
+        assert f"MirrorMagics.{option}" in ran.out
+    shell.run("%config MirrorMagics.page_size = 3")
+    shell.run("%config MirrorMagics.storage_type = 'json'")
+    shell.run(f"%config MirrorMagics.storage_path = {str(tmp_path / 'notes')!r}")
+    shell.run(f"%config MirrorMagics.vault_path = {str(tmp_path / 'safe')!r}")
+    shell.run("%config MirrorMagics.autosave = False")
+    m = shell.magics
+    assert (m.page_size, m.storage_type, m.autosave) == (3, "json", False)
+    shell.run("%mirror_session new Notes in JSON")
+    shell.run("%mirror_session save")
+    assert (tmp_path / "notes" / "index.json").exists()
+    assert m.mirror.store.description.startswith("JSON")
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    assert (tmp_path / "safe" / ".vault_index.enc").exists()
+
+
+def test_ipython_config_is_read_when_the_extension_loads(shell: Shell, tmp_path: Path) -> None:
+    unload(shell.ip)
+    shell.ip.config.MirrorMagics.page_size = 7
+    shell.ip.config.MirrorMagics.db_path = str(tmp_path / "configured.db")
+    load_ipython_extension(shell.ip)
+    assert shell.magics.page_size == 7
+    shell.run("%mirror_session new Configured")
+    assert (tmp_path / "configured.db").exists()
+
+
+def test_page_size_must_be_positive(shell: Shell) -> None:
+    shell.run("%config MirrorMagics.page_size = 0")
+    assert shell.magics.page_size == 20
+    shell.run("%config MirrorMagics.page_size = 5")
+    assert shell.magics.page_size == 5
+
+
+def test_help_documents_every_subcommand(shell: Shell) -> None:
+    doc = shell.ip.find_line_magic("mirror_session").__doc__
+    for sub in (
+        "new",
+        "load",
+        "list",
+        "messages",
+        "save",
+        "export",
+        "import",
+        "delete",
+        "search",
+        "browse",
+        "autolog",
+    ):
+        assert f"%mirror_session {sub} " in doc
+    assert "--max-context N" in doc and "--on-conflict" in doc
+    vault_doc = shell.ip.find_line_magic("vault").__doc__
+    for sub in ("unlock", "lock", "status", "store", "get", "list", "search", "delete"):
+        assert f"%vault {sub} " in vault_doc
+    assert "change-password" in vault_doc and "export-key" in vault_doc
+    ran = shell.run("%mirror_session messages --help")
+    assert ran.success and "--page K" in ran.out and "newest" in ran.out
+    assert "--attach" in shell.run("%%mirror_send --help\nx").out
+    assert "--env VAR" in shell.run("%vault unlock --help").out
+
+
+def test_importing_the_package_loads_no_jupyter_layer() -> None:
+    code = (
+        "import sys, activemirror_jupyter, activemirror_jupyter.core.mirror;"
+        "print(sorted(m for m in ('IPython', 'pandas', 'ipywidgets') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# -- %mirror_session -----------------------------------------------------------------------
+
+
+def test_new_load_and_bare_show_the_current_session(shell: Shell) -> None:
+    assert "No current session" in shell.run("%mirror_session").out
+    ran = shell.run('%mirror_session new "Daily Planning" --max-context 30')
+    assert "'Daily Planning'" in ran.out and "now current" in ran.out
+    session = shell.magics.session
+    assert session.title == "Daily Planning" and session.max_context_messages == 30
+    assert session.id in shell.run("%mirror_session").out
+    shell.run("%mirror_session new Unquoted words make a title")
+    assert shell.magics.session.title == "Unquoted words make a title"
+    ran = shell.run(f"%mirror_session load {session.id}")
+    assert "Daily Planning" in ran.out and shell.magics.session.id == session.id
+
+
+def test_new_with_parent_makes_a_session_family(shell: Shell) -> None:
+    shell.run("%mirror_session new Project Alpha")
+    parent = shell.magics.session.id
+    shell.run(f"%mirror_session new 'Sprint 1' --parent {parent}")
+    shell.run(f"%mirror_session new 'Sprint 2' --parent {parent}")
+    assert shell.magics.session.parent_session_id == parent
+    frame = shell.run(f"%mirror_session list --parent {parent}").result
+    assert sorted(frame["title"]) == ["Sprint 1", "Sprint 2"]
+    assert set(frame["parent_session_id"]) == {parent}
+    line = shell.error("%mirror_session new Orphan --parent session_nope")
+    assert "session_nope" in line
+
+
+def test_list_returns_a_frame_with_datetime_columns(shell: Shell) -> None:
+    for i in range(5):
+        shell.run(f"%mirror_session new Session {i}")
+    shell.run("df = %mirror_session list --limit 3")
+    frame = shell.ns["df"]
+    assert list(frame.columns) == [
+        "session_id",
+        "title",
+        "message_count",
+        "created_at",
+        "updated_at",
+        "parent_session_id",
+    ]
+    assert isinstance(frame["created_at"].dtype, pd.DatetimeTZDtype)
+    assert isinstance(frame["updated_at"].dtype, pd.DatetimeTZDtype)
+    assert list(frame["title"]) == ["Session 4", "Session 3", "Session 2"]
+    ran = shell.run("%mirror_session list --limit 3 --offset 3")
+    assert list(ran.result["title"]) == ["Session 1", "Session 0"]
+    assert "sessions 4–5 of 5" in ran.out
+    shell.run("%config MirrorMagics.page_size = 2")
+    assert len(shell.run("%mirror_session list").result) == 2
+
+
+def test_list_on_an_empty_store_says_so(shell: Shell) -> None:
+    ran = shell.run("%mirror_session list")
+    assert ran.result.empty and "No saved sessions" in ran.out
+    assert isinstance(ran.result["created_at"].dtype, pd.DatetimeTZDtype)
+
+
+def test_messages_pages_from_the_newest_end(shell: Shell) -> None:
+    shell.run("%mirror_session new Paging")
+    session = shell.magics.session
+    for i in range(1, 46):
+        session.send(f"note {i}")
+    ran = shell.run("%mirror_session messages")
+    assert list(ran.result.columns) == ["timestamp", "role", "content", "id"]
+    assert isinstance(ran.result["timestamp"].dtype, pd.DatetimeTZDtype)
+    assert list(ran.result["content"]) == [f"note {i}" for i in range(26, 46)]
+    assert "page 1 of 3" in ran.out
+    ran = shell.run("%mirror_session messages --page 3")
+    assert list(ran.result["content"]) == [f"note {i}" for i in range(1, 6)]
+    assert "page 3 of 3" in ran.out and "messages 1–5 of 45" in ran.out
+    ran = shell.run("%mirror_session messages --limit 5 --offset 10")
+    assert list(ran.result["content"]) == [f"note {i}" for i in range(31, 36)]
+    assert "page 3 of 9" in ran.out
+    shell.run("%config MirrorMagics.page_size = 10")
+    ran = shell.run("%mirror_session messages --page 2")
+    assert list(ran.result["content"]) == [f"note {i}" for i in range(26, 36)]
+    assert "page 2 of 5" in ran.out
+    shell.run("m = %mirror_session messages --limit 5")
+    assert len(shell.ns["m"]) == 5
+    assert "past the last page (5)" in shell.error("%mirror_session messages --page 6")
+    assert "not both" in shell.error("%mirror_session messages --page 2 --offset 3")
+
+
+def test_messages_of_another_session(shell: Shell) -> None:
+    shell.run("%mirror_session new First")
+    first = shell.magics.session
+    first.send("in the first")
+    shell.run("%mirror_session new Second")
+    ran = shell.run(f"%mirror_session messages --session {first.id}")
+    assert list(ran.result["content"]) == ["in the first"]
+
+
+def test_save_with_autosave_off(shell: Shell, activemirror_home: Path) -> None:
+    shell.run("%config MirrorMagics.autosave = False")
+    shell.run("%mirror_session new Careful")
+    shell.run("%%mirror_send\nnot yet on disk")
+    session = shell.magics.session
+    with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
+        assert other.list_sessions() == []
+    assert "unsaved" in shell.run("%mirror_session").out
+    ran = shell.run("%mirror_session save")
+    assert "Saved session 'Careful'" in ran.out and "1 message" in ran.out
+    assert [m.content for m in saved_messages(activemirror_home, session.id)] == ["not yet on disk"]
+    shell.run("%%mirror_send\nsecond")
+    shell.run("%config MirrorMagics.autosave = True")  # turning autosave on saves
+    assert len(saved_messages(activemirror_home, session.id)) == 2
+
+
+def test_autosave_puts_each_message_on_disk_when_the_cell_ends(
+    shell: Shell, activemirror_home: Path
+) -> None:
+    shell.run("%mirror_session new Autosaved")
+    ran = shell.run("%%mirror_send\nOn disk already")
+    assert "saved" in ran.out
+    messages = saved_messages(activemirror_home, shell.magics.session.id)
+    assert [m.content for m in messages] == ["On disk already"]
+
+
+def test_export_markdown_inline_and_to_files(shell: Shell, tmp_path: Path) -> None:
+    shell.run("%mirror_session new Exported")
+    shell.run("%%mirror_send\nKey decision made")
+    ran = shell.run("%mirror_session export")
+    assert type(ran.result).__name__ == "Markdown"
+    assert "# Exported" in ran.result.data and "Key decision made" in ran.result.data
+    ran = shell.run(f"%mirror_session export --format json --output {tmp_path / 's.json'}")
+    assert "Wrote the json export" in ran.out
+    assert '"Key decision made"' in (tmp_path / "s.json").read_text(encoding="utf-8")
+    shell.run(f"%mirror_session export --format txt --output {tmp_path / 's.txt'}")
+    assert "Key decision made" in (tmp_path / "s.txt").read_text(encoding="utf-8")
+    ran = shell.run("%mirror_session export --format txt")
+    assert "Key decision made" in ran.out and ran.result is None
+    assert "invalid choice: 'pdf'" in shell.error("%mirror_session export --format pdf")
+    assert "No such file" in shell.error(
+        f"%mirror_session export --output {tmp_path / 'missing' / 'x.md'}"
+    )
+
+
+def test_import_and_conflicts(shell: Shell, tmp_path: Path) -> None:
+    shell.run("%mirror_session new Travelling")
+    shell.run("%%mirror_send\nContinuing on a different device")
+    original = shell.magics.session.id
+    path = tmp_path / "travel.json"
+    shell.run(f"%mirror_session export --format json --output {path}")
+    assert original in shell.error(f"%mirror_session import {path}")
+    ran = shell.run(f"%mirror_session import {path} --on-conflict new_id")
+    assert ran.success and "Imported session 'Travelling'" in ran.out
+    copy = shell.magics.session
+    assert copy.id != original and copy.message_count == 1
+    assert shell.run(f"%mirror_session import {path} --on-conflict replace").success
+    assert shell.magics.session.id == original
+    assert "no such file" in shell.error(f"%mirror_session import {tmp_path / 'none.json'}")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"title": 3}', encoding="utf-8")
+    shell.error(f"%mirror_session import {bad}")
+
+
+def test_delete(shell: Shell) -> None:
+    shell.run("%mirror_session new Doomed")
+    doomed = shell.magics.session.id
+    ran = shell.run(f"%mirror_session delete {doomed}")
+    assert "Deleted session" in ran.out and "no current session" in ran.out
+    assert shell.magics.session is None
+    assert doomed in shell.error(f"%mirror_session delete {doomed}")
+
+
+def test_search_returns_messages_with_their_session(shell: Shell) -> None:
+    shell.run("%mirror_session new Ideas")
+    shell.run("%%mirror_send\nFocus beats multitasking")
+    shell.run("%%mirror_send\nSomething else")
+    ran = shell.run("%mirror_session search focus multitasking")
+    assert list(ran.result["content"]) == ["Focus beats multitasking"]
+    assert list(ran.result.columns) == ["timestamp", "role", "content", "id", "session_id"]
+    ran = shell.run('%mirror_session search "nothing (at all"')
+    assert ran.result.empty and "No saved message" in ran.out
+
+
+def test_browse_and_chat_open_the_widgets(shell: Shell) -> None:
+    from activemirror_jupyter.widgets import ChatPanel, SessionBrowser
+
+    shell.run("%mirror_session new Browsed")
+    browser = shell.run("%mirror_session browse").result
+    assert isinstance(browser, SessionBrowser)
+    assert browser.session is not None and browser.session.id == shell.magics.session.id
+    chat = shell.run("%mirror_session chat").result
+    assert isinstance(chat, ChatPanel) and chat.session is shell.magics.session
+
+
+# -- user mistakes ---------------------------------------------------------------------------
+
+
+def test_mistakes_print_one_line(shell: Shell) -> None:
+    assert "Session not found: 'session_nope'" in shell.error("%mirror_session load session_nope")
+    assert "invalid session id '../etc'" in shell.error("%mirror_session load ../etc")
+    assert "invalid choice: 'frobnicate'" in shell.error("%mirror_session frobnicate")
+    assert "unrecognized arguments: --bogus" in shell.error("%mirror_session list --bogus")
+    assert "positive whole number" in shell.error("%mirror_session list --limit -2")
+    assert "no current session" in shell.error("%mirror_session messages")
+    assert "no current session" in shell.error("%mirror_session save")
+    assert "No closing quotation" in shell.error('%mirror_session new "unfinished')
+    assert "invalid choice: 'robot'" in shell.error("%%mirror_send --role robot\nhi")
+    assert "the vault is locked" in shell.error("%vault list")
+
+
+# -- %%mirror_send ----------------------------------------------------------------------------
+
+
+def test_send_starts_a_session_named_after_the_notebook(shell: Shell) -> None:
+    shell.ns["__session__"] = "/home/me/work/analysis.ipynb"
+    ran = shell.run("%%mirror_send\nFirst thought")
+    session = shell.magics.session
+    assert session.title == f"analysis {date.today().isoformat()}"
+    assert "Started session" in ran.out
+    message = session.get_messages()[-1]
+    assert (message.role, message.content) == ("user", "First thought")
+    assert message.metadata["execution_count"] == ran.count
+    assert message.metadata["source"] == "mirror_send"
+
+
+def test_send_roles_and_another_session(shell: Shell) -> None:
+    shell.run("%mirror_session new Target")
+    target = shell.magics.session
+    shell.run("%mirror_session new Current")
+    shell.run(f"%%mirror_send --role assistant --session {target.id}\nA reply\n\nin two lines")
+    shell.run("%%mirror_send --role system\nBe brief")
+    assert [(m.role, m.content) for m in target.get_messages()] == [
+        ("assistant", "A reply\n\nin two lines")
+    ]
+    assert [m.role for m in shell.magics.session.get_messages()] == ["system"]
+    assert "the cell is empty" in shell.error("%%mirror_send\n  \n")
+
+
+def test_attach_snapshots_and_markdown_table(shell: Shell) -> None:
+    shell.run(
+        "import pandas as pd\n"
+        "df = pd.DataFrame({'city': ['Oslo', 'Lima', '<b>x</b>', 'Pune', 'Rome', 'Kyiv'],"
+        " 'temp': [3.5, 19.0, None, 31.2, 15.0, 2.0]})\n"
+        "n = 42"
+    )
+    shell.run("%mirror_session new Research")
+    ran = shell.run("%%mirror_send --attach df n\nTemperatures look seasonal")
+    assert ran.success, ran.err
+    (message,) = shell.magics.session.get_messages()
+    frame, number = message.metadata["attachments"]
+    assert frame["name"] == "df" and frame["shape"] == [6, 2]
+    assert frame["columns"] == ["city", "temp"]
+    assert frame["dtypes"][1] == "float64"
+    assert len(frame["head"]) == 5 and frame["head"][2] == ["<b>x</b>", None]
+    assert number == {"name": "n", "type": "int", "repr": "42"}
+    markdown = shell.run("%mirror_session export").result.data
+    assert "| city | temp |" in markdown.replace("  ", " ")
+    assert "| Oslo | 3.5 |" in markdown
+    assert "<b>" not in markdown and "&lt;b&gt;" in markdown
+    assert "no variable named 'missing'" in shell.error("%%mirror_send --attach missing\ntext")
+
+
+# -- autolog ---------------------------------------------------------------------------------
+
+
+def test_autolog_records_cells_and_never_vault_arguments(shell: Shell) -> None:
+    assert "Autolog is off" in shell.run("%mirror_session autolog").out
+    shell.run("%mirror_session new Logged")
+    session = shell.magics.session
+    assert "Autolog is on" in shell.run("%mirror_session autolog on").out
+    shell.run("x = 21 * 2")
+    shell.run("1 / 0")
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    shell.run("%vault store api_key $AM_SECRET_VALUE --category private")
+    shell.run("%%mirror_send\nA note, logged once")
+    shell.run("%mirror_session autolog off")
+    shell.run("y = 'not logged'")
+    logged = [m for m in session.get_messages() if m.metadata.get("autolog")]
+    sources = [m.content for m in logged]
+    assert "x = 21 * 2" in sources and "1 / 0" in sources
+    assert all(m.role == "system" for m in logged)
+    ok = next(m for m in logged if m.content == "x = 21 * 2")
+    assert ok.metadata["success"] is True and isinstance(ok.metadata["execution_count"], int)
+    failed = next(m for m in logged if m.content == "1 / 0")
+    assert failed.metadata["success"] is False
+    assert failed.metadata["error"].startswith("ZeroDivisionError")
+    vault_lines = [s for s in sources if "%vault" in s]
+    assert vault_lines == [
+        "%vault [arguments not logged]",
+        "%vault [arguments not logged]",
+    ]
+    assert not any("AM_VAULT_PASSWORD" in s or "api_key" in s for s in sources)
+    assert not any("not logged'" in s or "A note" in s for s in sources)
+    notes = [m for m in session.get_messages() if m.metadata.get("source") == "mirror_send"]
+    assert [m.content for m in notes] == ["A note, logged once"]
+
+
+def test_autolog_without_a_session_starts_one(shell: Shell) -> None:
+    shell.run("%config MirrorMagics.autolog = True")
+    shell.run("z = 1")
+    session = shell.magics.session
+    assert session is not None and session.title.endswith(date.today().isoformat())
+    assert "z = 1" in [m.content for m in session.get_messages()]
+
+
+def test_redact_keeps_the_magic_and_drops_its_arguments() -> None:
+    source = "a = 1\nk = %vault get api_key --show\nget_ipython().run_line_magic('vault', 'x')"
+    assert redact(source) == (
+        "a = 1\nk = %vault [arguments not logged]\n"
+        "get_ipython().run_line_magic('vault' [arguments not logged]"
+    )
+
+
+# -- %vault ----------------------------------------------------------------------------------
+
+
+def test_vault_round_trip_without_leaking_secrets(shell: Shell) -> None:
+    assert "locked" in shell.run("%vault status").out
+    ran = shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    assert "Created a new vault" in ran.out
+    assert "unlocked" in shell.run("%vault status").out
+    shell.ns["token"] = SECRET
+    ran = shell.run("%vault store api_key $token --category private --tags work,llm")
+    assert "Stored 'api_key'" in ran.out
+    shell.run("%vault store salary_target 150000 --json --category PRIVATE")
+    shell.run("goal = {'insight': 'Focus beats multitasking'}")
+    shell.run("%vault store core_insight --from-var goal --category knowledge --tags productivity")
+    assert "Updated 'api_key'" in shell.run("%vault store api_key $token").out
+
+    ran = shell.run("key = %vault get api_key")
+    assert shell.ns["key"] == SECRET and SECRET not in ran.out + ran.err
+    shell.run("salary = %vault get salary_target")
+    assert shell.ns["salary"] == 150000
+    assert shell.run("v = %vault get core_insight").success
+    assert shell.ns["v"] == {"insight": "Focus beats multitasking"}
+
+    ran = shell.run("%vault get api_key")  # a bare expression would display it
+    assert ran.result is None and "hidden" in ran.out and SECRET not in ran.out
+    frame = shell.run("%vault list").result
+    assert list(frame.columns) == ["key", "category", "tags", "created_at", "updated_at"]
+    assert list(frame["key"]) == ["api_key", "core_insight", "salary_target"]
+    assert SECRET not in frame.to_string() and SECRET not in frame._repr_html_()
+    assert list(shell.run("%vault list --category knowledge").result["key"]) == ["core_insight"]
+    assert list(shell.run("%vault list --tag llm").result["key"]) == ["api_key"]
+    found = shell.run("%vault search productivity").result
+    assert list(found["key"]) == ["core_insight"] and "value" not in found.columns
+    found = shell.run("%vault search sk-live").result  # matches the value, shows no value
+    assert list(found["key"]) == ["api_key"] and SECRET not in found.to_string()
+
+    assert "Deleted 'salary_target'" in shell.run("%vault delete salary_target").out
+    assert "no vault entry named 'salary_target'" in shell.error("%vault get salary_target")
+    assert "no vault entry" in shell.error("%vault delete salary_target")
+    assert "unknown vault category" in shell.error("%vault store x y --category nope")
+    assert "one of them" in shell.error("%vault store lonely")
+
+    assert "Vault locked" in shell.run("%vault lock").out
+    assert "locked" in shell.run("%vault status").out
+    assert "the vault is locked" in shell.error("%vault get api_key")
+
+    history = shell.history_text()
+    assert SECRET not in history and PASSWORD not in history
+
+    # Only --show displays a value (and so puts it in the output history).
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    ran = shell.run("%vault get api_key --show")
+    assert ran.result == SECRET and SECRET in ran.out
+    assert PASSWORD not in shell.history_text()
+
+
+def test_wrong_password_and_missing_variable(shell: Shell, monkeypatch: pytest.MonkeyPatch) -> None:
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    shell.run("%vault lock")
+    monkeypatch.setenv("AM_WRONG", "not the password")
+    line = shell.error("%vault unlock --env AM_WRONG")
+    assert "not the password" not in line and PASSWORD not in line
+    assert "AM_UNSET" in shell.error("%vault unlock --env AM_UNSET")
+    assert "locked" in shell.run("%vault status").out
+
+
+def test_change_password_and_recovery_key(
+    shell: Shell, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    shell.run("%vault store note hello")
+    monkeypatch.setenv("AM_NEW_PASSWORD", "a brand new passphrase")
+    ran = shell.run("%vault change-password --old-env AM_VAULT_PASSWORD --new-env AM_NEW_PASSWORD")
+    assert "password changed" in ran.out
+    assert "both" in shell.error("%vault change-password --old-env AM_NEW_PASSWORD")
+
+    ran = shell.run("%vault export-key")
+    assert ran.result is None and "hidden" in ran.out and "amvk1-" not in ran.out
+    shell.run("k = %vault export-key")
+    recovery = shell.ns["k"]
+    assert recovery.startswith("amvk1-")
+    out_path = tmp_path / "recovery.txt"
+    shell.run(f"%vault export-key --output {out_path}")
+    assert out_path.read_text().strip() == recovery
+    assert stat.S_IMODE(out_path.stat().st_mode) == 0o600
+    shell.run("%vault lock")
+    shell.error("%vault unlock --env AM_VAULT_PASSWORD")  # the old password no longer works
+    monkeypatch.setenv("AM_RECOVERY", recovery)
+    assert "unlocked" in shell.run("%vault unlock --key-env AM_RECOVERY").out
+    shell.run("n = %vault get note")
+    assert shell.ns["n"] == "hello"
+    assert recovery not in shell.history_text()
+    assert "a brand new passphrase" not in shell.history_text()
+    assert shell.run("%vault export-key --show").result == recovery
+
+
+def test_unlock_without_env_shows_the_password_panel(shell: Shell) -> None:
+    from activemirror_jupyter.widgets import VaultPanel
+
+    panel = shell.run("%vault unlock").result
+    assert isinstance(panel, VaultPanel)
+    assert panel.vault is shell.magics.vault_memory
+    panel.password.value = PASSWORD
+    panel.confirm.value = PASSWORD
+    panel.unlock()
+    assert panel.password.value == "" and not shell.magics.vault_memory.is_locked
+    assert "unlocked" in shell.run("%vault status").out
+    widget = shell.run("%vault change-password").result
+    old, new, again = widget.children[:3]
+    assert all(type(w).__name__ == "Password" for w in (old, new, again))
+
+
+# -- rendering safety ------------------------------------------------------------------------
+
+
+def test_user_html_is_inert_in_frames_and_markdown(shell: Shell) -> None:
+    shell.run(f"%mirror_session new '{XSS} <script>alert(2)</script>'")
+    shell.run(f"%%mirror_send\n{XSS}\n<script>alert(3)</script>")
+    outputs = [
+        shell.run("%mirror_session list").result._repr_html_(),
+        shell.run("%mirror_session messages").result._repr_html_(),
+        shell.run("%mirror_session search alert").result._repr_html_(),
+        shell.run("%mirror_session export").result.data,
+    ]
+    for html in outputs:
+        assert "<img" not in html and "<script" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;" in html

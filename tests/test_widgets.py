@@ -93,7 +93,7 @@ def shown_contents(browser_html: str) -> list[str]:
     """The message contents of a rendered message table, in order."""
     import re
 
-    return re.findall(r'<td class="am-text">(.*?)</td>', browser_html, flags=re.S)
+    return re.findall(r'<td class="am-text am-wide">(.*?)</td>', browser_html, flags=re.S)
 
 
 # ------------------------------------------------------------------------------ SessionBrowser
@@ -105,16 +105,16 @@ def test_browser_pages_messages_newest_first(mirror: ActiveMirror) -> None:
     browser.picker.value = sid
 
     pager = browser.message_pager
-    assert pager.label.value == "page 1 of 3"
+    assert pager.label.value == "page 1 of 3 · messages 26–45 of 45 (page 1 is the newest)"
     assert pager.prev_button.disabled and not pager.next_button.disabled
     assert shown_contents(browser.messages.value) == [f"message {i}" for i in range(25, 45)]
 
     pager.next_button.click()
-    assert pager.label.value == "page 2 of 3"
+    assert pager.label.value.startswith("page 2 of 3 · messages 6–25 of 45")
     assert shown_contents(browser.messages.value) == [f"message {i}" for i in range(5, 25)]
 
     pager.next_button.click()
-    assert pager.label.value == "page 3 of 3"
+    assert pager.label.value.startswith("page 3 of 3 · messages 1–5 of 45")
     assert shown_contents(browser.messages.value) == [f"message {i}" for i in range(5)]
     assert pager.next_button.disabled
 
@@ -122,7 +122,7 @@ def test_browser_pages_messages_newest_first(mirror: ActiveMirror) -> None:
     assert shown_contents(browser.messages.value)[0] == "message 5"
 
     browser.page_size.value = 50
-    assert pager.label.value == "page 1 of 1"
+    assert pager.label.value.startswith("page 1 of 1 · messages 1–45 of 45")
     assert len(shown_contents(browser.messages.value)) == 45
 
 
@@ -433,22 +433,18 @@ def test_values_stay_hidden_until_revealed_one_at_a_time(vault_path: Path) -> No
     assert "api_key" in [w.value for w in all_widgets(panel) if isinstance(w, widgets.Label)]
     assert "sk-secret-123" not in shown and "10k" not in shown
 
-    rows = panel.entries_box.children[1:]
-    reveal_api = [b for b in rows[0].children if isinstance(b, widgets.Button)][0]
-    reveal_api.click()
+    assert set(panel.reveal_buttons) == {"api_key", "goal"}
+    panel.reveal_buttons["api_key"].click()
     assert panel.revealed_key == "api_key"
     assert "sk-secret-123" in html_shown(panel) and "10k" not in html_shown(panel)
 
-    rows = panel.entries_box.children[1:]
-    reveal_goal = [b for b in rows[1].children if isinstance(b, widgets.Button)][0]
-    reveal_goal.click()
+    panel.reveal_buttons["goal"].click()
     shown = html_shown(panel)
     assert "sk-secret-123" not in shown and "&quot;10k&quot;" in shown
+    assert "10k" in panel.value_cells["goal"].value
 
-    rows = panel.entries_box.children[1:]
-    hide_goal = [b for b in rows[1].children if isinstance(b, widgets.Button)][0]
-    assert hide_goal.description == "Hide"
-    hide_goal.click()
+    assert panel.reveal_buttons["goal"].description == "Hide"
+    panel.reveal_buttons["goal"].click()
     assert panel.revealed_key is None and "10k" not in html_shown(panel)
 
 
@@ -473,13 +469,11 @@ def test_add_and_delete_entries_reach_the_vault_on_disk(vault_path: Path) -> Non
     panel.add_button.click()
     assert panel.status.kind == "error" and "JSON" in panel.status.text
 
-    row = next(r for r in panel.entries_box.children[1:] if XSS in r.children[0].value)
-    delete = [b for b in row.children if isinstance(b, widgets.Button)][1]
-    delete.click()  # first click only asks
+    assert XSS in [w.value for w in panel.entries_box.children if isinstance(w, widgets.Label)]
+    panel.delete_buttons[XSS].click()  # first click only asks
     with VaultMemory(PASSWORD, vault_path) as other:
         assert other.retrieve(XSS) is not None
-    row = next(r for r in panel.entries_box.children[1:] if XSS in r.children[0].value)
-    confirm = [b for b in row.children if isinstance(b, widgets.Button)][1]
+    confirm = panel.delete_buttons[XSS]
     assert confirm.description == "Confirm delete"
     confirm.click()
     assert panel.status.kind == "ok"
@@ -534,7 +528,7 @@ def test_entries_page_when_there_are_many(tmp_path: Path) -> None:
     for i in range(45):
         vault.store(f"k{i:02d}", i)
     panel = VaultPanel(vault, page_size=20)
-    assert len(panel.entries_box.children) == 21  # header + 20 rows
+    assert list(panel.reveal_buttons) == [f"k{i:02d}" for i in range(20)]
     assert panel.pager.label.value == "page 1 of 3"
     panel.pager.next_button.click()
-    assert panel.entries_box.children[1].children[0].value == "k20"
+    assert list(panel.reveal_buttons) == [f"k{i:02d}" for i in range(20, 40)]

@@ -16,8 +16,9 @@ from ..core.errors import ActiveMirrorError, ResponderError
 from ..core.mirror import ActiveMirror
 from ..core.models import ROLES
 from ..core.session import Session
+from ..display import escape
 from .common import StatusLine, button, heading, panel_frame, row
-from .render import esc, messages_html, session_header_html
+from .render import messages_html, session_header_html
 
 
 class ChatPanel(widgets.VBox):
@@ -154,7 +155,7 @@ class ChatPanel(widgets.VBox):
         self.save_button.layout.display = "none" if autosave else None
         if session is None:
             self.header.value = (
-                f'<span class="am-muted">A new session “{esc(self._new_title)}” '
+                f'<span class="am-muted">A new session “{escape(self._new_title)}” '
                 "starts with your first message.</span>"
             )
             self.messages.value = ""

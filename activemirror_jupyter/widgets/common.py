@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from html import escape
 from typing import Any
 
 import ipywidgets as widgets
+
+from ..display import escape
 
 # Scoped to the panels' own classes so nothing leaks into the rest of the notebook.
 PANEL_CSS = """
@@ -42,7 +43,9 @@ PANEL_CSS = """
   border-collapse: collapse;
   width: 100%;
   font-size: var(--jp-ui-font-size1);
+  line-height: var(--jp-content-line-height, 1.5);
 }
+.am-panel table.am-table .am-wide { width: 100%; }
 .am-panel table.am-table th {
   text-align: left;
   color: var(--jp-ui-font-color2);
@@ -57,6 +60,7 @@ PANEL_CSS = """
 }
 .am-panel .am-nowrap { white-space: nowrap; }
 .am-panel .am-text {
+  line-height: var(--jp-content-line-height, 1.5);
   white-space: pre-wrap;
   overflow-wrap: anywhere;
   font-family: var(--jp-content-font-family);
@@ -79,7 +83,6 @@ PANEL_CSS = """
 .am-panel .am-role-user { color: var(--jp-brand-color1); font-weight: 600; }
 .am-panel .am-role-assistant { color: var(--jp-success-color1); font-weight: 600; }
 .am-panel .am-role-system { color: var(--jp-warn-color1); font-weight: 600; }
-.am-panel .am-entry-row { gap: 8px; align-items: center; }
 .am-panel .am-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 </style>
 """
@@ -102,7 +105,7 @@ def row(*children: widgets.Widget, **layout: Any) -> widgets.HBox:
 
 def heading(text: str) -> widgets.HTML:
     """A heading; ``text`` is escaped."""
-    return widgets.HTML(f'<span class="am-heading">{escape(text, quote=True)}</span>')
+    return widgets.HTML(f'<span class="am-heading">{escape(text)}</span>')
 
 
 def button(description: str, tooltip: str = "", icon: str = "", **kwargs: Any) -> widgets.Button:
@@ -131,7 +134,7 @@ class StatusLine(widgets.HTML):
         self.text = text
         self.kind = kind
         css = {"error": "am-error", "ok": "am-ok"}.get(kind, "am-muted")
-        self.value = f'<span class="{css}">{escape(text, quote=True)}</span>' if text else ""
+        self.value = f'<span class="{css}">{escape(text)}</span>' if text else ""
 
     def clear(self) -> None:
         self.show("")
@@ -145,7 +148,8 @@ def page_count(total: int, page_size: int) -> int:
 class Pager(widgets.HBox):
     """Prev / "page k of n" / Next over ``total`` items, ``page_size`` at a time.
 
-    Pages are numbered from 1; ``offset`` is where the current page starts. Whoever owns
+    Pages are numbered from 1; ``offset`` is where the current page starts; ``caption(pager)``
+    replaces the "page k of n" text. Whoever owns
     the pager sets :attr:`total` and calls :meth:`set_page`; ``on_change(page)`` runs when
     the user moves."""
 
@@ -157,12 +161,14 @@ class Pager(widgets.HBox):
         noun: str = "page",
         prev_tooltip: str = "Previous page",
         next_tooltip: str = "Next page",
+        caption: Callable[[Pager], str] | None = None,
     ) -> None:
         self.page = 1
         self.total = 0
         self.page_size = page_size
         self._noun = noun
         self._on_change = on_change
+        self._caption = caption
         self.prev_button = button("Prev", prev_tooltip, "chevron-left")
         self.next_button = button("Next", next_tooltip, "chevron-right")
         self.label = widgets.Label("")
@@ -197,6 +203,9 @@ class Pager(widgets.HBox):
         self._on_change(self.page)
 
     def _refresh(self) -> None:
-        self.label.value = f"{self._noun} {self.page} of {self.pages}"
+        if self._caption is not None:
+            self.label.value = self._caption(self)
+        else:
+            self.label.value = f"{self._noun} {self.page} of {self.pages}"
         self.prev_button.disabled = self.page <= 1
         self.next_button.disabled = self.page >= self.pages

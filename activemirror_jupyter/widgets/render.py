@@ -1,24 +1,19 @@
 """The HTML fragments the panels put in their ``HTML`` widgets.
 
 ipywidgets' ``HTML`` sets ``innerHTML`` as given, so every piece of user text passes through
-``html.escape(..., quote=True)`` here: a title or message like ``<img src=x onerror=…>``
-is shown as text. Text-only widgets (``Label``, option lists of ``Select``/``Dropdown``)
-render text themselves and get plain strings.
+:func:`activemirror_jupyter.display.escape` here: a title or message like
+``<img src=x onerror=…>`` is shown as text. Text-only widgets (``Label``, the option lists
+of ``Select``/``Dropdown``) render text themselves and get plain strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from html import escape
-from typing import Any
 
 from ..core.models import Message, SessionMetadata
 from ..core.session import Session
-
-
-def esc(text: Any) -> str:
-    return escape(str(text), quote=True)
+from ..display import escape
 
 
 def when(moment: datetime | None) -> str:
@@ -42,11 +37,11 @@ def session_header_html(session: Session, note: str = "") -> str:
     count = session.message_count
     noun = "message" if count == 1 else "messages"
     unsaved = f", {session.unsaved_count} unsaved" if session.unsaved_count else ""
-    extra = f' · <span class="am-muted">{esc(note)}</span>' if note else ""
+    extra = f' · <span class="am-muted">{escape(note)}</span>' if note else ""
     return (
-        f'<span class="am-heading">{esc(session.title or "(untitled)")}</span> '
-        f'<span class="am-muted">{esc(session.id)} · {count} {noun}{unsaved} · '
-        f"updated {esc(when(session.updated_at))}</span>{extra}"
+        f'<span class="am-heading">{escape(session.title or "(untitled)")}</span> '
+        f'<span class="am-muted">{escape(session.id)} · {count} {noun}{unsaved} · '
+        f"updated {escape(when(session.updated_at))}</span>{extra}"
     )
 
 
@@ -57,20 +52,21 @@ def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
         rows.append(
             "<tr>"
             f'<td class="am-muted am-nowrap">{number}</td>'
-            f'<td class="am-muted am-nowrap">{esc(when(message.timestamp))}</td>'
-            f'<td class="am-nowrap am-role-{esc(message.role)}">{esc(message.role)}</td>'
-            f'<td class="am-text">{esc(message.content)}</td>'
+            f'<td class="am-muted am-nowrap">{escape(when(message.timestamp))}</td>'
+            f'<td class="am-nowrap am-role-{escape(message.role)}">{escape(message.role)}</td>'
+            f'<td class="am-text am-wide">{escape(message.content)}</td>'
             "</tr>"
         )
     if not rows:
         return '<span class="am-muted">No messages yet.</span>'
     return (
         '<table class="am-table am-messages">'
-        "<thead><tr><th>#</th><th>time</th><th>role</th><th>content</th></tr></thead>"
+        "<thead><tr><th>#</th><th>time</th><th>role</th>"
+        '<th class="am-wide">content</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
 def export_html(text: str) -> str:
     """An export (Markdown, JSON or text) shown as its source, escaped."""
-    return f'<pre class="am-export">{esc(text)}</pre>'
+    return f'<pre class="am-export">{escape(text)}</pre>'

@@ -16,6 +16,7 @@ from ..core.errors import ActiveMirrorError
 from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
 from ..core.session import Session
+from ..display import Page
 from .common import Pager, StatusLine, button, heading, panel_frame, row
 from .render import export_html, messages_html, session_header_html, session_label
 
@@ -80,6 +81,7 @@ class SessionBrowser(widgets.VBox):
             page_size=page_size,
             prev_tooltip="Newer messages",
             next_tooltip="Older messages",
+            caption=lambda p: Page(p.total, p.page_size, p.offset).caption("messages"),
         )
         sizes = sorted(set(PAGE_SIZES) | {page_size})
         self.page_size = widgets.Dropdown(

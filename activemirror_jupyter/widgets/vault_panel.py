@@ -18,15 +18,16 @@ import ipywidgets as widgets
 from ..core import vault_format
 from ..core.errors import ActiveMirrorError, VaultAuthError, VaultLockedError
 from ..core.vault import VaultCategory, VaultEntry, VaultMemory
+from ..display import escape
 from .common import Pager, StatusLine, button, heading, panel_frame, row
-from .render import esc, when
+from .render import when
 
 NO_CATEGORY = "(none)"
 
 
 def value_text(value: Any) -> str:
     """A vault value as the user would type it: text as is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=1)
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class VaultPanel(widgets.VBox):
@@ -76,13 +77,29 @@ class VaultPanel(widgets.VBox):
         self.summary = widgets.HTML("")
         self.lock_button = button("Lock", "Forget the key until the next unlock", "lock")
         self.lock_button.on_click(lambda _: self.lock())
-        self.entries_box = widgets.VBox([])
+        # A grid keeps the columns aligned across rows; widths follow the content.
+        self.entries_box = widgets.GridBox(
+            [],
+            layout=widgets.Layout(
+                grid_template_columns=(
+                    "minmax(100px, 2fr) minmax(80px, 1fr) minmax(80px, 1.5fr) "
+                    "max-content minmax(120px, 3fr) max-content max-content"
+                ),
+                grid_gap="2px 10px",
+                align_items="center",
+                width="100%",
+            ),
+        )
+        self.entries_box.add_class("am-entries")
+        self.reveal_buttons: dict[str, widgets.Button] = {}
+        self.delete_buttons: dict[str, widgets.Button] = {}
+        self.value_cells: dict[str, widgets.HTML] = {}
         self.pager = Pager(self._render_entries, page_size=page_size)
-        self.new_key = widgets.Text(placeholder="key", layout=widgets.Layout(width="180px"))
+        self.new_key = widgets.Text(placeholder="key", layout=widgets.Layout(width="200px"))
         self.new_value = widgets.Textarea(
             placeholder="value (text, or JSON if ticked)",
             rows=1,
-            layout=widgets.Layout(width="260px"),
+            layout=widgets.Layout(flex="1 1 auto", width="auto"),
         )
         self.value_is_json = widgets.Checkbox(
             value=False, description="JSON", indent=False, layout=widgets.Layout(width="70px")
@@ -97,12 +114,16 @@ class VaultPanel(widgets.VBox):
         )
         self.add_button = button("Add", "Store this entry (replaces one with the same key)", "plus")
         self.add_button.on_click(lambda _: self.add_entry())
-        add_row = row(
-            self.new_key, self.new_value, self.value_is_json, self.new_category, self.new_tags,
-            self.add_button,
+        add_box = widgets.VBox(
+            [
+                widgets.HTML('<span class="am-muted">Add an entry</span>'),
+                row(self.new_key, self.new_value, self.value_is_json),
+                row(self.new_category, self.new_tags, self.add_button),
+            ]
         )
+        add_box.add_class("am-section")
         self.unlocked_box = widgets.VBox(
-            [row(self.summary, self.lock_button), self.entries_box, self.pager, add_row]
+            [row(self.summary, self.lock_button), self.entries_box, self.pager, add_box]
         )
         self.status = StatusLine()
         super().__init__([heading("Vault"), self.locked_box, self.unlocked_box, self.status])
@@ -124,8 +145,9 @@ class VaultPanel(widgets.VBox):
             self.revealed_key = None
             self._pending_delete = None
             self.entries_box.children = ()
+            self.reveal_buttons, self.delete_buttons, self.value_cells = {}, {}, {}
             self.confirm.layout.display = None if self.is_new else "none"
-            where = esc(self.vault.vault_path)
+            where = escape(self.vault.vault_path)
             self.location.value = (
                 f'<span class="am-muted">No vault at {where} yet: choose a password and '
                 "type it twice to create it.</span>"
@@ -154,65 +176,65 @@ class VaultPanel(widgets.VBox):
         noun = "entry" if len(entries) == 1 else "entries"
         self.summary.value = (
             f'<span class="am-ok">Unlocked</span> <span class="am-muted">· {len(entries)} '
-            f"{noun} · {esc(self.vault.vault_path)}</span>"
+            f"{noun} · {escape(self.vault.vault_path)}</span>"
         )
         self.pager.layout.display = None if self.pager.pages > 1 else "none"
+        self.reveal_buttons = {}
+        self.delete_buttons = {}
+        self.value_cells = {}
         if not entries:
             empty = widgets.HTML('<span class="am-muted">No entries yet: add one below.</span>')
             self.entries_box.children = (empty,)
             return
-        head = self._line(
-            [widgets.HTML(f"<b>{name}</b>") for name in
-             ("key", "category", "tags", "updated", "value")],
-            [],
-        )
-        self.entries_box.children = (head, *[self._entry_row(e) for e in shown])
-
-    def _line(self, cells: list[widgets.Widget], buttons: list[widgets.Widget]) -> widgets.HBox:
-        widths = ("180px", "110px", "160px", "130px", "260px")
-        for cell, width in zip(cells, widths, strict=False):
-            cell.layout.width = width
-            cell.add_class("am-cell")
-        line = widgets.HBox([*cells, *buttons])
-        line.add_class("am-entry-row")
-        return line
-
-    def _entry_row(self, entry: VaultEntry) -> widgets.HBox:
-        category = entry.category.value if entry.category is not None else ""
         cells: list[widgets.Widget] = [
-            widgets.Label(entry.key, tooltip=entry.key),
+            widgets.HTML(f'<span class="am-muted"><b>{name}</b></span>')
+            for name in ("key", "category", "tags", "updated", "value", "", "")
+        ]
+        for entry in shown:
+            cells.extend(self._entry_cells(entry))
+        self.entries_box.children = tuple(cells)
+
+    def _entry_cells(self, entry: VaultEntry) -> list[widgets.Widget]:
+        """One grid row: key, category, tags, updated, value (hidden or shown), buttons."""
+        key = entry.key
+        category = entry.category.value if entry.category is not None else ""
+        revealed = key == self.revealed_key
+        if revealed:
+            try:
+                value = self.vault.retrieve(key)
+            except ActiveMirrorError as err:
+                value_html = f'<span class="am-error">{escape(err)}</span>'
+            else:
+                value_html = f'<span class="am-text">{escape(value_text(value))}</span>'
+        else:
+            value_html = '<span class="am-muted">•••••• hidden</span>'
+        value_cell = widgets.HTML(value_html)
+        reveal = button(
+            "Hide" if revealed else "Reveal",
+            "Hide this value" if revealed else "Show this value (and hide any other)",
+            "eye-slash" if revealed else "eye",
+        )
+        reveal.on_click(lambda _: self.toggle_reveal(key))
+        confirming = key == self._pending_delete
+        delete = button(
+            "Confirm delete" if confirming else "Delete",
+            f"Delete the entry {key!r}",
+            "trash",
+            button_style="danger" if confirming else "",
+        )
+        delete.on_click(lambda _: self.delete_entry(key))
+        self.reveal_buttons[key] = reveal
+        self.delete_buttons[key] = delete
+        self.value_cells[key] = value_cell
+        texts = [
+            widgets.Label(key, tooltip=key),
             widgets.Label(category),
             widgets.Label(", ".join(entry.tags)),
             widgets.Label(when(entry.updated_at), tooltip=f"created {when(entry.created_at)}"),
         ]
-        revealed = entry.key == self.revealed_key
-        reveal = button("Hide" if revealed else "Reveal", "", "eye-slash" if revealed else "eye")
-        reveal.tooltip = f"{'Hide' if revealed else 'Show'} the value of this entry"
-        reveal.on_click(lambda _, key=entry.key: self.toggle_reveal(key))
-        if revealed:
-            try:
-                shown = self.vault.retrieve(entry.key)
-            except ActiveMirrorError as err:
-                value_html = f'<span class="am-error">{esc(err)}</span>'
-            else:
-                value_html = f'<span class="am-text">{esc(value_text(shown))}</span>'
-        else:
-            value_html = '<span class="am-muted">•••••• hidden</span>'
-        value_cell = widgets.HTML(value_html)
-        cells.append(value_cell)
-        confirming = entry.key == self._pending_delete
-        delete = button(
-            "Confirm delete" if confirming else "Delete",
-            f"Delete the entry {entry.key!r}",
-            "trash",
-            button_style="danger" if confirming else "",
-        )
-        delete.on_click(lambda _, key=entry.key: self.delete_entry(key))
-        line = self._line(cells, [reveal, delete])
-        if revealed:
-            value_cell.layout.width = "auto"
-            value_cell.remove_class("am-cell")
-        return line
+        for cell in texts:
+            cell.add_class("am-cell")
+        return [*texts, value_cell, reveal, delete]
 
     # ---------------------------------------------------------------- actions
 

@@ -389,12 +389,10 @@ class MirrorMagics(Magics, Configurable):
                     "No current session. Start one with %mirror_session new TITLE "
                     "(see %mirror_session --help)."
                 )
-            else:
-                print(
-                    f"Current session {self._describe(self.session)}; "
-                    f"{self.mirror.store.description}"
-                )
-            return None
+                return None
+            # The Session itself: its repr says which it is, and `s = %mirror_session`
+            # hands it to the Python API.
+            return self.session
         args = SESSION.parse(argv)
         return args.run(self, args)
 

@@ -215,7 +215,8 @@ def test_new_load_and_bare_show_the_current_session(shell: Shell) -> None:
     assert "'Daily Planning'" in ran.out and "now current" in ran.out
     session = shell.magics.session
     assert session.title == "Daily Planning" and session.max_context_messages == 30
-    assert session.id in shell.run("%mirror_session").out
+    ran = shell.run("%mirror_session")
+    assert ran.result is session and session.id in ran.out and "Daily Planning" in ran.out
     shell.run("%mirror_session new Unquoted words make a title")
     assert shell.magics.session.title == "Unquoted words make a title"
     ran = shell.run(f"%mirror_session load {session.id}")
@@ -306,7 +307,7 @@ def test_save_with_autosave_off(shell: Shell, activemirror_home: Path) -> None:
     session = shell.magics.session
     with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
         assert other.list_sessions() == []
-    assert "unsaved" in shell.run("%mirror_session").out
+    assert "1 unsaved" in shell.run("%mirror_session").out
     ran = shell.run("%mirror_session save")
     assert "Saved session 'Careful'" in ran.out and "1 message" in ran.out
     assert [m.content for m in saved_messages(activemirror_home, session.id)] == ["not yet on disk"]

@@ -8,19 +8,22 @@ updated_at, status, parent_session_id, metadata, max_context_messages, message_c
 ``owner``
     The database role that wrote the row (``DEFAULT current_user``). Row-level security
     policies let a role see and change only rows whose ``owner`` is itself, through this API
-    or through raw SQL alike; keys are ``(owner, id)``, so two people importing the same
-    bundle each get their own copy. ``user_id`` stays what the API was given (it round-trips
-    through exports like in every other store).
+    or through raw SQL alike (the tables' owner, the administrator, is exempt); keys are
+    ``(owner, id)``, so two people importing the same bundle each get their own copy.
+    ``user_id`` stays what the API was given (it round-trips through exports like in every
+    other store).
 ``messages.search_vector``
     A ``tsvector`` of the message's words, indexed with GIN. The words are computed in Python
     with :func:`~.base.search_words` — the same function the other stores' search follows — so
     "whole words, case- and accent-insensitive" means exactly the same thing here. Rows that
-    raw SQL inserts without it get it (and their ``seq``) from a trigger.
+    raw SQL inserts without it get it (and their ``seq``) from a trigger. Search goes through
+    the ``activemirror_search`` function so that row security does not keep it off the index.
 
 Schema changes are named migration functions applied in order and recorded in
 ``activemirror_migrations``, as in the SQLite store; an advisory lock makes concurrent first
 opens queue up. A team's shared database is migrated once by its owner (see the README and
-``postgresql_setup.sql``); members need no rights beyond reading and writing the tables.
+``postgresql_setup.sql``); members need no rights beyond reading and writing the tables and
+calling the search function.
 
 Connections come from a ``psycopg_pool`` pool. If the server goes away, the operation raises a
 :class:`StorageError` saying so; writes are single transactions, so nothing is half-written,
@@ -36,11 +39,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
 from psycopg import errors as pg_errors
+from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
@@ -50,6 +55,8 @@ from .base import search_words
 #: Seconds to wait for a connection when the DSN sets no ``connect_timeout``.
 DEFAULT_CONNECT_TIMEOUT_S = 10
 DEFAULT_POOL_SIZE = 4
+#: Roles and grants for a team's shared database (run by an admin with psql; see the README).
+SETUP_SQL = Path(__file__).with_name("postgresql_setup.sql")
 
 SESSION_COLUMNS = (
     "id, user_id, title, created_at, updated_at, status, "
@@ -161,14 +168,39 @@ def m003_full_text_search(db: psycopg.Connection) -> None:
 
 @migration
 def m004_row_level_security(db: psycopg.Connection) -> None:
-    """Each role sees and changes only its own rows — also the tables' owner (FORCE)."""
+    """Each role sees and changes only its own rows. (The tables' owner, the administrator,
+    is exempt, as PostgreSQL makes it by default: search below relies on that.)"""
     for table in ("sessions", "messages"):
         db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        db.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         db.execute(
             f"CREATE POLICY {table}_own_rows ON {table} "
             "USING (owner = current_user) WITH CHECK (owner = current_user)"
         )
+
+
+@migration
+def m005_search_under_row_security(db: psycopg.Connection) -> None:
+    """Search through a function that runs as the tables' owner.
+
+    PostgreSQL evaluates a query's non-leakproof conditions, such as ``@@``, only after a
+    row passed its policies, so under row-level security the GIN index could never be used
+    and every search would read all of a person's messages. This function runs as the owner
+    (exempt from the policies) and applies the same rule itself: it returns only rows owned
+    by ``for_role``, and only if the connected (login) role is, or may act as, ``for_role``.
+    """
+    (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
+    db.execute(
+        sql.SQL(
+            "CREATE FUNCTION activemirror_search("
+            " for_role text, query tsquery, in_session text, max_rows integer)"
+            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
+            " SET search_path = {}, pg_temp AS $$"
+            " SELECT * FROM messages"
+            " WHERE owner = for_role AND pg_has_role(session_user, for_role, 'MEMBER')"
+            " AND search_vector @@ query AND (in_session IS NULL OR session_id = in_session)"
+            " ORDER BY timestamp DESC, id DESC LIMIT max_rows $$"
+        ).format(sql.Identifier(schema))
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,15 +572,9 @@ class PostgreSQLStorage:
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         if not words:
             return []
-        session_filter = "" if session_id is None else " AND session_id = %s"
-        params: tuple[Any, ...] = (search_query(words),)
-        if session_id is not None:
-            params += (session_id,)
         rows = self._read(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages "
-            f"WHERE {OWN} AND search_vector @@ %s::tsquery{session_filter} "
-            "ORDER BY timestamp DESC, id DESC LIMIT %s",
-            (*params, limit),
+            f"SELECT {MESSAGE_COLUMNS} FROM activemirror_search(current_user, %s::tsquery, %s, %s)",
+            (search_query(words), session_id, limit),
             "search",
         )
         return [message_from_row(r) for r in rows]

@@ -1,0 +1,425 @@
+"""The PostgreSQL store against a real throwaway server: row-level security between two roles
+(through the API and raw SQL), the server going away mid-session, migrations, search details.
+
+The behaviour every store shares is tested in test_sessions.py (parametrised over STORE_TYPES).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+from postgres_server import SUPERUSER, TEST_ROLE, PostgresServer
+from psycopg import errors as pg_errors
+
+from activemirror_jupyter import ActiveMirror, SessionNotFoundError, StorageError
+from activemirror_jupyter.core.storage.postgresql import (
+    MIGRATIONS,
+    SETUP_SQL,
+    PostgreSQLStorage,
+)
+
+# ---------------------------------------------------------------------------------------------
+# A team database set up the way the README says: owned by an admin role, tables created by
+# opening the store as that role, then postgresql_setup.sql, then one login role per person.
+
+
+@pytest.fixture
+def team(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
+    for role in ("activemirror_admin", "alice", "bob"):
+        postgres_server.create_role(role)
+    db = postgres_server.create_database(owner="activemirror_admin")
+    ActiveMirror("postgresql", dsn=postgres_server.dsn(db, "activemirror_admin")).close()
+    with postgres_server.connect(db) as conn:
+        conn.execute(SETUP_SQL.read_text())
+        conn.execute("GRANT activemirror_users TO alice, bob")
+    yield {
+        "db": db,
+        "admin": postgres_server.dsn(db, "activemirror_admin"),
+        "alice": postgres_server.dsn(db, "alice"),
+        "bob": postgres_server.dsn(db, "bob"),
+        "superuser": postgres_server.dsn(db, SUPERUSER),
+    }
+    postgres_server.drop_database(db)
+
+
+def _filled(dsn: str, title: str, words: str) -> tuple[ActiveMirror, str]:
+    mirror = ActiveMirror("postgresql", dsn=dsn)
+    session = mirror.create_session(title)
+    session.send(f"{words} first note")
+    session.send(f"{words} second note", role="assistant")
+    session.save()
+    return mirror, session.id
+
+
+def test_each_role_sees_only_its_own_sessions_through_the_api(team):
+    alice, alice_id = _filled(team["alice"], "Alice's plan", "apricot")
+    bob, bob_id = _filled(team["bob"], "Bob's plan", "blueberry")
+    with alice, bob:
+        assert [s.session_id for s in alice.list_sessions()] == [alice_id]
+        assert [s.session_id for s in bob.list_sessions()] == [bob_id]
+        assert bob.count_sessions() == 1
+        with pytest.raises(SessionNotFoundError):
+            bob.load_session(alice_id)
+        assert bob.search("apricot") == []
+        assert [m.session_id for m in alice.search("apricot")] == [alice_id, alice_id]
+        assert bob.delete_session(alice_id) is False
+        assert alice.load_session(alice_id).get_messages()[0].content == "apricot first note"
+        # The owner is the role; user_id stays what the API was given (None here).
+        assert alice.load_session(alice_id).user_id is None
+
+
+def test_each_role_sees_only_its_own_rows_through_raw_sql(team):
+    alice, alice_id = _filled(team["alice"], "Alice's plan", "apricot")
+    alice.close()
+    with psycopg.connect(team["bob"], autocommit=True) as bob:
+        assert bob.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
+        assert bob.execute("SELECT count(*) FROM messages").fetchone() == (0,)
+        assert (
+            bob.execute("UPDATE sessions SET title = 'mine' WHERE id = %s", (alice_id,)).rowcount
+            == 0
+        )
+        assert bob.execute("DELETE FROM messages WHERE session_id = %s", (alice_id,)).rowcount == 0
+        with pytest.raises(pg_errors.InsufficientPrivilege, match="row-level security"):
+            bob.execute("INSERT INTO sessions (id, owner) VALUES ('forged', 'alice')")
+        bob.execute("INSERT INTO sessions (id) VALUES ('own')")
+        with pytest.raises(pg_errors.InsufficientPrivilege, match="row-level security"):
+            bob.execute("UPDATE sessions SET owner = 'alice' WHERE id = 'own'")
+        # A message cannot be slipped into someone else's session.
+        with pytest.raises(pg_errors.ForeignKeyViolation):
+            bob.execute(
+                "INSERT INTO messages (id, session_id, role, content) "
+                "VALUES ('msg_forged', %s, 'user', 'hello')",
+                (alice_id,),
+            )
+        # The same session id can exist for two people (e.g. both imported one bundle).
+        bob.execute("INSERT INTO sessions (id, title) VALUES (%s, 'Bob''s copy')", (alice_id,))
+        titles = bob.execute("SELECT title FROM sessions WHERE id = %s", (alice_id,)).fetchall()
+        assert titles == [("Bob's copy",)]
+        # The schema is the owner's: members only read and write rows.
+        with pytest.raises(pg_errors.InsufficientPrivilege):
+            bob.execute("DROP TABLE messages")
+        # The search function, which runs as the tables' owner, checks who is asking.
+        found = bob.execute(
+            "SELECT count(*) FROM activemirror_search('alice', 'apricot', NULL, 10)"
+        ).fetchone()
+        assert found == (0,)
+    with psycopg.connect(team["alice"], autocommit=True) as alice_sql:
+        found = alice_sql.execute(
+            "SELECT count(*) FROM activemirror_search('alice', 'apricot', NULL, 10)"
+        ).fetchone()
+        assert found == (2,)
+    # The administrator (the tables' owner) sees both people's rows.
+    with psycopg.connect(team["admin"], autocommit=True) as root:
+        owners = root.execute(
+            "SELECT owner FROM sessions WHERE id = %s ORDER BY owner", (alice_id,)
+        )
+        assert [r[0] for r in owners] == ["alice", "bob"]
+    with ActiveMirror("postgresql", dsn=team["alice"]) as alice:
+        assert alice.load_session(alice_id).title == "Alice's plan"
+
+
+def test_raw_sql_rows_work_with_the_api(team):
+    """A row inserted with plain SQL gets its owner, position and search words."""
+    with psycopg.connect(team["bob"], autocommit=True) as bob:
+        bob.execute("INSERT INTO sessions (id, title) VALUES ('session_raw', 'From psql')")
+        for text in ("Coffee at the Café", "notes on example.com and foo_bar"):
+            bob.execute(
+                "INSERT INTO messages (id, session_id, role, content) "
+                "VALUES (%s, 'session_raw', 'user', %s)",
+                (f"msg_raw_{len(text)}", text),
+            )
+    with ActiveMirror("postgresql", dsn=team["bob"]) as mirror:
+        session = mirror.load_session("session_raw")
+        assert session.message_count == 2
+        assert [m.content for m in session.get_messages(limit=1)] == [
+            "notes on example.com and foo_bar"
+        ]
+        assert [m.id for m in mirror.search("cafe")] == ["msg_raw_18"]
+        assert [m.id for m in mirror.search("example foo")] == ["msg_raw_32"]
+        session.send("and one more")
+        session.save()
+        assert mirror.load_session("session_raw").message_count == 3
+    with ActiveMirror("postgresql", dsn=team["alice"]) as alice:
+        assert alice.search("cafe") == []
+
+
+def test_a_member_cannot_migrate_and_is_told_who_can(team):
+    with psycopg.connect(team["superuser"], autocommit=True) as root:
+        root.execute("DELETE FROM activemirror_migrations WHERE name = %s", (MIGRATIONS[-1][0],))
+    with pytest.raises(StorageError, match=r"role 'alice'.*owner must open the store"):
+        PostgreSQLStorage(team["alice"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations
+
+
+def test_migrations_are_recorded_and_idempotent(postgres_dsn):
+    store = PostgreSQLStorage(postgres_dsn)
+    names = [name for name, _ in MIGRATIONS]
+    assert store.applied_migrations() == sorted(names)
+    store.close()
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.create_session("kept")
+        session.send("still here")
+        session.save()
+    for _ in range(2):
+        again = PostgreSQLStorage(postgres_dsn)
+        assert again.applied_migrations() == sorted(names)
+        assert again.count_messages(session.id) == 1
+        again.close()
+
+
+def test_concurrent_first_opens_migrate_once(postgres_dsn):
+    errors: list[BaseException] = []
+    stores: list[PostgreSQLStorage] = []
+
+    def open_store() -> None:
+        try:
+            stores.append(PostgreSQLStorage(postgres_dsn))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert all(s.applied_migrations() == sorted(n for n, _ in MIGRATIONS) for s in stores)
+    for s in stores:
+        s.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The server going away
+
+
+def _short_timeout(dsn: str) -> str:
+    return psycopg.conninfo.make_conninfo(dsn, connect_timeout=2)
+
+
+def test_server_stopped_and_restarted_mid_session(postgres_server, postgres_dsn):
+    mirror = ActiveMirror("postgresql", dsn=_short_timeout(postgres_dsn))
+    session = mirror.create_session("Through a restart")
+    for i in range(3):
+        session.send(f"saved {i}")
+    session.save()
+    session.send("unsaved 3")
+    session.send("unsaved 4")
+
+    postgres_server.stop()
+    try:
+        with pytest.raises(StorageError, match="unsaved messages are kept in memory") as caught:
+            session.save()
+        assert "PostgreSQL database" in str(caught.value)
+        assert session.unsaved_count == 2 and session.message_count == 5
+        with pytest.raises(StorageError, match="cannot reach"):
+            mirror.list_sessions()
+    finally:
+        postgres_server.start()
+
+    assert session.save() == session.id
+    assert session.unsaved_count == 0
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as other:
+        again = other.load_session(session.id)
+        assert [m.content for m in again.get_messages()] == [
+            "saved 0", "saved 1", "saved 2", "unsaved 3", "unsaved 4",
+        ]  # fmt: skip
+    mirror.close()
+
+
+def test_server_stopped_during_a_save_leaves_nothing_half_written(postgres_server, postgres_dsn):
+    mirror = ActiveMirror("postgresql", dsn=_short_timeout(postgres_dsn))
+    session = mirror.create_session("Before")
+    session.send("one")
+    session.send("two")
+    session.save()
+    session.title = "After"
+    for word in ("three", "four", "five"):
+        session.send(word)
+
+    # Hold a lock that makes the save wait after it has updated the session row and before
+    # its messages go in; then stop the server under it.
+    blocker = psycopg.connect(postgres_server.dsn(_dbname(postgres_dsn), SUPERUSER))
+    blocker.execute("LOCK TABLE messages IN EXCLUSIVE MODE")
+    outcome: list[BaseException | str] = []
+
+    def save() -> None:
+        try:
+            outcome.append(session.save())
+        except BaseException as exc:  # checked below
+            outcome.append(exc)
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    try:
+        _wait_for_lock_wait(blocker)
+    finally:
+        postgres_server.stop()
+        saver.join(30)
+        blocker.close()
+        postgres_server.start()
+
+    assert len(outcome) == 1 and isinstance(outcome[0], StorageError), outcome
+    assert "lost the connection" in str(outcome[0])
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as other:
+        stored = other.load_session(session.id)
+        assert stored.title == "Before" and stored.message_count == 2
+        assert [m.content for m in stored.get_messages()] == ["one", "two"]
+    assert session.unsaved_count == 3
+
+    session.save()
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as other:
+        stored = other.load_session(session.id)
+        assert stored.title == "After"
+        assert [m.content for m in stored.get_messages()] == [
+            "one", "two", "three", "four", "five",
+        ]  # fmt: skip
+    mirror.close()
+
+
+def _dbname(dsn: str) -> str:
+    return psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]  # type: ignore[return-value]
+
+
+def _wait_for_lock_wait(watcher: psycopg.Connection, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE application_name = 'activemirror-jupyter' AND wait_event_type = 'Lock'"
+        ).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the save never reached the locked table")
+
+
+def test_a_save_repeated_after_an_unknown_outcome_writes_nothing_twice(postgres_dsn):
+    """If the link drops at commit time the session cannot know whether the commit went
+    through, so it keeps the messages and saves them again: that must not duplicate them."""
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.create_session("Commit in doubt")
+        session.send("a")
+        session.send("b")
+        pending = session.get_messages()
+        meta = session.metadata_snapshot()
+        session.save()  # the commit "went through"
+        later = replace(pending[-1], id="msg_later", content="c")
+        assert mirror.store.save(meta, [*pending, later]) == 3
+        assert [m.content for m in mirror.load_session(session.id).get_messages()] == [
+            "a", "b", "c",
+        ]  # fmt: skip
+
+
+def test_unreachable_or_wrong_database_is_a_clear_error_without_the_password(postgres_server):
+    wrong_db = postgres_server.dsn("no_such_database", TEST_ROLE)
+    with pytest.raises(StorageError, match='database "no_such_database" does not exist'):
+        ActiveMirror("postgresql", dsn=wrong_db)
+    refused = "postgresql://alice:s3cret-pw@127.0.0.1:1/team?connect_timeout=2"
+    with pytest.raises(StorageError) as caught:
+        ActiveMirror("postgresql", dsn=refused)
+    assert "cannot open PostgreSQL database team on 127.0.0.1:1 as alice" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(StorageError, match="not a valid connection string") as caught:
+        ActiveMirror("postgresql", dsn="host=x password=s3cret-pw 'unterminated")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(ValueError, match="needs a dsn"):
+        ActiveMirror("postgresql")
+
+
+def test_closed_store_says_so(postgres_dsn):
+    mirror = ActiveMirror("postgresql", dsn=postgres_dsn)
+    mirror.close()
+    with pytest.raises(StorageError, match="is closed"):
+        mirror.list_sessions()
+
+
+# ---------------------------------------------------------------------------------------------
+# Search and storage details that only this store can get wrong
+
+
+def test_search_keeps_the_shared_word_rules(postgres_dsn):
+    long_word = "x" * 3000  # longer than PostgreSQL's lexeme limit
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.create_session("words")
+        session.send("see example.com/path, foo_bar and 3.14")
+        session.send(f"a {long_word} b")
+        session.send("it's O'Reilly's \\ 'quoted' & | ! :* (stuff)")
+        session.save()
+        assert [m.content[:3] for m in mirror.search("EXAMPLE com path")] == ["see"]
+        assert len(mirror.search("foo bar 3 14")) == 1
+        assert len(mirror.search("foo_bar")) == 1
+        assert len(mirror.search(long_word)) == 1
+        assert len(mirror.search("reilly s quoted stuff")) == 1
+        assert mirror.search("& | ! :* ' \\") == []
+        assert mirror.search("exam") == []  # whole words only
+
+
+def test_tables_use_postgresql_types_and_the_sqlite_columns(postgres_dsn):
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.create_session("types")
+        session.send("hello", metadata={"cell": 3})
+        session.send("odd", metadata={"nul": "a\x00b"})  # jsonb would refuse this one
+        session.save()
+        assert [m.metadata for m in mirror.load_session(session.id).get_messages()] == [
+            {"cell": 3},
+            {"nul": "a\x00b"},
+        ]
+    with psycopg.connect(postgres_dsn) as conn:
+        columns = {
+            (table, name): kind
+            for table, name, kind in conn.execute(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_name IN ('sessions', 'messages')"
+            )
+        }
+        row = conn.execute(
+            "SELECT timestamp, metadata->>'cell', owner FROM messages WHERE seq = 0"
+        ).fetchone()
+    for name in (
+        "id user_id title created_at updated_at status parent_session_id metadata "
+        "max_context_messages message_count"
+    ).split():
+        assert ("sessions", name) in columns
+    for name in "id session_id role content timestamp metadata seq".split():
+        assert ("messages", name) in columns
+    assert columns[("messages", "timestamp")] == "timestamp with time zone"
+    assert row is not None and row[0].tzinfo is not None
+    assert row[1:] == ("3", TEST_ROLE)
+
+
+def test_paging_and_search_use_indexes(postgres_dsn):
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.create_session("big")
+        for i in range(2000):
+            session.send(f"message {i} word{i % 50}")
+        session.save()
+    with psycopg.connect(postgres_dsn) as conn:
+        conn.execute("ANALYZE")
+        conn.execute("SET enable_seqscan = off")  # tiny tables: ask what it *can* use
+        page = _plan(
+            conn,
+            "SELECT * FROM messages WHERE owner = current_user AND session_id = %s "
+            "AND seq >= 1980 AND seq < 2000 ORDER BY seq",
+            session.id,
+        )
+        # what activemirror_search runs, as the tables' owner (this role)
+        found = _plan(
+            conn,
+            "SELECT * FROM messages WHERE owner = current_user "
+            "AND search_vector @@ 'word7'::tsquery ORDER BY timestamp DESC LIMIT 50",
+        )
+    assert "messages_session_seq" in page
+    assert "messages_search" in found
+
+
+def _plan(conn: psycopg.Connection, query: str, *params: object) -> str:
+    rows = conn.execute(f"EXPLAIN {query}", params or None)  # type: ignore[arg-type]
+    return "\n".join(r[0] for r in rows)

@@ -115,8 +115,9 @@ class MirrorHandler(APIHandler):
         super().write_error(status_code, **kwargs)
 
     def write_json(self, data: dict[str, Any]) -> None:
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(data, ensure_ascii=False))
+        self.finish(
+            json.dumps(data, ensure_ascii=False), set_content_type="application/json; charset=UTF-8"
+        )
 
 
 class SessionsHandler(MirrorHandler):
@@ -192,10 +193,9 @@ class ExportHandler(MirrorHandler):
             raise bad_request(f"format must be one of {', '.join(EXPORT_TYPES)}, not {shown!r}")
         text = await self.load(session_id, lambda session: session.export(fmt))
         content_type, extension = EXPORT_TYPES[fmt]
-        self.set_header("Content-Type", content_type)
         # The id is validated (letters, digits, '_', '.', '-'), so it is safe in a header.
         self.set_header("Content-Disposition", f'inline; filename="{session_id}.{extension}"')
-        self.finish(text)
+        self.finish(text, set_content_type=content_type)  # APIHandler would say JSON
 
 
 def route_table(app: MirrorServer) -> list[tuple[str, type[MirrorHandler], dict[str, Any]]]:

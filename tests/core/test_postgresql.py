@@ -6,6 +6,7 @@ The behaviour every store shares is tested in test_sessions.py (parametrised ove
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +16,18 @@ import psycopg
 import pytest
 from postgres_server import SUPERUSER, TEST_ROLE, PostgresServer
 from psycopg import errors as pg_errors
+from test_portability import fill, open_store
 
-from activemirror_jupyter import ActiveMirror, SessionNotFoundError, StorageError
+from activemirror_jupyter import (
+    ActiveMirror,
+    SessionNotFoundError,
+    StorageError,
+    delete_all_data,
+    export_all_data,
+    import_all_data,
+    import_session,
+)
+from activemirror_jupyter.core.portability import dumps
 from activemirror_jupyter.core.storage.postgresql import (
     MIGRATIONS,
     SETUP_SQL,
@@ -423,3 +434,46 @@ def test_paging_and_search_use_indexes(postgres_dsn):
 def _plan(conn: psycopg.Connection, query: str, *params: object) -> str:
     rows = conn.execute(f"EXPLAIN {query}", params or None)  # type: ignore[arg-type]
     return "\n".join(r[0] for r in rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Portability: exports and bundles move between PostgreSQL and the local stores unchanged.
+# (test_portability.py covers the local stores; its sample data is reused here.)
+
+LOCAL_STORES = ["sqlite", "json"]
+
+
+def _open(kind: str, tmp_path, postgres_server: PostgresServer, name: str) -> ActiveMirror:
+    if kind == "postgresql":
+        db = postgres_server.create_database(owner=TEST_ROLE)
+        return ActiveMirror("postgresql", dsn=postgres_server.dsn(db, TEST_ROLE))
+    return open_store(kind, tmp_path, name)
+
+
+DIRECTIONS = [("postgresql", k) for k in LOCAL_STORES] + [(k, "postgresql") for k in LOCAL_STORES]
+
+
+@pytest.mark.parametrize("source, target", [*DIRECTIONS, ("postgresql", "postgresql")])
+def test_session_exports_move_to_and_from_postgresql(tmp_path, postgres_server, source, target):
+    a = _open(source, tmp_path, postgres_server, "a")
+    b = _open(target, tmp_path, postgres_server, "b")
+    with a, b:
+        for session_id in fill(a):
+            text = a.load_session(session_id).export("json")
+            assert import_session(text, b).export("json") == text
+            assert b.load_session(session_id).export("json") == text
+
+
+@pytest.mark.parametrize("source, target", DIRECTIONS)
+def test_whole_store_moves_to_and_from_postgresql(tmp_path, postgres_server, source, target):
+    a = _open(source, tmp_path, postgres_server, "a")
+    b = _open(target, tmp_path, postgres_server, "b")
+    with a, b:
+        ids = fill(a)
+        bundle = export_all_data(a)
+        import_all_data(json.loads(json.dumps(bundle)), b)
+        assert dumps(export_all_data(b)) == dumps(bundle)
+        assert [s.session_id for s in b.list_sessions(parent_session_id=ids[0])] == [ids[1]]
+        assert len(b.search("kick-off")) == 1
+        delete_all_data(b)
+        assert b.list_sessions() == []

@@ -41,10 +41,10 @@ class MirrorServer(ExtensionApp):
     load_other_extensions = True
 
     storage_type = Enum(
-        ["sqlite", "json", "memory"],
+        ["sqlite", "json", "memory", "postgresql"],
         default_value="sqlite",
         config=True,
-        help="Which store to serve: 'sqlite' (default), 'json' or 'memory'.",
+        help="Which store to serve: 'sqlite' (default), 'json', 'memory' or 'postgresql'.",
     )
     db_path = Unicode(
         None,
@@ -57,6 +57,13 @@ class MirrorServer(ExtensionApp):
         allow_none=True,
         config=True,
         help="Folder of the JSON store (default: $ACTIVEMIRROR_HOME/conversations).",
+    )
+    dsn = Unicode(
+        None,
+        allow_none=True,
+        config=True,
+        help="PostgreSQL connection string, for storage_type='postgresql' "
+        "(e.g. 'postgresql://alice@dbhost/activemirror'; keep the password in ~/.pgpass).",
     )
 
     def __init__(self, **kwargs: object) -> None:
@@ -85,6 +92,7 @@ class MirrorServer(ExtensionApp):
                 storage_type=self.storage_type,
                 db_path=self.db_path,
                 storage_path=self.storage_path,
+                dsn=self.dsn,
             )
         return fn(self._mirror)
 

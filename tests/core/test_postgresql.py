@@ -477,3 +477,19 @@ def test_whole_store_moves_to_and_from_postgresql(tmp_path, postgres_server, sou
         assert len(b.search("kick-off")) == 1
         delete_all_data(b)
         assert b.list_sessions() == []
+
+
+def test_command_line_reaches_postgresql_with_dsn(tmp_path, postgres_dsn, capsys):
+    from activemirror_jupyter.cli import main
+
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        ids = fill(mirror)
+    assert main(["list", "--dsn", postgres_dsn, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(s["session_id"] for s in listed) == sorted(ids)
+    backup = tmp_path / "backup.json"
+    assert main(["backup", str(backup), "--dsn", postgres_dsn, "--no-vault"]) == 0
+    db = tmp_path / "restored.db"
+    assert main(["restore", str(backup), "--db", str(db)]) == 0
+    with ActiveMirror("sqlite", db_path=db) as restored:
+        assert sorted(s.session_id for s in restored.list_sessions()) == sorted(ids)

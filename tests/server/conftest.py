@@ -24,13 +24,16 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 class Store:
     """Where the server's store lives, and a way to open it from the test."""
 
-    def __init__(self, kind: str, home: Path) -> None:
+    def __init__(self, kind: str, home: Path, dsn: str | None = None) -> None:
         self.kind = kind
         if kind == "default":  # nothing configured: ActiveMirror's default, like the magics
             self.options: dict[str, Any] = {}
             self.server_config: dict[str, Any] = {}
         elif kind == "sqlite":
             self.options = {"storage_type": "sqlite", "db_path": str(home / "elsewhere.db")}
+            self.server_config = dict(self.options)
+        elif kind == "postgresql":
+            self.options = {"storage_type": "postgresql", "dsn": dsn}
             self.server_config = dict(self.options)
         else:
             self.options = {"storage_type": "json", "storage_path": str(home / "json-store")}
@@ -47,14 +50,15 @@ class Store:
             mirror.close()
 
 
-@pytest.fixture(params=["default", "sqlite", "json"])
+@pytest.fixture(params=["default", "sqlite", "json", "postgresql"])
 def store(request: pytest.FixtureRequest, activemirror_home: Path) -> Iterator[Store]:
     if request.param == "json":
         try:
             __import__("activemirror_jupyter.core.storage.jsonfiles")
         except ImportError:
             pytest.skip("the JSON store is not in this checkout yet")
-    result = Store(request.param, activemirror_home)
+    dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgresql" else None
+    result = Store(request.param, activemirror_home, dsn)
     yield result
     result.close()
 

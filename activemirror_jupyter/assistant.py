@@ -10,6 +10,7 @@ one display handle, updated as chunks arrive.
 from __future__ import annotations
 
 import argparse
+import html
 import re
 import time
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from .core.errors import ResponderError
 from .core.models import Message
 from .core.responders import LLMResponder, responder_name, streaming_replies
 from .core.session import Session
-from .display import escape
 
 if TYPE_CHECKING:
     from .magics import MirrorMagics
@@ -236,4 +236,6 @@ def _inline(line: str) -> str:
 
 
 def _prose(text: str) -> str:
-    return _UNSAFE_LINK.sub(lambda _: "]\\(", escape(text))
+    # Quotes stay: with < escaped no tag (and so no attribute) can open, and &quot; would
+    # litter the Markdown source.
+    return _UNSAFE_LINK.sub(lambda _: "]\\(", html.escape(text, quote=False))

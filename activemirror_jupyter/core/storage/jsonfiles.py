@@ -43,6 +43,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,14 @@ def entry_from_header(session_id: str, header: dict[str, Any], count: int, path:
     }
 
 
+def _index_time(text: str) -> datetime:
+    # Index timestamps are ours (to_iso: UTC, ending in Z), which fromisoformat reads as is.
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return from_iso(text)
+
+
 def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
     return SessionMetadata(
         session_id=session_id,
@@ -205,8 +214,8 @@ def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
         user_id=entry["userId"],
         parent_session_id=entry["parentSessionId"],
         status=entry["status"],
-        created_at=from_iso(entry["createdAt"]),
-        updated_at=from_iso(entry["updatedAt"]),
+        created_at=_index_time(entry["createdAt"]),
+        updated_at=_index_time(entry["updatedAt"]),
         message_count=entry["messageCount"],
         max_context_messages=entry["maxContextMessages"],
         metadata=entry["metadata"],
@@ -289,6 +298,14 @@ class _Index:
     entries: dict[str, dict[str, Any]]  # session id -> sessionMeta entry
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
     _by_update: list[str] | None = None
+    _metas: dict[str, SessionMetadata] = field(default_factory=dict)
+
+    def meta(self, session_id: str) -> SessionMetadata:
+        """The session's metadata (built once per index version; they are immutable)."""
+        meta = self._metas.get(session_id)
+        if meta is None:
+            meta = self._metas[session_id] = meta_from_entry(session_id, self.entries[session_id])
+        return meta
 
     def newest_first(self) -> list[str]:
         if self._by_update is None:
@@ -371,7 +388,7 @@ class JSONStorage:
         meta = data.get("sessionMeta", {})
         if not isinstance(meta, dict) or data.get("version", INDEX_VERSION) != INDEX_VERSION:
             meta = {}  # another tool's (or a future) index: ids only, metadata re-read
-        for session_id in [*order, *meta]:
+        for session_id in dict.fromkeys([*order, *meta]):
             try:
                 validate_id(session_id, "session id")
             except InvalidIdError as exc:
@@ -427,7 +444,8 @@ class JSONStorage:
             "version": INDEX_VERSION,
             "sessionMeta": {i: entries[i] for i in order},
         }
-        st = atomic_write(self._index_path, _encode(json.dumps(data, ensure_ascii=False, indent=2)))
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        st = atomic_write(self._index_path, _encode(text))
         self._index_cache = _Index(_stat_key(st), order, entries, extra)
 
     def _reconcile(self) -> None:
@@ -592,9 +610,9 @@ class JSONStorage:
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         self._file(session_id)  # validates the id
-        entry = self._index().entries.get(session_id)
-        if entry is not None:
-            return meta_from_entry(session_id, entry)
+        index = self._index()
+        if session_id in index.entries:
+            return index.meta(session_id)
         # Not (yet) in the index: a session file another tool just wrote, or a damaged one
         # (left out of the index), whose error names the file.
         loaded = self._load(session_id)
@@ -610,7 +628,7 @@ class JSONStorage:
         if parent_session_id is not None:
             ids = [i for i in ids if index.entries[i]["parentSessionId"] == parent_session_id]
         page = ids[offset:] if limit is None else ids[offset : offset + limit]
-        return [meta_from_entry(i, index.entries[i]) for i in page]
+        return [index.meta(i) for i in page]
 
     def count_sessions(self, parent_session_id: str | None) -> int:
         index = self._index()

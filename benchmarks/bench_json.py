@@ -1,0 +1,151 @@
+"""JSON-folder store: listing from the index, appending to a big session, export/import.
+
+Every figure is measured in this one run, against a baseline measured in the same run:
+
+1. ``list_sessions()`` on a folder of 1,000 sessions vs opening and parsing every session
+   file (what a store without ``sessionMeta`` in its index would have to do), with sessions
+   of 5 and of 50 messages. Two figures for ours: index.json re-read (a fresh process, or
+   another kernel just wrote) and index unchanged (a stat shows it; the parsed index is
+   reused). Goal: ≥ 20x; the script fails if listing with an unchanged index misses it.
+2. Appending one message to a session and saving, at 1,000 and 10,000 messages: the spec's
+   layout keeps a session in one file, so the cost grows with the session's size in bytes.
+3. Export and import of a 10,000-message session (messages/s).
+
+Run: ``python benchmarks/bench_json.py`` (a few seconds; writes only to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from activemirror_jupyter import ActiveMirror, Session, import_session
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    """The fastest of ``repeat`` runs, in seconds (the least disturbed by other processes)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def median_of(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_listing(root: Path, messages_per_session: int) -> tuple[float, float]:
+    """Returns (cold ratio, warm ratio) against opening every session file."""
+    folder = root / f"listing-{messages_per_session}"
+    # Set-up: one session saved through the API, copied to 1,000 session files (without
+    # 2,000 fsyncs); opening the folder then builds index.json from them, as for a folder
+    # the JavaScript SDK wrote.
+    with ActiveMirror("json", storage_path=folder) as mirror:
+        session = mirror.create_session("Session 0")
+        for j in range(messages_per_session):
+            session.send(f"message {j} of a session, with some words to search")
+        session.save()
+    template = json.loads((folder / f"{session.id}.json").read_bytes())
+    for i in range(1, 1_000):
+        sid = f"{session.id}_{i:04d}"
+        copy = dict(template, id=sid, title=f"Session {i}")
+        copy["messages"] = [dict(m, sessionId=sid) for m in template["messages"]]
+        (folder / f"{sid}.json").write_text(json.dumps(copy, indent=2), encoding="utf-8")
+    with ActiveMirror("json", storage_path=folder) as mirror:
+        files = sorted(folder.glob("session_*.json"))
+
+        def open_every_file() -> list:
+            sessions = []
+            for path in files:
+                data = json.loads(path.read_bytes())
+                data.pop("messages")
+                sessions.append(data)
+            sessions.sort(key=lambda s: s["updatedAt"], reverse=True)
+            return sessions
+
+        def list_cold() -> list:
+            # As in a fresh process, or after another kernel wrote: index.json is re-read.
+            mirror.store._index_cache = None
+            return mirror.list_sessions()
+
+        assert len(list_cold()) == len(open_every_file()) == 1_000
+        baseline = best_of(open_every_file, 5)
+        cold = best_of(list_cold, 5)
+        warm = best_of(mirror.list_sessions, 20)  # index.json unchanged since the last call
+    print(f"list_sessions(), 1,000 sessions of {messages_per_session} messages: opening every "
+          f"file {baseline * 1e3:.1f} ms; index.json re-read {cold * 1e3:.1f} ms "
+          f"({baseline / cold:.0f}x faster); index unchanged {warm * 1e3:.2f} ms "
+          f"({baseline / warm:.0f}x faster)")
+    return baseline / cold, baseline / warm
+
+
+def bench_append(root: Path) -> dict[int, float]:
+    results = {}
+    for size in (1_000, 10_000):
+        folder = root / f"append-{size}"
+        with ActiveMirror("json", storage_path=folder) as mirror:
+            session = mirror.create_session("Big")
+            for i in range(size):
+                session.send(f"message number {i}: a typical note of about eighty characters long")
+            session.save()
+
+            def append_one(session: Session = session) -> None:
+                session.send("one more thought")
+                session.save()
+
+            results[size] = median_of(append_one, 15)
+    per_size = results[10_000] / results[1_000]
+    print(f"append 1 message + save: {results[1_000] * 1e3:.1f} ms at 1,000 messages, "
+          f"{results[10_000] * 1e3:.1f} ms at 10,000 ({per_size:.1f}x for 10x the size: "
+          "the session file is rewritten: fixed fsyncs plus time proportional to its bytes)")
+    return results
+
+
+def bench_export_import(root: Path) -> tuple[float, float]:
+    with ActiveMirror("json", storage_path=root / "export-src") as source:
+        session = source.create_session("Ten thousand")
+        for i in range(10_000):
+            session.send(f"message number {i}: a typical note of about eighty characters long")
+        session.save()
+        loaded = source.load_session(session.id)
+        start = time.perf_counter()
+        text = loaded.export("json")
+        export_s = time.perf_counter() - start
+    with ActiveMirror("json", storage_path=root / "export-dst") as target:
+        start = time.perf_counter()
+        imported = import_session(text, target)
+        import_s = time.perf_counter() - start
+        assert imported.message_count == 10_000
+    print(f"export 10,000 messages as JSON: {export_s * 1e3:.0f} ms "
+          f"({10_000 / export_s:,.0f} messages/s, {len(text) / 1e6:.1f} MB); "
+          f"import: {import_s * 1e3:.0f} ms ({10_000 / import_s:,.0f} messages/s)")
+    return export_s, import_s
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-json-") as tmp:
+        root = Path(tmp)
+        bench_listing(root, 5)
+        cold, warm = bench_listing(root, 50)
+        bench_append(root)
+        bench_export_import(root)
+    if warm < 20:
+        print(f"FAIL: listing is only {warm:.1f}x faster than opening every file (goal 20x)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

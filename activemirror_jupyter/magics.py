@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import IPython
@@ -37,7 +38,6 @@ from traitlets import Bool, Enum, Int, TraitError, Unicode, observe, validate
 from traitlets.config import Configurable
 
 from . import assistant
-from . import display as render
 from .core.errors import ActiveMirrorError, SessionNotFoundError
 from .core.mirror import ActiveMirror
 from .core.models import ROLES
@@ -416,7 +416,7 @@ class MirrorMagics(Magics, Configurable):
         for name in args.attach or []:
             if name not in self.shell.user_ns:
                 raise UsageError(f"%%mirror_send --attach: no variable named {name!r}")
-            attachments.append(render.snapshot(name, self.shell.user_ns[name]))
+            attachments.append(_render().snapshot(name, self.shell.user_ns[name]))
         session = self.open_session(args.session) if args.session else self.current_or_new()
         metadata: dict[str, Any] = {
             "source": "mirror_send",
@@ -530,6 +530,13 @@ def _is_vault_call(node: ast.AST) -> bool:
     return bool(words) and words[0] in _RETURNING
 
 
+def _render() -> ModuleType:
+    """display.py, imported on first use: pandas is slow to import, %load_ext is not."""
+    from . import display
+
+    return display
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -597,7 +604,7 @@ def _session_list(m: MirrorMagics, args: argparse.Namespace) -> Any:
         print(f"sessions {args.offset + 1}–{args.offset + len(rows)} of {total} (newest first)")
     elif not rows:
         print("No saved sessions yet: %mirror_session new TITLE starts one.")
-    return render.sessions_frame(rows)
+    return _render().sessions_frame(rows)
 
 
 @SESSION.command(
@@ -614,14 +621,14 @@ def _session_messages(m: MirrorMagics, args: argparse.Namespace) -> Any:
     session = m.open_session(args.session) if args.session else m.current()
     limit = args.limit or m.page_size
     total = session.message_count
-    page = render.Page(total, limit, args.offset or 0)
+    page = _render().Page(total, limit, args.offset or 0)
     if args.page is not None:
-        page = render.Page(total, limit, (args.page - 1) * limit)
+        page = _render().Page(total, limit, (args.page - 1) * limit)
         if args.page > page.count:
             raise UsageError(
                 f"%mirror_session messages: page {args.page} is past the last page ({page.count})"
             )
-    frame = render.messages_frame(session.get_messages(limit=limit, offset=page.offset))
+    frame = _render().messages_frame(session.get_messages(limit=limit, offset=page.offset))
     print(page.caption())
     return frame
 
@@ -704,7 +711,7 @@ def _session_search(m: MirrorMagics, args: argparse.Namespace) -> Any:
     found = m.mirror.search(query, session_id=args.session, limit=args.limit)
     if not found:
         print(f"No saved message contains {query!r}.")
-    return render.messages_frame(found, with_session=True)
+    return _render().messages_frame(found, with_session=True)
 
 
 @SESSION.command("browse", "A widget to browse sessions and page through their messages.")
@@ -894,7 +901,7 @@ def _vault_get(m: MirrorMagics, args: argparse.Namespace) -> Any:
 )
 def _vault_list(m: MirrorMagics, args: argparse.Namespace) -> Any:
     entries = m.unlocked_vault().list_entries(category=args.category, tag=args.tag)
-    return render.vault_frame(entries)
+    return _render().vault_frame(entries)
 
 
 @VAULT.command(
@@ -907,7 +914,7 @@ def _vault_search(m: MirrorMagics, args: argparse.Namespace) -> Any:
     found = m.unlocked_vault().search(query)
     if not found:
         print(f"No vault entry matches {query!r}.")
-    return render.vault_frame(found)
+    return _render().vault_frame(found)
 
 
 @VAULT.command("delete", "Delete the entry KEY.", arg("key", help="the entry's name"))

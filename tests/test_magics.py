@@ -641,3 +641,16 @@ def test_user_html_is_inert_in_frames_and_markdown(shell: Shell) -> None:
     for html in outputs:
         assert "<img" not in html and "<script" not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_postgresql_store_through_config(shell: Shell, postgres_dsn: str) -> None:
+    shell.ip.user_ns["dsn"] = postgres_dsn
+    shell.run("%config MirrorMagics.storage_type = 'postgresql'")
+    shell.run("%config MirrorMagics.dsn = dsn")  # the value of a notebook variable
+    assert shell.magics.dsn == postgres_dsn
+    shell.run("%mirror_session new Team notes")
+    shell.run("%%mirror_send\nShared with the team")
+    assert shell.magics.mirror.store.description.lower().startswith("postgresql")
+    assert list(shell.run("%mirror_session search team").result["content"]) == [
+        "Shared with the team"
+    ]

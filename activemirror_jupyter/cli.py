@@ -101,7 +101,7 @@ def _write_output(text: str, path: str | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from .core.storage.jsonfiles import atomic_write
+    from .core.fsutil import atomic_write
 
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -680,7 +680,7 @@ def _parse_vault(vault: Any) -> dict[str, bytes]:
 
 
 def _write_vault_files(folder: Path, files: dict[str, bytes]) -> None:
-    from .storage.jsonfiles import atomic_write
+    from .fsutil import atomic_write
     from .vault_format import INDEX_FILE
 
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)

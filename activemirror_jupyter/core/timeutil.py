@@ -23,7 +23,10 @@ def from_iso(text: str) -> datetime:
     """
     if not isinstance(text, str):
         raise ValueError(f"timestamp must be an ISO 8601 string, not {type(text).__name__}")
-    dt = datetime.fromisoformat(text.strip())
+    text = text.strip()
+    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read "Z"
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)

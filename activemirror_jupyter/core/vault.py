@@ -39,8 +39,8 @@ from filelock import FileLock
 
 from . import vault_format as fmt
 from .errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
+from .fsutil import TMP_PREFIX, atomic_write
 from .paths import default_vault_path
-from .storage.jsonfiles import TMP_PREFIX, atomic_write
 from .timeutil import from_iso, to_iso, utcnow
 
 __all__ = ["VaultCategory", "VaultEntry", "VaultMemory"]

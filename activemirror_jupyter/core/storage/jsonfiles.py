@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 import warnings
 from collections import OrderedDict
@@ -52,6 +51,7 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 from ..errors import InvalidIdError, StorageError
+from ..fsutil import TMP_PREFIX, atomic_write, fsync_dir
 from ..ids import validate_id
 from ..models import ROLES, Message, SessionMetadata
 from ..timeutil import from_iso, to_iso, utcnow
@@ -59,7 +59,6 @@ from .base import search_words
 
 INDEX_FILE = "index.json"
 LOCK_FILE = ".activemirror.lock"
-TMP_PREFIX = ".tmp-"
 INDEX_VERSION = 1
 LOCK_TIMEOUT_S = 30.0
 # Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
@@ -83,39 +82,6 @@ _HEADER_KEYS = (
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(folder, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> os.stat_result:
-    """Replace ``path`` with ``data`` atomically and durably; returns the new file's stat."""
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        st = os.stat(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
-    return st
 
 
 def _encode(text: str) -> bytes:

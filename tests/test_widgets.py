@@ -243,23 +243,30 @@ def test_session_deleted_elsewhere_is_a_message_not_a_traceback(
     assert [v for _, v in browser.picker.options] == [keep]
 
 
-def test_export_shows_the_markdown_escaped(mirror: ActiveMirror) -> None:
+def test_export_shows_the_session_inline(mirror: ActiveMirror) -> None:
     session = mirror.create_session("Notes " + XSS)
     session.send("First finding")
     session.save()
     browser = SessionBrowser(mirror, session_id=session.id)
-    assert browser.export_view.value == ""
-    browser.export_button.click()
+    assert not browser.export_shown and browser.hide_export_button.disabled
+
+    browser.export_button.click()  # Markdown by default, rendered by the front end
     assert browser.status.text == ""
-    assert "First finding" in browser.export_view.value
-    assert XSS not in browser.export_view.value
+    assert browser.export_markdown is not None
+    (output,) = browser.export_markdown.outputs
+    markdown = output["data"]["text/markdown"]
+    assert markdown == mirror.load_session(session.id).export("markdown")
+    assert "First finding" in markdown and XSS not in markdown  # the export escapes markup
     assert not browser.hide_export_button.disabled
 
     browser.export_format.value = "json"
     browser.export_button.click()
-    assert '&quot;First finding&quot;' in browser.export_view.value
+    assert browser.export_markdown.outputs == ()
+    assert "&quot;First finding&quot;" in browser.export_view.value
+    assert XSS not in browser.export_view.value
+
     browser.hide_export_button.click()
-    assert browser.export_view.value == ""
+    assert not browser.export_shown
 
 
 # ------------------------------------------------------------------------------ ChatPanel

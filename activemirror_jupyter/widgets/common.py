@@ -80,6 +80,12 @@ PANEL_CSS = """
   max-height: 420px;
   overflow-y: auto;
 }
+.am-panel .am-export-rendered {
+  background: var(--jp-layout-color2);
+  padding: 0 8px;
+  max-height: 420px;
+  overflow-y: auto;
+}
 .am-panel .am-role-user { color: var(--jp-brand-color1); font-weight: 600; }
 .am-panel .am-role-assistant { color: var(--jp-success-color1); font-weight: 600; }
 .am-panel .am-role-system { color: var(--jp-warn-color1); font-weight: 600; }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from ..core.models import Message, SessionMetadata
 from ..core.session import Session
@@ -67,6 +68,16 @@ def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
     )
 
 
+def markdown_output(markdown: str) -> dict[str, Any]:
+    """An output (as an ``Output`` widget holds them) that the front end renders as
+    Markdown; ``markdown`` must already escape user text, as the Markdown export does."""
+    return {
+        "output_type": "display_data",
+        "data": {"text/markdown": markdown, "text/plain": markdown},
+        "metadata": {},
+    }
+
+
 def export_html(text: str) -> str:
-    """An export (Markdown, JSON or text) shown as its source, escaped."""
+    """An export (JSON or text) shown as its source, escaped."""
     return f'<pre class="am-export">{escape(text)}</pre>'

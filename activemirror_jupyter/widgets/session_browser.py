@@ -18,7 +18,13 @@ from ..core.models import SessionMetadata
 from ..core.session import Session
 from ..display import Page
 from .common import Pager, StatusLine, button, heading, panel_frame, row
-from .render import export_html, messages_html, session_header_html, session_label
+from .render import (
+    export_html,
+    markdown_output,
+    messages_html,
+    session_header_html,
+    session_label,
+)
 
 PAGE_SIZES = (10, 20, 50, 100)
 EXPORT_FORMATS = ("markdown", "json", "txt")
@@ -101,7 +107,11 @@ class SessionBrowser(widgets.VBox):
         self.export_button.on_click(lambda _: self.show_export())
         self.hide_export_button = button("Hide export", "Hide the export", "eye-slash")
         self.hide_export_button.on_click(lambda _: self.hide_export())
-        self.export_view = widgets.HTML("")
+        self.export_view = widgets.HTML("")  # JSON and text: the source, escaped
+        # Markdown is rendered by the front end's Markdown renderer, as the magics show it;
+        # the export itself escapes HTML in user text, so markup stays text. The Output
+        # widget is made on the first Markdown export: most panels never need one.
+        self.export_markdown: widgets.Output | None = None
         self.status = StatusLine()
 
         session_box = widgets.VBox(
@@ -191,7 +201,7 @@ class SessionBrowser(widgets.VBox):
         has_session = session is not None
         for control in (self.export_button, self.export_format, self.page_size):
             control.disabled = not has_session
-        self.hide_export_button.disabled = not self.export_view.value
+        self.hide_export_button.disabled = not self.export_shown
         if session is None:
             self.header.value = '<span class="am-muted">Pick a session above.</span>'
             self.messages.value = ""
@@ -250,22 +260,42 @@ class SessionBrowser(widgets.VBox):
 
         self._guard(create)
 
+    @property
+    def export_shown(self) -> bool:
+        rendered = self.export_markdown is not None and bool(self.export_markdown.outputs)
+        return bool(self.export_view.value) or rendered
+
     def show_export(self) -> None:
-        """Show the open session exported in the chosen format, inline and escaped."""
+        """Show the open session exported in the chosen format, inline: Markdown rendered,
+        JSON and text as their source."""
         if self.session is None:
             return
         session = self.session
 
         def export() -> None:
-            text = session.export(self.export_format.value)
-            self.export_view.value = export_html(text)
+            fmt = self.export_format.value
+            text = session.export(fmt)
+            self.hide_export()
+            if fmt == "markdown":
+                self._markdown_area().outputs = (markdown_output(text),)
+            else:
+                self.export_view.value = export_html(text)
             self.hide_export_button.disabled = False
 
         self._guard(export)
 
     def hide_export(self) -> None:
         self.export_view.value = ""
+        if self.export_markdown is not None:
+            self.export_markdown.outputs = ()
         self.hide_export_button.disabled = True
+
+    def _markdown_area(self) -> widgets.Output:
+        if self.export_markdown is None:
+            self.export_markdown = widgets.Output()
+            self.export_markdown.add_class("am-export-rendered")
+            self.session_box.children = (*self.session_box.children, self.export_markdown)
+        return self.export_markdown
 
     def _guard(self, action: Callable[[], None]) -> None:
         """Run ``action``; a store error becomes a line in the panel, not a traceback."""

@@ -7,6 +7,7 @@ and checks both what the panel shows and what is on disk afterwards.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -375,6 +376,31 @@ def test_chat_refresh_shows_messages_sent_from_code(mirror: ActiveMirror) -> Non
     assert "sent by" not in panel.messages.value
     panel.refresh_button.click()
     assert shown_contents(panel.messages.value) == ["sent by %%mirror_send"]
+
+
+def test_chat_redraws_after_a_cell_that_sends(
+    mirror: ActiveMirror, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if not InteractiveShell.initialized():
+        # the same kind of shell the magics tests use: history in memory, its own folder
+        os.environ.setdefault("IPYTHONDIR", str(tmp_path_factory.mktemp("ipythondir")))
+        config = Config()
+        config.HistoryManager.hist_file = ":memory:"
+        InteractiveShell.instance(config=config)
+    shell = InteractiveShell.instance()
+    session = mirror.create_session("Followed")
+    panel = ChatPanel(session)
+    try:
+        shell.user_ns["followed"] = session
+        shell.run_cell("followed.send('sent from a cell')")
+        assert shown_contents(panel.messages.value) == ["sent from a cell"]
+    finally:
+        panel.close()
+        shell.user_ns.pop("followed", None)
+    assert panel._after_cell not in shell.events.callbacks["post_run_cell"]
 
 
 # ------------------------------------------------------------------------------ VaultPanel

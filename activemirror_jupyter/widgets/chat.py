@@ -2,13 +2,17 @@
 
 Sending goes through :meth:`Session.send`, exactly like ``%%mirror_send``: with a responder
 configured the reply is appended too, and with autosave on both are on disk at once;
-without autosave the panel offers Save and says how many messages are unsaved.
+without autosave the panel offers Save and says how many messages are unsaved. Inside
+IPython the panel also redraws after any cell that added messages to its session (a
+``%%mirror_send`` cell, autolog), so it never needs re-running.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -89,7 +93,31 @@ class ChatPanel(widgets.VBox):
             ]
         )
         panel_frame(self, "chat")
+        self._shown_count = -1  # message count at the last redraw
+        self._shell: Any = None
+        self._watch_cells()
         self.refresh()
+
+    def _watch_cells(self) -> None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            self._shell = shell
+            shell.events.register("post_run_cell", self._after_cell)
+
+    def _after_cell(self, result: object = None) -> None:
+        # Only the in-memory count is compared: a cell that sent nothing costs no query.
+        if self.session is not None and self.session.message_count != self._shown_count:
+            self._render()
+
+    def close(self) -> None:
+        """Stop following cells and close the widget (as ``Widget.close``)."""
+        if self._shell is not None:
+            with suppress(ValueError):
+                self._shell.events.unregister("post_run_cell", self._after_cell)
+            self._shell = None
+        super().close()
 
     # ---------------------------------------------------------------- actions
 
@@ -168,5 +196,6 @@ class ChatPanel(widgets.VBox):
             self.status.show(str(err), "error")
             return
         first = session.message_count - len(latest) + 1
+        self._shown_count = session.message_count
         self.header.value = session_header_html(session)
         self.messages.value = messages_html(latest, first_number=first)

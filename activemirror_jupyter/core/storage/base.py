@@ -62,6 +62,8 @@ def search_words(query: object) -> list[str]:
 
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of ``text`` ("Café" -> "cafe")."""
+    if text.isascii():
+        return text.lower()  # nothing to decompose; the common case, and much faster
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

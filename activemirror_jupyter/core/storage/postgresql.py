@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import select
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -219,8 +220,12 @@ def _lexeme(word: str) -> str:
 
 
 def search_vector(content: str) -> str:
-    """The ``tsvector`` text of ``content``'s words, e.g. ``'cafe' 'menu'``."""
-    return " ".join(f"'{_lexeme(w)}'" for w in dict.fromkeys(search_words(content)))
+    """The ``tsvector`` text of ``content``'s words, e.g. ``cafe menu``. Letters and digits
+    need no quoting in a tsvector, and PostgreSQL sorts and de-duplicates them itself."""
+    words = search_words(content)
+    if any(len(w) > _MAX_LEXEME_BYTES // 4 for w in words):  # may be too long in UTF-8
+        words = [_lexeme(w) for w in words]
+    return " ".join(words)
 
 
 def search_query(words: Sequence[str]) -> str:
@@ -339,7 +344,7 @@ class PostgreSQLStorage:
                     min_size=1,
                     max_size=self._pool_size,
                     kwargs={"autocommit": True},
-                    check=ConnectionPool.check_connection,  # a restarted server's dead links
+                    check=_check_idle_connection,
                     timeout=self._timeout,
                     num_workers=1,
                     name=f"activemirror {self.description}",
@@ -466,47 +471,44 @@ class PostgreSQLStorage:
                     session.max_context_messages,
                 ),
             )
-            messages = self._not_yet_written(conn, new_messages)
-            (start,) = conn.execute(
-                f"SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE {OWN} AND session_id = %s",
-                (session.session_id,),
+            # Where the new messages start, and whether the first of them is already there:
+            # when the connection drops at commit time the caller cannot know whether the
+            # commit went through, keeps the messages and saves them again.
+            start, repeated = conn.execute(
+                "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM messages "
+                f"        WHERE {OWN} AND session_id = %s), "
+                f"EXISTS (SELECT 1 FROM messages WHERE {OWN} AND id = %s)",
+                (session.session_id, new_messages[0].id if new_messages else None),
             ).fetchone()  # type: ignore[misc]
-            if messages:
-                # One statement for the whole batch (COPY is not allowed under row security).
-                conn.execute(
-                    f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector) "
-                    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-                    "%s::timestamptz[], %s::text[]::json[], %s::int[], %s::text[]::tsvector[])",
-                    (
-                        [m.id for m in messages],
-                        [m.session_id for m in messages],
-                        [m.role for m in messages],
-                        [m.content for m in messages],
-                        [m.timestamp for m in messages],
-                        [_dump_json(m.metadata) for m in messages],
-                        list(range(start, start + len(messages))),
-                        [search_vector(m.content) for m in messages],
-                    ),
-                )
+            messages = self._not_yet_written(conn, new_messages) if repeated else new_messages
             count = start + len(messages)
+            # One statement for the batch and the count (COPY is not allowed under row security).
             conn.execute(
-                f"UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
-                (count, session.session_id),
+                "WITH added AS ("
+                f" INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
+                # binary arrays (%b): nothing to quote on our side or to parse on the server's
+                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+                " %b::timestamptz[], %b::text[]::json[], %b::int[], %b::text[]::tsvector[]))"
+                f" UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
+                (
+                    [m.id for m in messages],
+                    [m.session_id for m in messages],
+                    [m.role for m in messages],
+                    [m.content for m in messages],
+                    [m.timestamp for m in messages],
+                    [_dump_json(m.metadata) for m in messages],
+                    list(range(start, count)),
+                    [search_vector(m.content) for m in messages],
+                    count,
+                    session.session_id,
+                ),
             )
         return count
 
     @staticmethod
     def _not_yet_written(conn: psycopg.Connection, messages: Sequence[Message]) -> list[Message]:
-        """Drop messages a previous save already wrote: when the connection is lost at commit
-        time the caller cannot know whether it went through, and keeps them to save again.
-        A batch is written whole, so checking its first message is enough in the usual case."""
-        if not messages:
-            return []
-        first = conn.execute(
-            f"SELECT 1 FROM messages WHERE {OWN} AND id = %s", (messages[0].id,)
-        ).fetchone()
-        if first is None:
-            return list(messages)
+        """The messages a previous save did not write (a batch is written whole, so they are
+        the ones after it)."""
         written = {
             r[0]
             for r in conn.execute(
@@ -585,6 +587,17 @@ class PostgreSQLStorage:
             self._closed = True
         if pool is not None:
             pool.close()
+
+
+def _check_idle_connection(conn: psycopg.Connection) -> None:
+    """The pool's check before handing out a connection, without a round trip: an idle
+    connection has nothing to read unless the server wrote to it — typically to say it is
+    shutting down, then closing it. Only then is it tried for real (raising if it is dead)."""
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
 
 
 _KEPT = "; unsaved messages are kept in memory: save again once the server is reachable"

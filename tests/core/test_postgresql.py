@@ -7,6 +7,8 @@ The behaviour every store shares is tested in test_sessions.py (parametrised ove
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -493,3 +495,41 @@ def test_command_line_reaches_postgresql_with_dsn(tmp_path, postgres_dsn, capsys
     assert main(["restore", str(backup), "--db", str(db)]) == 0
     with ActiveMirror("sqlite", db_path=db) as restored:
         assert sorted(s.session_id for s in restored.list_sessions()) == sorted(ids)
+
+
+WRITER = """
+import sys
+from activemirror_jupyter import ActiveMirror
+dsn, session_id, worker = sys.argv[1], sys.argv[2], sys.argv[3]
+with ActiveMirror("postgresql", dsn=dsn, autosave=True) as mirror:
+    session = mirror.load_session(session_id)
+    for i in range(100):
+        session.send(f"worker {worker} message {i}")
+print("ok")
+"""
+
+
+def test_four_processes_autosave_into_one_session(tmp_path, postgres_dsn):
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        shared = mirror.create_session("Shared")
+        shared.save()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, postgres_dsn, shared.id, str(w)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+        assert out.strip() == "ok"
+    with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
+        session = mirror.load_session(shared.id)
+        messages = session.get_messages()
+        assert session.message_count == len(messages) == len({m.id for m in messages}) == 400
+        for w in range(4):
+            own = [m.content for m in messages if m.content.startswith(f"worker {w} ")]
+            assert own == [f"worker {w} message {i}" for i in range(100)]  # each in its order

@@ -52,11 +52,6 @@ class Store:
 
 @pytest.fixture(params=["default", "sqlite", "json", "postgresql"])
 def store(request: pytest.FixtureRequest, activemirror_home: Path) -> Iterator[Store]:
-    if request.param == "json":
-        try:
-            __import__("activemirror_jupyter.core.storage.jsonfiles")
-        except ImportError:
-            pytest.skip("the JSON store is not in this checkout yet")
     dsn = request.getfixturevalue("postgres_dsn") if request.param == "postgresql" else None
     result = Store(request.param, activemirror_home, dsn)
     yield result

@@ -19,6 +19,12 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 STORE_TYPES = ["memory", "sqlite", "json", "postgresql"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last: Playwright's sync API leaves an event loop running in
+    this thread for the rest of the session, which the server tests' own loop cannot share."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
 @pytest.fixture(autouse=True)
 def activemirror_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "activemirror-home"

@@ -186,6 +186,18 @@ def test_picking_a_session_opens_it_and_reports_it(mirror: ActiveMirror) -> None
     assert browser.session.id == second
 
 
+def test_sessions_with_the_same_label_are_told_apart(mirror: ActiveMirror) -> None:
+    first = make_session(mirror, "Daily", 0)
+    second = make_session(mirror, "Daily", 0)
+    browser = SessionBrowser(mirror)
+    labels = [label for label, _ in browser.picker.options]
+    assert [label.split(" · ")[:2] for label in labels] == [["Daily", "0 messages"]] * 2
+    browser.picker.value = first
+    assert browser.session is not None and browser.session.id == first
+    browser.picker.value = second
+    assert browser.session.id == second and browser.picker.value == second
+
+
 def test_browser_escapes_titles_and_messages(mirror: ActiveMirror) -> None:
     session = mirror.create_session(XSS)
     session.send(XSS)

@@ -159,6 +159,7 @@ class SessionBrowser(widgets.VBox):
         self._quiet = True
         try:
             self.picker.options = [(session_label(meta), meta.session_id) for meta in page]
+            self.picker.rows = max(3, min(8, len(page)))  # no tall empty box for a few
             ids = [meta.session_id for meta in page]
             self.picker.value = chosen if chosen in ids else None
         finally:
@@ -189,7 +190,7 @@ class SessionBrowser(widgets.VBox):
         self._show_session()
         self._quiet = True
         try:
-            if session_id in dict(self.picker.options).values():
+            if session_id in [value for _, value in self.picker.options]:
                 self.picker.value = session_id
         finally:
             self._quiet = False

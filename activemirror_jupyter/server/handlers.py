@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
-from ..core.errors import InvalidIdError, SessionNotFoundError
+from ..core.errors import InvalidIdError, SessionNotFoundError, StorageError
 from ..core.ids import validate_id
 from ..core.timeutil import to_iso
 
@@ -94,6 +94,15 @@ class MirrorHandler(APIHandler):
         except InvalidIdError as error:
             raise bad_request(str(error)) from None
 
+    async def call(self, fn: Any) -> Any:
+        """``fn(mirror)`` on the store thread. A store that cannot be read is the server's
+        problem (500), reported with the store's own explanation for whoever runs it."""
+        try:
+            return await self.app.call(fn)
+        except StorageError as error:
+            self.log.error("activemirror_jupyter: %s", error)
+            raise tornado.web.HTTPError(500, "%s", f"The session store failed: {error}") from None
+
     async def load(self, session_id: str, fn: Any) -> Any:
         """``fn(session)`` on the store thread; 404 if there is no such session."""
 
@@ -101,7 +110,7 @@ class MirrorHandler(APIHandler):
             return fn(mirror.load_session(session_id))
 
         try:
-            return await self.app.call(run)
+            return await self.call(run)
         except SessionNotFoundError:
             raise tornado.web.HTTPError(404, "%s", f"No session {session_id!r}") from None
 
@@ -134,7 +143,7 @@ class SessionsHandler(MirrorHandler):
             sessions = mirror.list_sessions(limit=limit, offset=offset, parent_session_id=parent)
             return sessions, mirror.count_sessions(parent_session_id=parent)
 
-        sessions, total = await self.app.call(page)
+        sessions, total = await self.call(page)
         self.write_json(
             {
                 "sessions": [session_json(s) for s in sessions],

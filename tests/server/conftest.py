@@ -35,6 +35,10 @@ class Store:
         elif kind == "postgresql":
             self.options = {"storage_type": "postgresql", "dsn": dsn}
             self.server_config = dict(self.options)
+        elif kind == "folder-as-db":  # a misconfigured server: the database path is a folder
+            home.mkdir(parents=True, exist_ok=True)
+            self.options = {"storage_type": "sqlite", "db_path": str(home)}
+            self.server_config = dict(self.options)
         else:
             self.options = {"storage_type": "json", "storage_path": str(home / "json-store")}
             self.server_config = dict(self.options)

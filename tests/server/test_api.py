@@ -339,3 +339,12 @@ async def test_the_vault_is_not_reachable(store, api, raw_get, activemirror_home
     _, listing, _ = await api("sessions")
     assert "TOP-SECRET" not in json.dumps(listing)
     assert "api_key" not in json.dumps(listing)
+
+
+@pytest.mark.parametrize("store", ["folder-as-db"], indirect=True)
+async def test_a_store_that_cannot_open_is_reported_not_hidden(store, api):
+    status, body, _ = await api("sessions")
+
+    assert status == 500
+    assert "session store failed" in body["message"]
+    assert "folder" in body["message"]

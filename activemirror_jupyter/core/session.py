@@ -49,6 +49,11 @@ class Session:
     # -- attributes -------------------------------------------------------------------------
 
     @property
+    def mirror(self) -> ActiveMirror:
+        """The mirror (and so the store, autosave and responder) this session belongs to."""
+        return self._mirror
+
+    @property
     def id(self) -> str:
         return self._meta.session_id
 

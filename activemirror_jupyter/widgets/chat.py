@@ -46,7 +46,7 @@ class ChatPanel(widgets.VBox):
             raise ValueError(f"history must be a positive integer, not {history!r}")
         if isinstance(target, Session):
             self.session: Session | None = target
-            self.mirror: ActiveMirror = target._mirror
+            self.mirror: ActiveMirror = target.mirror
         elif isinstance(target, ActiveMirror):
             self.session = None
             self.mirror = target

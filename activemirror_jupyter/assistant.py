@@ -10,8 +10,6 @@ one display handle, updated as chunks arrive.
 from __future__ import annotations
 
 import argparse
-import html
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.display import Markdown, display
 
 from .core.errors import ResponderError
+from .core.markdown import safe_markdown
 from .core.models import Message
 from .core.responders import LLMResponder, responder_name, streaming_replies
 from .core.session import Session
@@ -150,7 +149,7 @@ class ReplyView:
         self.pending: str | None = None
 
     def markdown(self, text: str) -> Markdown:
-        return Markdown(f"{self.heading}\n\n{reply_markdown(text)}")
+        return Markdown(f"{self.heading}\n\n{safe_markdown(text)}")
 
     def stream(self, text: str) -> None:
         """The reply so far (redrawn at most every REDRAW_INTERVAL seconds)."""
@@ -194,48 +193,3 @@ def send_and_show(
         ) from None
     view.show(reply.content)
     return reply
-
-
-# -- Markdown that renders, with HTML that does not --------------------------------------------
-
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
-_UNSAFE_LINK = re.compile(r"\]\(\s*<?\s*(?=(?:javascript|vbscript|data)\s*:)", re.IGNORECASE)
-
-
-def reply_markdown(text: str) -> str:
-    """A model's reply as Markdown that still renders (headings, lists, emphasis, code) but
-    whose HTML is inert: outside code, HTML is escaped and links to ``javascript:``,
-    ``vbscript:`` or ``data:`` URLs are broken. Code blocks and code spans are left as they
-    are, since Markdown shows them literally (escaping there would show ``&lt;``)."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in text.splitlines(keepends=True):
-        opening = _FENCE.match(line)
-        if fence is not None:
-            out.append(line)
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                fence = None
-        elif opening:
-            fence = opening.group(1)
-            out.append(line)
-        else:
-            out.append(_inline(line))
-    return "".join(out)
-
-
-def _inline(line: str) -> str:
-    parts: list[str] = []
-    last = 0
-    for span in _CODE_SPAN.finditer(line):
-        parts.append(_prose(line[last : span.start()]))
-        parts.append(span.group(0))
-        last = span.end()
-    parts.append(_prose(line[last:]))
-    return "".join(parts)
-
-
-def _prose(text: str) -> str:
-    # Quotes stay: with < escaped no tag (and so no attribute) can open, and &quot; would
-    # litter the Markdown source.
-    return _UNSAFE_LINK.sub(lambda _: "]\\(", html.escape(text, quote=False))

@@ -4,7 +4,7 @@ datetime columns, page captions, escaped text for HTML and Markdown, variable sn
 The magics and the widgets both render through here, so a column name or an escaping rule
 is decided once. pandas escapes ``<``, ``>`` and ``&`` in a DataFrame's HTML repr (and in
 ``to_html()``) but not in ``to_markdown()`` or a ``Styler``; anything this project emits as
-HTML or Markdown goes through :func:`escape` / :func:`markdown_text` instead.
+HTML goes through :func:`escape`, and Markdown through ``core.markdown.safe_markdown``.
 """
 
 from __future__ import annotations
@@ -42,12 +42,6 @@ MAX_REPR = 200
 def escape(text: Any) -> str:
     """``text`` safe inside HTML (element content or a quoted attribute)."""
     return html.escape("" if text is None else str(text), quote=True)
-
-
-def markdown_text(text: Any) -> str:
-    """User text inside Markdown we emit: its HTML is escaped, so ``<img onerror=…>`` shows
-    as text, while its Markdown (emphasis, lists, code) still renders."""
-    return escape(text)
 
 
 def _times(values: list[datetime]) -> pd.Series:

@@ -16,7 +16,6 @@ from activemirror_jupyter.display import (
     VAULT_COLUMNS,
     Page,
     escape,
-    markdown_text,
     messages_frame,
     sessions_frame,
     snapshot,
@@ -107,11 +106,10 @@ def test_user_html_is_inert_in_frame_html() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_escape_and_markdown_text() -> None:
+def test_escape() -> None:
     assert escape(XSS) == "&lt;img src=x onerror=alert(1)&gt;"
     assert escape("\"a\" & 'b'") == "&quot;a&quot; &amp; &#x27;b&#x27;"
     assert escape(None) == ""
-    assert markdown_text("**bold** <script>x</script>") == "**bold** &lt;script&gt;x&lt;/script&gt;"
 
 
 def test_page_captions_count_from_the_newest_end() -> None:

@@ -17,6 +17,7 @@ from llm_models import SECRET, STREAMED
 from traitlets.config import Config
 
 from activemirror_jupyter import assistant
+from activemirror_jupyter.core.markdown import safe_markdown
 from activemirror_jupyter.core.responders import REDACTED, LLMResponder
 from activemirror_jupyter.core.vault import VaultMemory
 
@@ -268,5 +269,5 @@ def test_default_model_with_config_magic_and_a_typo(ip, capsys):
         ("[a](https://example.org)", "[a](https://example.org)"),
     ],
 )
-def test_reply_markdown(reply, shown):
-    assert assistant.reply_markdown(reply) == shown
+def test_reply_markdown_renders_but_html_is_inert(reply, shown):
+    assert safe_markdown(reply) == shown

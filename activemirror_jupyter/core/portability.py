@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import html
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import InvalidIdError, InvalidImportError
 from .ids import new_id, validate_id
+from .markdown import safe_markdown, safe_markdown_line
 from .models import (
     Message,
     SessionMetadata,
@@ -129,18 +129,9 @@ def _when(dt: datetime) -> str:
     return to_iso(dt)[:19].replace("T", " ") + " UTC"
 
 
-def _md(text: str) -> str:
-    # HTML in user text stays text wherever the Markdown is rendered (Jupyter, GitHub).
-    return html.escape(text, quote=False)
-
-
-def _md_line(text: str) -> str:
-    return _md(" ".join(str(text).split()))
-
-
 def _md_cell(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return _md_line(text).replace("|", "\\|")
+    return safe_markdown_line(text).replace("|", "\\|")
 
 
 def _md_table(columns: Sequence[Any], rows: Sequence[Any]) -> list[str]:
@@ -164,13 +155,13 @@ def _md_fence(text: str) -> list[str]:
 def _md_attachment(item: Mapping[str, Any]) -> list[str]:
     """A variable snapshot from ``%%mirror_send --attach`` (``metadata["attachments"]``):
     a DataFrame's first rows as a table, anything else as its repr."""
-    name = _md_line(str(item.get("name", "attachment"))).replace("`", "")
+    name = safe_markdown_line(str(item.get("name", "attachment"))).replace("`", "")
     facts = []
     if item.get("type") is not None:
-        facts.append(_md_line(str(item["type"])))
+        facts.append(safe_markdown_line(str(item["type"])))
     shape = item.get("shape")
     if isinstance(shape, list) and shape:
-        facts.append(" × ".join(_md_line(str(n)) for n in shape))
+        facts.append(" × ".join(safe_markdown_line(str(n)) for n in shape))
     lines = [f"**Attached `{name}`**" + (f" ({', '.join(facts)})" if facts else ""), ""]
     columns = item.get("columns")
     rows = item.get("head", item.get("rows"))
@@ -189,20 +180,20 @@ def _md_attachment(item: Mapping[str, Any]) -> list[str]:
 
 
 def markdown_export(meta: SessionMetadata, messages: Sequence[Message]) -> str:
-    lines = [f"# {_md_line(meta.title) or 'Untitled session'}", ""]
+    lines = [f"# {safe_markdown_line(meta.title) or 'Untitled session'}", ""]
     lines.append(f"- **Session:** `{meta.session_id}`")
     lines.append(f"- **Created:** {_when(meta.created_at)}")
     lines.append(f"- **Updated:** {_when(meta.updated_at)}")
     if meta.parent_session_id:
         lines.append(f"- **Parent:** `{meta.parent_session_id}`")
     if meta.user_id:
-        lines.append(f"- **User:** {_md_line(meta.user_id)}")
-    lines.append(f"- **Status:** {_md_line(meta.status)}")
+        lines.append(f"- **User:** {safe_markdown_line(meta.user_id)}")
+    lines.append(f"- **Status:** {safe_markdown_line(meta.status)}")
     lines.append(f"- **Messages:** {len(messages)}")
     lines.append("")
     for m in messages:
         lines += ["---", "", f"### {m.role.capitalize()} · {_when(m.timestamp)}", ""]
-        lines += [_md(m.content), ""]
+        lines += [safe_markdown(m.content), ""]
         attachments = m.metadata.get("attachments")
         if isinstance(attachments, list):
             for item in attachments:

@@ -34,10 +34,9 @@ and a session keeps its unsaved messages, so ``save()`` succeeds again once the 
 from __future__ import annotations
 
 import hashlib
-import json
 import select
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,18 +51,20 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
 from .base import search_words
+from .rows import (
+    MESSAGE_COLUMNS,
+    SESSION_COLUMNS,
+    Migrations,
+    dump_json,
+    message_from_row,
+    session_from_row,
+)
 
 #: Seconds to wait for a connection when the DSN sets no ``connect_timeout``.
 DEFAULT_CONNECT_TIMEOUT_S = 10
 DEFAULT_POOL_SIZE = 4
 #: Roles and grants for a team's shared database (run by an admin with psql; see the README).
 SETUP_SQL = Path(__file__).with_name("postgresql_setup.sql")
-
-SESSION_COLUMNS = (
-    "id, user_id, title, created_at, updated_at, status, "
-    "parent_session_id, metadata, max_context_messages, message_count"
-)
-MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata"
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
 # trying the API) must get the same answers as everyone else.
 OWN = "owner = current_user"
@@ -72,13 +73,8 @@ OWN = "owner = current_user"
 # ---------------------------------------------------------------------------------------------
 # Migrations: each runs once, in order, inside the transaction that records it.
 
-Migration = Callable[[psycopg.Connection], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+MIGRATIONS = Migrations()
+migration = MIGRATIONS.register
 
 
 @migration
@@ -236,52 +232,10 @@ def search_query(words: Sequence[str]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_json(value: Any) -> dict[str, Any]:
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {"legacy_metadata": value}
-    return value if isinstance(value, dict) else {"legacy_metadata": value}
-
-
-def _dump_json(value: dict[str, Any]) -> str | None:
-    # json.dumps escapes control characters, so even "\x00" in a value is stored safely.
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
-
-
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
-
-
-def session_from_row(row: Sequence[Any]) -> SessionMetadata:
-    return SessionMetadata(
-        session_id=row[0],
-        user_id=row[1],
-        title=row[2] if row[2] is not None else "",
-        created_at=_utc(row[3]),
-        updated_at=_utc(row[4]),
-        status=row[5] or "active",
-        parent_session_id=row[6],
-        metadata=_load_json(row[7]),
-        max_context_messages=row[8],
-        message_count=row[9] or 0,
-    )
-
-
-def message_from_row(row: Sequence[Any]) -> Message:
-    return Message(
-        id=row[0],
-        session_id=row[1],
-        role=row[2],
-        content=row[3] if row[3] is not None else "",
-        timestamp=_utc(row[4]),
-        metadata=_load_json(row[5]),
-    )
 
 
 class PostgreSQLStorage:
@@ -467,7 +421,7 @@ class PostgreSQLStorage:
                     session.updated_at,
                     session.status,
                     session.parent_session_id,
-                    _dump_json(session.metadata),
+                    dump_json(session.metadata),
                     session.max_context_messages,
                 ),
             )
@@ -496,7 +450,7 @@ class PostgreSQLStorage:
                     [m.role for m in messages],
                     [m.content for m in messages],
                     [m.timestamp for m in messages],
-                    [_dump_json(m.metadata) for m in messages],
+                    [dump_json(m.metadata) for m in messages],
                     list(range(start, count)),
                     [search_vector(m.content) for m in messages],
                     count,
@@ -523,7 +477,7 @@ class PostgreSQLStorage:
             (session_id,),
             f"read session {session_id!r}",
         )
-        return session_from_row(rows[0]) if rows else None
+        return session_from_row(rows[0], _utc) if rows else None
 
     def list_sessions(
         self, limit: int | None, offset: int, parent_session_id: str | None
@@ -535,7 +489,7 @@ class PostgreSQLStorage:
             (*params, limit, offset),  # LIMIT NULL is no limit
             "list sessions",
         )
-        return [session_from_row(r) for r in rows]
+        return [session_from_row(r, _utc) for r in rows]
 
     @staticmethod
     def _parent_filter(parent_session_id: str | None) -> tuple[str, tuple[Any, ...]]:
@@ -563,7 +517,7 @@ class PostgreSQLStorage:
             (session_id, start, stop),
             "read messages",
         )
-        return [message_from_row(r) for r in rows]
+        return [message_from_row(r, _utc) for r in rows]
 
     def delete_session(self, session_id: str) -> bool:
         with self._connection(f"delete session {session_id!r}", write=True) as conn:
@@ -579,7 +533,7 @@ class PostgreSQLStorage:
             (search_query(words), session_id, limit),
             "search",
         )
-        return [message_from_row(r) for r in rows]
+        return [message_from_row(r, _utc) for r in rows]
 
     def close(self) -> None:
         with self._pool_lock:

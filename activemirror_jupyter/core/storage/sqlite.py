@@ -17,10 +17,9 @@ reported as a busy database (a StorageError saying so), never as corruption.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from os import PathLike, fspath
 from pathlib import Path
@@ -29,26 +28,24 @@ from typing import Any
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
 from ..timeutil import from_iso, to_iso
+from .rows import (
+    MESSAGE_COLUMNS,
+    SESSION_COLUMNS,
+    Migrations,
+    dump_json,
+    message_from_row,
+    session_from_row,
+)
 
 BUSY_TIMEOUT_S = 30.0
 
-SESSION_COLUMNS = (
-    "id, user_id, title, created_at, updated_at, status, "
-    "parent_session_id, metadata, max_context_messages, message_count"
-)
-MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata"
 
 
 # ---------------------------------------------------------------------------------------------
 # Migrations: each runs once, in order, inside the transaction that records it.
 
-Migration = Callable[[sqlite3.Connection], None]
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+MIGRATIONS = Migrations()
+migration = MIGRATIONS.register
 
 
 @migration
@@ -185,46 +182,6 @@ def m004_full_text_search(db: sqlite3.Connection) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_json(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {"legacy_metadata": text}
-    return value if isinstance(value, dict) else {"legacy_metadata": value}
-
-
-def _dump_json(value: dict[str, Any]) -> str | None:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
-
-
-def session_from_row(row: Sequence[Any]) -> SessionMetadata:
-    return SessionMetadata(
-        session_id=row[0],
-        user_id=row[1],
-        title=row[2] if row[2] is not None else "",
-        created_at=from_iso(row[3]),
-        updated_at=from_iso(row[4]),
-        status=row[5] or "active",
-        parent_session_id=row[6],
-        metadata=_load_json(row[7]),
-        max_context_messages=row[8],
-        message_count=row[9] or 0,
-    )
-
-
-def message_from_row(row: Sequence[Any]) -> Message:
-    return Message(
-        id=row[0],
-        session_id=row[1],
-        role=row[2],
-        content=row[3] if row[3] is not None else "",
-        timestamp=from_iso(row[4]),
-        metadata=_load_json(row[5]),
-    )
-
-
 def session_params(s: SessionMetadata) -> tuple[Any, ...]:
     return (
         s.session_id,
@@ -234,13 +191,13 @@ def session_params(s: SessionMetadata) -> tuple[Any, ...]:
         to_iso(s.updated_at),
         s.status,
         s.parent_session_id,
-        _dump_json(s.metadata),
+        dump_json(s.metadata),
         s.max_context_messages,
     )
 
 
 def message_params(m: Message, seq: int) -> tuple[Any, ...]:
-    return (m.id, m.session_id, m.role, m.content, to_iso(m.timestamp), _dump_json(m.metadata), seq)
+    return (m.id, m.session_id, m.role, m.content, to_iso(m.timestamp), dump_json(m.metadata), seq)
 
 
 class SQLiteStorage:
@@ -366,7 +323,7 @@ class SQLiteStorage:
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
-        return session_from_row(rows[0]) if rows else None
+        return session_from_row(rows[0], from_iso) if rows else None
 
     def list_sessions(
         self, limit: int | None, offset: int, parent_session_id: str | None
@@ -378,7 +335,7 @@ class SQLiteStorage:
             (*params, -1 if limit is None else limit, offset),
             "list sessions",
         )
-        return [session_from_row(r) for r in rows]
+        return [session_from_row(r, from_iso) for r in rows]
 
     @staticmethod
     def _parent_filter(parent_session_id: str | None) -> tuple[str, tuple[Any, ...]]:
@@ -402,7 +359,7 @@ class SQLiteStorage:
             (session_id, start, stop),
             "read messages",
         )
-        return [message_from_row(r) for r in rows]
+        return [message_from_row(r, from_iso) for r in rows]
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:
@@ -424,7 +381,7 @@ class SQLiteStorage:
             (*params, limit),
             "search",
         )
-        return [message_from_row(r) for r in rows]
+        return [message_from_row(r, from_iso) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,73 @@
+"""What the two SQL stores (SQLite, PostgreSQL) share: rows ↔ records, JSON columns, and
+the registry of named schema migrations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..models import Message, SessionMetadata
+
+SESSION_COLUMNS = (
+    "id, user_id, title, created_at, updated_at, status, "
+    "parent_session_id, metadata, max_context_messages, message_count"
+)
+MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata"
+
+Migration = Callable[[Any], None]
+
+
+class Migrations(list[tuple[str, Migration]]):
+    """Named schema changes, applied once each in the order they were declared and recorded
+    by name in the database: ``@MIGRATIONS.register`` on ``def m003_add_x(db): …``."""
+
+    def register(self, fn: Migration) -> Migration:
+        self.append((fn.__name__, fn))
+        return fn
+
+
+def load_json(value: Any) -> dict[str, Any]:
+    """A JSON column as a dict (text from SQLite, already parsed from PostgreSQL); anything
+    else that older tools left there is kept under ``legacy_metadata``."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"legacy_metadata": value}
+    return value if isinstance(value, dict) else {"legacy_metadata": value}
+
+
+def dump_json(value: dict[str, Any]) -> str | None:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else None
+
+
+def session_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> SessionMetadata:
+    """A row in SESSION_COLUMNS order; ``when`` turns the store's timestamps into aware UTC."""
+    return SessionMetadata(
+        session_id=row[0],
+        user_id=row[1],
+        title=row[2] if row[2] is not None else "",
+        created_at=when(row[3]),
+        updated_at=when(row[4]),
+        status=row[5] or "active",
+        parent_session_id=row[6],
+        metadata=load_json(row[7]),
+        max_context_messages=row[8],
+        message_count=row[9] or 0,
+    )
+
+
+def message_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> Message:
+    """A row in MESSAGE_COLUMNS order."""
+    return Message(
+        id=row[0],
+        session_id=row[1],
+        role=row[2],
+        content=row[3] if row[3] is not None else "",
+        timestamp=when(row[4]),
+        metadata=load_json(row[5]),
+    )

@@ -8,6 +8,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from playwright.sync_api import expect
 
 XSS = "<img src=x onerror=alert(1)>"
 SIDEBAR_TAB = '.jp-SideBar .lm-TabBar-tab[data-id="activemirror-sidebar"]'
@@ -160,12 +161,13 @@ def test_inserting_a_session_export_adds_a_markdown_cell(lab, seeded):
     lab.page.wait_for_selector(".jp-NotebookPanel .jp-MarkdownCell")
     assert lab.notebook_sources() == ["x = 1", expected]
     rendered = lab.page.locator(".jp-NotebookPanel .jp-MarkdownCell .jp-RenderedMarkdown").first
-    rendered.wait_for(state="visible")
-    assert "Long session" in rendered.inner_text()
-    assert "message 45" in rendered.inner_text()
+    expect(rendered).to_contain_text("Long session")  # rendering is asynchronous
+    expect(rendered).to_contain_text("message 45")
     lab.screenshot("inserted-by-button")
 
-    # The same from the command palette, as a keyboard user would do it.
+    # The same from the command palette, as a keyboard user would do it (focus first in the
+    # notebook: the button that had it is on the panel now hidden behind the notebook).
+    lab.page.locator(".jp-NotebookPanel .jp-Cell .jp-InputPrompt").first.click()
     lab.page.keyboard.press("Control+Shift+C")
     palette = lab.page.locator(".lm-CommandPalette-input")
     palette.wait_for(state="visible")

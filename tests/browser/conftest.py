@@ -319,7 +319,7 @@ class LabPage:
             arg=index,
             timeout=timeout * 1000,
         )
-        return cell.locator(".jp-OutputArea").inner_text()
+        return cell.locator(".jp-Cell-outputArea").first.inner_text()
 
     def screenshot(self, label: str) -> Path:
         path = artifact_path(self.test_name, label)

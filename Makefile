@@ -45,8 +45,10 @@ test: install system-deps
 lint: install
 	$(BIN)/ruff check activemirror_jupyter tests benchmarks
 
+# Extra JupyterLab options: make lab LAB_ARGS="--port 9999"
+LAB_ARGS ?=
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

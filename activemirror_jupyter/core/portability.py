@@ -457,6 +457,7 @@ def _plan(parsed: list[_Parsed], mirror: ActiveMirror, on_conflict: str) -> list
                     "(a copy with fresh ids) or 'replace'",
                 )
     if on_conflict != "new_id":
+        _check_message_ids(parsed, mirror, on_conflict)
         return parsed
     # Fresh ids for every session and message; parent links inside the import follow.
     renamed = {item.meta.session_id: new_id("session") for item in parsed}
@@ -468,6 +469,31 @@ def _plan(parsed: list[_Parsed], mirror: ActiveMirror, on_conflict: str) -> list
         messages = [replace(m, id=new_id("msg"), session_id=sid) for m in item.messages]
         planned.append(_Parsed(meta, messages, item.where))
     return planned
+
+
+def _check_message_ids(parsed: list[_Parsed], mirror: ActiveMirror, on_conflict: str) -> None:
+    """Message ids are unique across a database store: one already held by another session
+    (or twice in this import) is refused before anything is written."""
+    seen: dict[str, str] = {}
+    for item in parsed:
+        for i, message in enumerate(item.messages):
+            other = seen.setdefault(message.id, item.meta.session_id)
+            if other != item.meta.session_id:
+                raise _fail(
+                    f"{item.where}.messages[{i}].id",
+                    f"message {message.id!r} also appears in session {other!r} of this import",
+                )
+    for item in parsed:
+        held = mirror.store.message_owners([m.id for m in item.messages])
+        for i, message in enumerate(item.messages):
+            holder = held.get(message.id)
+            if holder is None or (holder == item.meta.session_id and on_conflict == "replace"):
+                continue
+            raise _fail(
+                f"{item.where}.messages[{i}].id",
+                f"message {message.id!r} already exists in session {holder!r} of "
+                f"{mirror.store.description}; import with on_conflict='new_id' (fresh ids)",
+            )
 
 
 def _write(planned: list[_Parsed], mirror: ActiveMirror, on_conflict: str, progress: Any) -> int:

@@ -446,3 +446,27 @@ def test_vault_files_in_a_bundle_are_base64_of_the_files(tmp_path, vault):
     bundle = export_all_data(open_store("memory", tmp_path), vault)
     for name, text in bundle["vault"]["files"].items():
         assert base64.b64decode(text) == (tmp_path / "vault" / name).read_bytes()
+
+
+def test_a_message_id_held_by_another_session(mirror, storage_type):
+    """Database stores keep message ids unique store-wide; the JSON folder, like the
+    JavaScript SDK, only within a session file."""
+    first = {
+        "id": "session_a",
+        "title": "A",
+        "createdAt": "2024-01-15T10:00:00Z",
+        "updatedAt": "2024-01-15T10:00:00Z",
+        "messages": [{"id": "msg_1", "role": "user", "content": "hi", "timestamp": "2024-01-15T10:01:00Z"}],
+    }
+    import_session(first, mirror)
+    second = {**first, "id": "session_b"}
+    if storage_type == "json":
+        assert import_session(second, mirror).message_count == 1
+        return
+    with pytest.raises(InvalidImportError, match=r"messages\[0\]\.id"):
+        import_session(second, mirror)
+    assert [s.session_id for s in mirror.list_sessions()] == ["session_a"]
+    copy = import_session(second, mirror, on_conflict="new_id")
+    assert copy.get_messages()[0].content == "hi"
+    # replacing a session keeps its own message ids
+    assert import_session(first, mirror, on_conflict="replace").message_count == 1

@@ -348,3 +348,44 @@ def test_store_is_closed_by_close(tmp_path):
     store.close()
     with pytest.raises(StorageError):
         store.count_sessions(None)
+
+
+def test_a_taken_message_id_is_reported_as_such_not_as_corruption(tmp_path):
+    mirror = ActiveMirror(db_path=tmp_path / "c.db")
+    session = mirror.create_session("first")
+    message = session.send("hello")
+    session.save()
+    other = mirror.create_session("second")
+    other.save()
+    with pytest.raises(StorageError) as info:
+        mirror.store.save(other.metadata_snapshot(), [message])
+    assert "already stored" in str(info.value)
+    assert "not a usable" not in str(info.value)
+    assert mirror.load_session(other.id).message_count == 0
+    mirror.close()
+
+
+def test_importing_a_message_id_held_by_another_session(tmp_path):
+    from activemirror_jupyter import InvalidImportError, import_session
+
+    mirror = ActiveMirror(db_path=tmp_path / "c.db")
+    spec_file = {
+        "id": "session_123",
+        "title": "Strategic Planning",
+        "userId": "user_001",
+        "createdAt": "2024-01-15T10:00:00Z",
+        "updatedAt": "2024-01-15T14:30:00Z",
+        "messageCount": 1,
+        "messages": [
+            {"id": "msg_1", "role": "user", "content": "Let's plan Q1", "timestamp": "2024-01-15T10:01:00Z"}
+        ],
+    }
+    import_session(spec_file, mirror)
+    with pytest.raises(InvalidImportError) as info:
+        import_session({**spec_file, "id": "session_456"}, mirror)
+    assert "messages[0].id" in str(info.value) and "session_123" in str(info.value)
+    assert [s.session_id for s in mirror.list_sessions()] == ["session_123"]
+    # fresh ids get it in
+    copy = import_session({**spec_file, "id": "session_456"}, mirror, on_conflict="new_id")
+    assert [m.content for m in copy.get_messages()] == ["Let's plan Q1"]
+    mirror.close()

@@ -47,6 +47,10 @@ class Storage(Protocol):
 
     def delete_session(self, session_id: str) -> bool: ...
 
+    def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
+        """For each of ``message_ids`` already stored, the session holding it. Stores whose
+        message ids need only be unique within a session (the JSON folder) return ``{}``."""
+
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         """Saved messages containing every one of ``words`` (whole words, case-insensitive)."""
 

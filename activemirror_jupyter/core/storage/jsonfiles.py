@@ -639,6 +639,9 @@ class JSONStorage:
                 )
             return existed
 
+    def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
+        return {}  # a message id need only be unique within its session file
+
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         if not words:
             return []

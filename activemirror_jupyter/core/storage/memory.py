@@ -55,6 +55,16 @@ class MemoryStorage:
             self._messages.pop(session_id, None)
             return self._sessions.pop(session_id, None) is not None
 
+    def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
+        wanted = set(message_ids)
+        with self._lock:
+            return {
+                m.id: m.session_id
+                for messages in self._messages.values()
+                for m in messages
+                if m.id in wanted
+            }
+
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         if not words:
             return []

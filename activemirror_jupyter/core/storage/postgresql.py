@@ -535,6 +535,14 @@ class PostgreSQLStorage:
             cur = conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session_id,))
             return cur.rowcount > 0
 
+    def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
+        rows = self._read(
+            f"SELECT id, session_id FROM messages WHERE {OWN} AND id = ANY(%s)",
+            (list(message_ids),),
+            "look up message ids",
+        )
+        return dict(rows)
+
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         if not words:
             return []

@@ -237,12 +237,17 @@ class SQLiteStorage:
 
     def _error(self, exc: sqlite3.Error, doing: str) -> StorageError:
         text = str(exc)
+        if isinstance(exc, sqlite3.IntegrityError):
+            taken = " (an id that is already stored)" if "UNIQUE" in text else ""
+            return StorageError(
+                f"cannot {doing} in {self.description}: {text}{taken}; nothing was written"
+            )
         if "locked" in text or "busy" in text:
             return StorageError(
                 f"{self.description} is busy: another process held its lock for more than "
                 f"{BUSY_TIMEOUT_S:.0f} s while trying to {doing}; nothing was written, try again"
             )
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
             return StorageError(
                 f"{self.description} is not a usable SQLite database ({text}); "
                 "the file was left as it is"
@@ -365,6 +370,19 @@ class SQLiteStorage:
         with self._write(f"delete session {session_id!r}") as db:
             db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
             return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+
+    def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        ids = list(message_ids)
+        for i in range(0, len(ids), 500):  # stay under SQLite's limit on parameters
+            chunk = ids[i : i + 500]
+            rows = self._read(
+                f"SELECT id, session_id FROM messages WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+                "look up message ids",
+            )
+            found.update(dict(rows))
+        return found
 
     def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
         if not words:

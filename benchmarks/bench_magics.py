@@ -17,24 +17,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import best_of
 
 from activemirror_jupyter import ActiveMirror
 from activemirror_jupyter.magics import load_ipython_extension
 
 SENDS = 300
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    """The fastest of ``repeat`` runs, in seconds (the least disturbed by other processes)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def shell_with_extension(home: Path):  # noqa: ANN201 - IPython's shell

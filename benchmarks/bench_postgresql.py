@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import tempfile
 import threading
@@ -35,19 +34,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from postgres_server import PostgresServer  # noqa: E402
+from timing import median_of  # noqa: E402
 
 from activemirror_jupyter import ActiveMirror  # noqa: E402
 from activemirror_jupyter.core.storage.postgresql import SETUP_SQL, search_vector  # noqa: E402
-
-
-def timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 class Words:
@@ -92,7 +82,7 @@ def bench_bulk_save(server: PostgresServer, dsn: str, words: Words, n: int) -> f
         sessions = [filled_session(mirror, words, n) for _ in range(3)]
         sample = sessions[0].get_messages()
         unsaved = iter(sessions)  # each run saves a fresh session of n messages
-        store_s = timed(lambda: next(unsaved).save())
+        store_s = median_of(lambda: next(unsaved).save())
 
     # The baseline: the same rows, search words included (prepared outside the timing), written
     # straight into the same table by its owner (row security does not apply, so COPY works).
@@ -125,8 +115,8 @@ def bench_bulk_save(server: PostgresServer, dsn: str, words: Words, n: int) -> f
                     batches.pop(),
                 )
 
-        copy_s = timed(copy)
-        many_s = timed(executemany)
+        copy_s = median_of(copy)
+        many_s = median_of(executemany)
     print(f"bulk save of {n:,} messages: store {store_s * 1000:.0f} ms, raw COPY "
           f"{copy_s * 1000:.0f} ms ({copy_s / store_s:.2f}x), raw executemany "
           f"{many_s * 1000:.0f} ms ({many_s / store_s:.2f}x)")  # fmt: skip
@@ -144,8 +134,8 @@ def bench_paging(dsn: str, words: Words, n: int) -> float:
             return lambda: [session.get_messages(limit=20, offset=offset) for _ in range(200)]
 
         page(0)()  # warm up the pool and the plan
-        newest = timed(page(0))
-        oldest = timed(page(far_offset))
+        newest = median_of(page(0))
+        oldest = median_of(page(far_offset))
         assert session.get_messages(limit=20, offset=far_offset)[0].content
     ratio = oldest / newest
     print(f"get_messages(limit=20): offset={far_offset} {oldest / 200 * 1e3:.2f} ms, "
@@ -165,7 +155,7 @@ def bench_search(dsn: str, words: Words, total: int) -> float:
         queries = [words.vocab[300], words.vocab[700], words.vocab[1500],
                    f"{words.vocab[40]} {words.vocab[90]}"]  # fmt: skip
         found = {q: len(mirror.search(q)) for q in queries}
-        fts = timed(lambda: [mirror.search(q) for q in queries], repeat=5)
+        fts = median_of(lambda: [mirror.search(q) for q in queries], repeat=5)
 
     with psycopg.connect(dsn, autocommit=True) as conn:
 
@@ -180,7 +170,7 @@ def bench_search(dsn: str, words: Words, total: int) -> float:
                 ).fetchall()
 
         ilike()
-        scan = timed(ilike, repeat=5)
+        scan = median_of(ilike, repeat=5)
     ratio = scan / fts
     print(f"search over {count:,} messages ({len(queries)} queries, "
           f"{', '.join(str(v) for v in found.values())} hits): tsvector/GIN "

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from timing import median_of
 
 from activemirror_jupyter import ActiveMirror
 from activemirror_jupyter.core.ids import new_id
@@ -24,24 +25,6 @@ WORDS = (
     "focus plan idea data model notebook kernel result figure table sample error "
     "hypothesis method review draft decision question answer coffee sprint"
 ).split()
-
-
-def best_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def median_of(fn: Callable[[], object], repeat: int = 50) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def raw_db(path: Path, fts: bool = False) -> sqlite3.Connection:

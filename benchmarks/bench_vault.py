@@ -17,27 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+from timing import median_of
 
 from activemirror_jupyter import VaultCategory, VaultMemory
 from activemirror_jupyter.core import vault_format
-
-
-def timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Median wall time of ``fn`` in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -62,8 +51,8 @@ def main() -> None:
             )
             kdf.derive(password.encode())
 
-        derive_s = timed(raw_derivation)
-        unlock_s = timed(lambda: VaultMemory(password, path))
+        derive_s = median_of(raw_derivation)
+        unlock_s = median_of(lambda: VaultMemory(password, path))
 
         small = VaultMemory(password, Path(tmp) / "small")
         for i in range(10):
@@ -78,7 +67,7 @@ def main() -> None:
         for i in range(n):
             vault.retrieve(f"entry-{i:05d}")
         retrieve_s = (time.perf_counter() - start) / n
-        last_store_s = timed(lambda: vault.store(f"entry-{n - 1:05d}", "overwrite"), repeat=5)
+        last_store_s = median_of(lambda: vault.store(f"entry-{n - 1:05d}", "overwrite"), repeat=5)
 
         # the floor under any durable store: two files made durable and renamed in place
         # (entry, then index), each followed by a folder fsync, as the vault does
@@ -94,9 +83,9 @@ def main() -> None:
                 os.fsync(fd)
                 os.close(fd)
 
-        flush_s = timed(two_durable_replaces, repeat=21)
+        flush_s = median_of(two_durable_replaces, repeat=21)
 
-        search_s = timed(lambda: vault.search("number 99"))
+        search_s = median_of(lambda: vault.search("number 99"))
         hits = len(vault.search("number 99"))
 
         passwords = iter([password, "second", "third", "fourth", "fifth"])
@@ -107,7 +96,7 @@ def main() -> None:
             v.change_password(current[0], new)
             current[0] = new
 
-        change_s = timed(lambda: rotate(vault))
+        change_s = median_of(lambda: rotate(vault))
         small_current = [password]
 
         def rotate_small() -> None:
@@ -115,7 +104,7 @@ def main() -> None:
             small.change_password(small_current[0], new)
             small_current[0] = new
 
-        change_small_s = timed(rotate_small)
+        change_small_s = median_of(rotate_small)
 
     print(f"vault benchmark: {header.iterations:,} PBKDF2 iterations, {n:,} entries")
     print(f"  raw PBKDF2 derivation           {derive_s * 1000:9.1f} ms  (baseline)")

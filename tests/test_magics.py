@@ -415,7 +415,7 @@ def test_mistakes_print_one_line(shell: Shell) -> None:
 
 
 def test_send_starts_a_session_named_after_the_notebook(shell: Shell) -> None:
-    shell.ns["__session__"] = "/home/me/work/analysis.ipynb"
+    shell.ns["__session__"] = "/home/me/notes/analysis.ipynb"
     ran = shell.run("%%mirror_send\nFirst thought")
     session = shell.magics.session
     assert session.title == f"analysis {date.today().isoformat()}"

@@ -9,26 +9,10 @@ import multiprocessing
 from pathlib import Path
 
 import pytest
+from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import ActiveMirror, StorageError
 from activemirror_jupyter.core.storage.jsonfiles import INDEX_FILE, JSONStorage
-
-SPEC_SESSION = {
-    "id": "session_123",
-    "title": "Strategic Planning",
-    "userId": "user_001",
-    "createdAt": "2024-01-15T10:00:00Z",
-    "updatedAt": "2024-01-15T14:30:00Z",
-    "messageCount": 24,
-    "messages": [
-        {
-            "id": "msg_1",
-            "role": "user",
-            "content": "Let's plan Q1",
-            "timestamp": "2024-01-15T10:01:00Z",
-        }
-    ],
-}
 
 
 def write_json(path: Path, data: object) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import (
     ActiveMirror,
@@ -18,23 +19,6 @@ from activemirror_jupyter import (
     import_session,
 )
 from activemirror_jupyter.core.portability import dumps
-
-SPEC_SESSION = {
-    "id": "session_123",
-    "title": "Strategic Planning",
-    "userId": "user_001",
-    "createdAt": "2024-01-15T10:00:00Z",
-    "updatedAt": "2024-01-15T14:30:00Z",
-    "messageCount": 24,
-    "messages": [
-        {
-            "id": "msg_1",
-            "role": "user",
-            "content": "Let's plan Q1",
-            "timestamp": "2024-01-15T10:01:00Z",
-        }
-    ],
-}
 
 
 def open_store(kind: str, tmp_path: Path, name: str = "store") -> ActiveMirror:

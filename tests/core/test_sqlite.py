@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import ActiveMirror, StorageError
 from activemirror_jupyter.core.storage.sqlite import MIGRATIONS, SQLiteStorage
@@ -369,23 +370,12 @@ def test_importing_a_message_id_held_by_another_session(tmp_path):
     from activemirror_jupyter import InvalidImportError, import_session
 
     mirror = ActiveMirror(db_path=tmp_path / "c.db")
-    spec_file = {
-        "id": "session_123",
-        "title": "Strategic Planning",
-        "userId": "user_001",
-        "createdAt": "2024-01-15T10:00:00Z",
-        "updatedAt": "2024-01-15T14:30:00Z",
-        "messageCount": 1,
-        "messages": [
-            {"id": "msg_1", "role": "user", "content": "Let's plan Q1", "timestamp": "2024-01-15T10:01:00Z"}
-        ],
-    }
-    import_session(spec_file, mirror)
+    import_session(SPEC_SESSION, mirror)
     with pytest.raises(InvalidImportError) as info:
-        import_session({**spec_file, "id": "session_456"}, mirror)
+        import_session({**SPEC_SESSION, "id": "session_456"}, mirror)
     assert "messages[0].id" in str(info.value) and "session_123" in str(info.value)
     assert [s.session_id for s in mirror.list_sessions()] == ["session_123"]
     # fresh ids get it in
-    copy = import_session({**spec_file, "id": "session_456"}, mirror, on_conflict="new_id")
+    copy = import_session({**SPEC_SESSION, "id": "session_456"}, mirror, on_conflict="new_id")
     assert [m.content for m in copy.get_messages()] == ["Let's plan Q1"]
     mirror.close()

@@ -12,12 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ipywidgets as widgets
+import llm_models
 import pytest
 
 from activemirror_jupyter.core.errors import ResponderError
 from activemirror_jupyter.core.mirror import ActiveMirror
 from activemirror_jupyter.core.vault import VaultCategory, VaultMemory
 from activemirror_jupyter.widgets import ChatPanel, SessionBrowser, VaultPanel
+
+llm_user_dir = llm_models.llm_user_dir  # autouse: llm never touches the real user folder
 
 XSS = "<img src=x onerror=alert(1)>"
 PASSWORD = "correct horse battery staple"
@@ -339,6 +342,28 @@ def test_chat_shows_the_responders_reply(reopen) -> None:  # type: ignore[no-unt
     assert XSS not in html_shown(panel)
     stored = reopen().list_sessions()
     assert [(s.title, s.message_count) for s in stored] == [("With replies", 2)]
+
+
+def test_chat_shows_a_streaming_reply_as_it_arrives(reopen) -> None:  # type: ignore[no-untyped-def]
+    from activemirror_jupyter.core.responders import LLMResponder
+
+    plugin = llm_models.ModelsPlugin()
+    llm_models.llm.plugins.pm.register(plugin, name="activemirror-widget-test-models")
+    try:
+        mirror = reopen(autosave=True, responder=LLMResponder("streamer"))
+        panel = ChatPanel(mirror, title="Streaming")
+        drawn: list[str] = []
+        panel.pending.observe(lambda change: drawn.append(change["new"]), "value")
+        panel.text.value = "hello"
+        panel.send_button.click()
+    finally:
+        llm_models.llm.plugins.pm.unregister(plugin)
+    full = "".join(llm_models.STREAMED)
+    partial = [d for d in drawn if d]
+    assert partial, "nothing was drawn before the reply finished"
+    assert llm_models.STREAMED[0] in partial[0] and full not in partial[0]
+    assert panel.pending.value == ""  # the finished reply replaces it
+    assert shown_contents(panel.messages.value) == ["hello", full]
 
 
 def test_chat_responder_failure_keeps_the_message(reopen) -> None:  # type: ignore[no-untyped-def]

@@ -4,11 +4,13 @@ Sending goes through :meth:`Session.send`, exactly like ``%%mirror_send``: with 
 configured the reply is appended too, and with autosave on both are on disk at once;
 without autosave the panel offers Save and says how many messages are unsaved. Inside
 IPython the panel also redraws after any cell that added messages to its session (a
-``%%mirror_send`` cell, autolog), so it never needs re-running.
+``%%mirror_send`` cell, autolog), so it never needs re-running. A reply from a model that
+streams is shown as it arrives (escaped text, redrawn at most every 50 ms).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import date
@@ -19,6 +21,7 @@ import ipywidgets as widgets
 from ..core.errors import ActiveMirrorError, ResponderError
 from ..core.mirror import ActiveMirror
 from ..core.models import ROLES
+from ..core.responders import streaming_replies
 from ..core.session import Session
 from ..display import escape
 from .common import StatusLine, button, heading, panel_frame, row
@@ -61,6 +64,8 @@ class ChatPanel(widgets.VBox):
         self.header = widgets.HTML("")
         self.messages = widgets.HTML("")
         self.messages.add_class("am-scroll")
+        # A streaming reply while it arrives; empty otherwise.
+        self.pending = widgets.HTML("")
         self.role = widgets.Dropdown(
             options=list(ROLES),
             value="user",
@@ -87,6 +92,7 @@ class ChatPanel(widgets.VBox):
                 heading("Chat"),
                 self.header,
                 self.messages,
+                self.pending,
                 self.text,
                 row(self.role, self.send_button, self.save_button, self.refresh_button),
                 self.status,
@@ -94,6 +100,7 @@ class ChatPanel(widgets.VBox):
         )
         panel_frame(self, "chat")
         self._shown_count = -1  # message count at the last redraw
+        self._shown_partial_at = 0.0  # when a streaming reply was last drawn
         self._shell: Any = None
         self._watch_cells()
         self.refresh()
@@ -132,7 +139,8 @@ class ChatPanel(widgets.VBox):
         self.status.show("Waiting for the reply…" if waiting else "Sending…")
         try:
             session = self._session()
-            session.send(content, self.role.value)
+            with streaming_replies(self._show_partial_reply):
+                session.send(content, self.role.value)
         except ResponderError as err:
             # The user's message is kept (the responder failed after it was added).
             self.text.value = ""
@@ -144,7 +152,19 @@ class ChatPanel(widgets.VBox):
             self.status.show(self._saved_note(), "ok")
         finally:
             self.send_button.disabled = False
+            self.pending.value = ""
+            self._shown_partial_at = 0.0
             self._render()
+
+    def _show_partial_reply(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._shown_partial_at < 0.05:
+            return  # the finished reply replaces it anyway
+        self._shown_partial_at = now
+        self.pending.value = (
+            '<div class="am-pending"><span class="am-muted">assistant is replying…</span>'
+            f'<div class="am-text">{escape(text)}</div></div>'
+        )
 
     def save(self) -> None:
         if self.session is None:

@@ -499,9 +499,7 @@ def _check_message_ids(parsed: list[_Parsed], mirror: ActiveMirror, on_conflict:
 def _write(planned: list[_Parsed], mirror: ActiveMirror, on_conflict: str, progress: Any) -> int:
     messages = 0
     for item in planned:
-        if on_conflict == "replace":
-            mirror.store.delete_session(item.meta.session_id)
-        mirror.store.save(item.meta, item.messages)
+        mirror.store.save(item.meta, item.messages, replace=on_conflict == "replace")
         messages += len(item.messages)
         if progress is not None:
             progress.update(1)

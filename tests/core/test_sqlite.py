@@ -3,6 +3,7 @@ and real processes killed mid-save or writing at the same time."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -378,4 +379,38 @@ def test_importing_a_message_id_held_by_another_session(tmp_path):
     # fresh ids get it in
     copy = import_session({**SPEC_SESSION, "id": "session_456"}, mirror, on_conflict="new_id")
     assert [m.content for m in copy.get_messages()] == ["Let's plan Q1"]
+    mirror.close()
+
+
+def test_an_import_that_replaces_is_all_or_nothing(tmp_path):
+    from activemirror_jupyter import import_session
+
+    mirror = ActiveMirror(db_path=tmp_path / "c.db")
+    session = mirror.create_session("Original")
+    session.send("kept unless the whole replacement lands")
+    session.save()
+    export = json.loads(session.export("json"))
+
+    # The disk refuses one of the new messages half-way through the write.
+    with sqlite3.connect(tmp_path / "c.db") as raw:
+        raw.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.content = 'boom' "
+            "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+        )
+    raw.close()
+    export["title"] = "Replacement"
+    export["messages"] = [
+        {**export["messages"][0], "id": "msg_new_1", "content": "first"},
+        {**export["messages"][0], "id": "msg_new_2", "content": "boom"},
+    ]
+    with pytest.raises(StorageError, match="disk says no"):
+        import_session(export, mirror, on_conflict="replace")
+    kept = mirror.load_session(session.id)
+    assert kept.title == "Original"
+    assert [m.content for m in kept.get_messages()] == ["kept unless the whole replacement lands"]
+
+    export["messages"][1]["content"] = "second"
+    replaced = import_session(export, mirror, on_conflict="replace")
+    assert replaced.title == "Replacement"
+    assert [m.content for m in replaced.get_messages()] == ["first", "second"]
     mirror.close()

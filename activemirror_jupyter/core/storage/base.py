@@ -23,11 +23,15 @@ class Storage(Protocol):
     #: Human-readable location for error messages, e.g. "SQLite database /x/conversations.db".
     description: str
 
-    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+    def save(
+        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+    ) -> int:
         """Create or update ``session`` and append ``new_messages``, all or nothing.
 
         Returns the session's message count after the write. The cost follows
-        ``len(new_messages)``, not the size of the session.
+        ``len(new_messages)``, not the size of the session. With ``replace``, the session's
+        stored messages and metadata are replaced by these, in the same all-or-nothing write
+        (an import with ``on_conflict="replace"``).
         """
 
     def get_session(self, session_id: str) -> SessionMetadata | None:

@@ -519,7 +519,9 @@ class JSONStorage:
 
     # -- the Storage protocol ---------------------------------------------------------------
 
-    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+    def save(
+        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+    ) -> int:
         session_id = session.session_id
         path = self._file(session_id)
         with self._writing(f"save session {session_id!r}"):
@@ -528,7 +530,8 @@ class JSONStorage:
                 self._reconcile()
                 index = self._read_index()
                 assert index is not None
-            loaded = self._load(session_id)
+            # Replacing starts from nothing: the one file write swaps old for new.
+            loaded = None if replace else self._load(session_id)
             old: dict[str, Any] = loaded.header if loaded is not None else {}
             # Saving the same message twice writes it once (as on the other stores).
             known = loaded.message_ids() if loaded is not None else set()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ..models import Message, SessionMetadata
 from .base import search_words
@@ -18,12 +18,18 @@ class MemoryStorage:
         self._messages: dict[str, list[Message]] = {}
         self._lock = threading.Lock()
 
-    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+    def save(
+        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+    ) -> int:
         with self._lock:
+            if replace:
+                self._messages.pop(session.session_id, None)
             messages = self._messages.setdefault(session.session_id, [])
             known = {m.id for m in messages}
             messages.extend(m for m in new_messages if m.id not in known)
-            self._sessions[session.session_id] = replace(session, message_count=len(messages))
+            self._sessions[session.session_id] = dataclasses.replace(
+                session, message_count=len(messages)
+            )
             return len(messages)
 
     def get_session(self, session_id: str) -> SessionMetadata | None:

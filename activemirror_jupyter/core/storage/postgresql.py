@@ -411,8 +411,15 @@ class PostgreSQLStorage:
 
     # -- the Storage protocol ---------------------------------------------------------------
 
-    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+    def save(
+        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+    ) -> int:
         with self._connection(f"save session {session.session_id!r}", write=True) as conn:
+            if replace:
+                conn.execute(
+                    f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session.session_id,)
+                )
+                conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session.session_id,))
             # The upsert locks the session's row: concurrent saves of one session take turns,
             # and each numbers its messages after the other's.
             conn.execute(

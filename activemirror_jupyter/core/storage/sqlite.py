@@ -301,8 +301,13 @@ class SQLiteStorage:
 
     # -- the Storage protocol ---------------------------------------------------------------
 
-    def save(self, session: SessionMetadata, new_messages: Sequence[Message]) -> int:
+    def save(
+        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+    ) -> int:
         with self._write(f"save session {session.session_id!r}") as db:
+            if replace:
+                db.execute("DELETE FROM messages WHERE session_id = ?", (session.session_id,))
+                db.execute("DELETE FROM sessions WHERE id = ?", (session.session_id,))
             # Positions are taken inside the write lock, so concurrent writers to one
             # session interleave their messages instead of colliding.
             (start,) = db.execute(

@@ -45,21 +45,21 @@ def check_role(role: object) -> str:
 
 
 def check_content(content: object) -> str:
-    if not isinstance(content, str):
-        raise TypeError(f"message content must be text (str), not {type(content).__name__}")
-    if "\x00" in content:
-        raise ValueError("message content must not contain NUL characters")
-    _check_surrogates(content, "message content")
-    return content
+    return _check_text(content, "message content")
 
 
 def check_title(title: object) -> str:
-    if not isinstance(title, str):
-        raise TypeError(f"session title must be text (str), not {type(title).__name__}")
-    if "\x00" in title:
-        raise ValueError("session title must not contain NUL characters")
-    _check_surrogates(title, "session title")
-    return title
+    return _check_text(title, "session title")
+
+
+def _check_text(value: object, what: str) -> str:
+    """Text a store can keep verbatim: a str without NUL characters or lone surrogates."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be text (str), not {type(value).__name__}")
+    if "\x00" in value:
+        raise ValueError(f"{what} must not contain NUL characters")
+    _check_surrogates(value, what)
+    return value
 
 
 def check_max_context(value: object) -> int | None:

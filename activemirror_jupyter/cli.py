@@ -3,7 +3,7 @@ restore sessions outside notebooks.
 
 The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
 ``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
-:mod:`activemirror_jupyter.core.portability`): every session and, unless ``--no-vault``,
+:mod:`activemirror_jupyter.core.bundles`): every session and, unless ``--no-vault``,
 the vault's files still encrypted — the vault's password or recovery key is needed to read
 them after a restore, exactly as before.
 """
@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .core.errors import ActiveMirrorError
+from .core.exports import EXPORT_FORMATS
+from .core.imports import ON_CONFLICT
+from .core.serialize import session_record
 
 PROG = "activemirror"
 
@@ -50,32 +53,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="export one session as JSON, Markdown or text")
     _store_options(p)
     p.add_argument("session", metavar="SESSION", help="the session id")
-    p.add_argument("--format", "-f", choices=("json", "markdown", "txt"), default="json")
+    p.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="json")
     p.add_argument("--output", "-o", metavar="PATH", help="write to PATH (default: stdout)")
 
     p = commands.add_parser("import", help="import one session from a JSON export")
     _store_options(p)
     p.add_argument("file", metavar="FILE", help="a session export (ours or the spec's shape)")
-    p.add_argument("--on-conflict", choices=("error", "new_id", "replace"), default="error",
-                   help="when the id exists: fail (default), import a copy, or overwrite")
+    p.add_argument(
+        "--on-conflict",
+        choices=ON_CONFLICT,
+        default="error",
+        help="when the id exists: fail (default), import a copy, or overwrite",
+    )
 
     p = commands.add_parser("backup", help="write every session (and the vault) to one file")
     _store_options(p)
     p.add_argument("path", metavar="PATH", help="the backup file to write ('-' for stdout)")
     vault = p.add_mutually_exclusive_group()
-    vault.add_argument("--vault", metavar="DIR",
-                       help="vault folder to include (default: $ACTIVEMIRROR_HOME/vault if any)")
+    vault.add_argument(
+        "--vault",
+        metavar="DIR",
+        help="vault folder to include (default: $ACTIVEMIRROR_HOME/vault if any)",
+    )
     vault.add_argument("--no-vault", action="store_true", help="leave the vault out")
 
     p = commands.add_parser("restore", help="restore a backup into a store (and vault folder)")
     _store_options(p)
     p.add_argument("path", metavar="PATH", help="a backup file written by 'backup'")
-    p.add_argument("--vault", metavar="DIR",
-                   help="where the vault's files go (default: $ACTIVEMIRROR_HOME/vault)")
-    p.add_argument("--on-conflict", choices=("error", "new_id", "replace"), default="error",
-                   help="when a session or the vault exists: fail (default), copy, overwrite")
-    p.add_argument("--max-bytes", type=int, default=None, metavar="N",
-                   help="refuse backups larger than N bytes (default: 1 GiB)")
+    p.add_argument(
+        "--vault",
+        metavar="DIR",
+        help="where the vault's files go (default: $ACTIVEMIRROR_HOME/vault)",
+    )
+    p.add_argument(
+        "--on-conflict",
+        choices=ON_CONFLICT,
+        default="error",
+        help="when a session or the vault exists: fail (default), copy, overwrite",
+    )
+    p.add_argument(
+        "--max-bytes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse backups larger than N bytes (default: 1 GiB)",
+    )
     return parser
 
 
@@ -112,17 +134,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     with _open_mirror(args) as mirror:
         sessions = mirror.list_sessions(limit=args.limit, offset=args.offset)
     if args.json:
-        rows = [
-            {
-                "session_id": s.session_id,
-                "title": s.title,
-                "message_count": s.message_count,
-                "created_at": s.created_at.isoformat(),
-                "updated_at": s.updated_at.isoformat(),
-                "parent_session_id": s.parent_session_id,
-            }
-            for s in sessions
-        ]
+        rows = [session_record(s) for s in sessions]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for s in sessions:
@@ -139,18 +151,21 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .core.portability import import_session
+    from .core.imports import import_session
 
     with _open_mirror(args) as mirror:
         session = import_session(Path(args.file), mirror, on_conflict=args.on_conflict)
-        print(f"imported {session.id} ({session.message_count} messages) into "
-              f"{mirror.store.description}")
+        print(
+            f"imported {session.id} ({session.message_count} messages) into "
+            f"{mirror.store.description}"
+        )
     return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from .core.bundles import export_all_data
+    from .core.exports import dumps
     from .core.paths import default_vault_path
-    from .core.portability import dumps, export_all_data
 
     vault = None
     if not args.no_vault:
@@ -165,13 +180,16 @@ def cmd_backup(args: argparse.Namespace) -> int:
     _write_output(dumps(bundle) + "\n", args.path)
     if args.path != "-":
         files = len(bundle["vault"]["files"]) if bundle["vault"] else 0
-        print(f"backed up {len(bundle['sessions'])} sessions and {files} vault files "
-              f"to {args.path}", file=sys.stderr)
+        print(
+            f"backed up {len(bundle['sessions'])} sessions and {files} vault files to {args.path}",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .core.portability import MAX_BUNDLE_BYTES, import_all_data, read_input
+    from .core.bundles import MAX_BUNDLE_BYTES, import_all_data
+    from .core.imports import read_input
 
     max_bytes = args.max_bytes if args.max_bytes is not None else MAX_BUNDLE_BYTES
     bundle, _ = read_input(Path(args.path), max_bytes, "restore")
@@ -182,9 +200,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
             counts = import_all_data(
                 bundle, mirror, args.vault, on_conflict=args.on_conflict, progress=bar
             )
-        print(f"restored {counts['sessions']} sessions ({counts['messages']} messages) and "
-              f"{counts['vault_files']} vault files into {mirror.store.description}",
-              file=sys.stderr)
+        print(
+            f"restored {counts['sessions']} sessions ({counts['messages']} messages) and "
+            f"{counts['vault_files']} vault files into {mirror.store.description}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -1,19 +1,17 @@
 """How sessions, messages and vault entries look in a notebook: pandas DataFrames with real
-datetime columns, page captions, escaped text for HTML and Markdown, variable snapshots.
+datetime columns, and variable snapshots.
 
-The magics and the widgets both render through here, so a column name or an escaping rule
-is decided once. pandas escapes ``<``, ``>`` and ``&`` in a DataFrame's HTML repr (and in
-``to_html()``) but not in ``to_markdown()`` or a ``Styler``; anything this project emits as
-HTML goes through :func:`escape`, and Markdown through ``core.markdown.safe_markdown``.
+The magics and the widgets both render through here, so a column name is decided once.
+pandas escapes ``<``, ``>`` and ``&`` in a DataFrame's HTML repr (and in ``to_html()``) but
+not in ``to_markdown()`` or a ``Styler``; anything this project emits as HTML goes through
+:func:`~.core.markup.escape`, and Markdown through :func:`~.core.markup.safe_markdown`.
 """
 
 from __future__ import annotations
 
-import html
 import math
 import reprlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -37,11 +35,6 @@ MAX_ROWS = 5
 MAX_COLUMNS = 20
 MAX_CELL = 80
 MAX_REPR = 200
-
-
-def escape(text: Any) -> str:
-    """``text`` safe inside HTML (element content or a quoted attribute)."""
-    return html.escape("" if text is None else str(text), quote=True)
 
 
 def _times(values: list[datetime]) -> pd.Series:
@@ -98,42 +91,6 @@ def vault_frame(entries: Iterable[Any]) -> pd.DataFrame:
         },
         columns=VAULT_COLUMNS,
     )
-
-
-@dataclass(frozen=True)
-class Page:
-    """Where a page of ``limit`` items at ``offset`` (counted from the newest end, as
-    :meth:`Session.get_messages` pages) sits among ``total`` items."""
-
-    total: int
-    limit: int
-    offset: int
-
-    @property
-    def number(self) -> int:
-        return self.offset // self.limit + 1
-
-    @property
-    def count(self) -> int:
-        return max(1, math.ceil(self.total / self.limit))
-
-    @property
-    def first(self) -> int:
-        """Chronological position (1-based) of the page's oldest item."""
-        return max(self.total - self.offset - self.limit, 0) + 1
-
-    @property
-    def last(self) -> int:
-        return max(self.total - self.offset, 0)
-
-    def caption(self, noun: str = "messages") -> str:
-        """``page 1 of 3 · messages 41–60 of 60 (page 1 is the newest)``."""
-        where = (
-            f"{noun} {self.first}–{self.last} of {self.total}"
-            if self.last >= self.first
-            else f"no {noun} here ({self.total} in all)"
-        )
-        return f"page {self.number} of {self.count} · {where} (page 1 is the newest)"
 
 
 # -- variable snapshots (``%%mirror_send --attach``)

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from timing import median_of
 
 from activemirror_jupyter import VaultCategory, VaultMemory
-from activemirror_jupyter.core import vault_format
+from activemirror_jupyter.core.vault import format as vault_format
 
 
 def main() -> None:

@@ -58,7 +58,7 @@ def test_list(tmp_path, capsys):
     assert lines[1].endswith("\t1\tProject Alpha")
     assert main(["list", "--db", str(db), "--json", "--limit", "1"]) == 0
     [row] = json.loads(capsys.readouterr().out)
-    assert row["session_id"] == ids[1] and row["parent_session_id"] == ids[0]
+    assert row["id"] == ids[1] and row["parent_session_id"] == ids[0]
 
 
 def test_default_store_is_used_without_options(activemirror_home, capsys):

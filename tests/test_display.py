@@ -8,14 +8,14 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pandas as pd
 
+from activemirror_jupyter.core.markup import escape
 from activemirror_jupyter.core.models import Message, SessionMetadata
+from activemirror_jupyter.core.paging import Page
 from activemirror_jupyter.core.vault import VaultEntry
 from activemirror_jupyter.display import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
     VAULT_COLUMNS,
-    Page,
-    escape,
     messages_frame,
     sessions_frame,
     snapshot,

@@ -622,8 +622,9 @@ def test_unlock_without_env_shows_the_password_panel(shell: Shell) -> None:
     assert panel.password.value == "" and not shell.magics.vault_memory.is_locked
     assert "unlocked" in shell.run("%vault status").out
     widget = shell.run("%vault change-password").result
-    old, new, again = widget.children[:3]
-    assert all(type(w).__name__ == "Password" for w in (old, new, again))
+    assert isinstance(widget, VaultPanel) and widget.password_shown
+    form = widget.password_form
+    assert all(type(w).__name__ == "Password" for w in (form.old, form.new, form.again))
 
 
 # -- rendering safety ------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from llm_models import SECRET, STREAMED
 from traitlets.config import Config
 
 from activemirror_jupyter import assistant
-from activemirror_jupyter.core.markdown import safe_markdown
+from activemirror_jupyter.core.markup import safe_markdown
 from activemirror_jupyter.core.responders import REDACTED, LLMResponder
 from activemirror_jupyter.core.vault import VaultMemory
 

@@ -8,10 +8,11 @@ from typing import Any
 from .errors import SessionNotFoundError
 from .ids import new_id, validate_id
 from .models import Message, SessionMetadata, check_max_context, check_title
-from .responders import Responder
-from .session import Session, check_page
+from .paging import check_page
+from .replies import Responder
+from .search import search_words
+from .session import Session
 from .storage import Storage, open_storage
-from .storage.base import search_words
 from .timeutil import utcnow
 
 

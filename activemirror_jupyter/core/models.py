@@ -58,7 +58,7 @@ def _check_text(value: object, what: str) -> str:
         raise TypeError(f"{what} must be text (str), not {type(value).__name__}")
     if "\x00" in value:
         raise ValueError(f"{what} must not contain NUL characters")
-    _check_surrogates(value, what)
+    check_unicode(value, what)
     return value
 
 
@@ -80,11 +80,12 @@ def check_metadata(metadata: object, what: str = "metadata") -> dict[str, Any]:
         text = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} must be JSON-serialisable: {exc}") from None
-    _check_surrogates(text, what)
+    check_unicode(text, what)
     return json.loads(text)
 
 
-def _check_surrogates(text: str, what: str) -> None:
+def check_unicode(text: str, what: str) -> None:
+    """Raise ValueError if ``text`` cannot be written as UTF-8 (it holds a lone surrogate)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

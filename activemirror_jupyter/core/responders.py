@@ -1,95 +1,21 @@
-"""Assistant replies: calling a responder with a session's context.
-
-A responder is any callable ``(context: list[Message]) -> str``. It may instead return a
-:class:`Reply` to attach metadata (token usage, …) to the assistant message it produces.
-:class:`LLMResponder` is the built-in one, over Simon Willison's ``llm`` library, which is
-imported only when an ``LLMResponder`` is made: without one nothing leaves the machine.
+"""The built-in responder, :class:`LLMResponder`, over Simon Willison's ``llm`` library,
+which is imported only when an ``LLMResponder`` is made: without one nothing leaves the
+machine. (What any responder is, and how a session calls it: :mod:`.replies`.)
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from .errors import ResponderError, VaultError, VaultLockedError
 from .models import Message
+from .replies import Reply, reply_listener
 
 if TYPE_CHECKING:
     from .vault import VaultMemory
 
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-Responder = Callable[[Sequence[Message]], str | Reply]
-
-
-def responder_name(responder: Responder) -> str:
-    """The model id if the responder has one, else the callable's name."""
-    for attr in ("model_id", "__qualname__", "__name__"):
-        name = getattr(responder, attr, None)
-        if isinstance(name, str) and name:
-            return name
-    return type(responder).__name__
-
-
-def call_responder(responder: Responder, context: Sequence[Message]) -> Reply:
-    """Ask ``responder`` for a reply; any failure becomes a :class:`ResponderError`."""
-    name = responder_name(responder)
-    started = time.perf_counter()
-    try:
-        result = responder(list(context))
-    except ResponderError:
-        raise
-    except Exception as exc:  # a responder is user code: any failure is reported the same way
-        raise ResponderError(f"responder {name!r} failed: {type(exc).__name__}: {exc}") from exc
-    if isinstance(result, str):
-        result = Reply(result)
-    if not isinstance(result, Reply) or not isinstance(result.text, str):
-        raise ResponderError(
-            f"responder {name!r} returned {type(result).__name__}; expected text (str)"
-        )
-    metadata = {
-        "responder": name,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        **result.metadata,
-    }
-    return Reply(result.text, metadata)
-
-
-# -- streaming ------------------------------------------------------------------------------
-
-ReplyListener = Callable[[str], None]
-
-_reply_listener: ContextVar[ReplyListener | None] = ContextVar(
-    "activemirror_reply_listener", default=None
-)
-
-
-@contextmanager
-def streaming_replies(listener: ReplyListener) -> Iterator[None]:
-    """Inside this block, a responder that streams calls ``listener(text_so_far)`` as each
-    chunk arrives, so a notebook can render a reply before it is finished.
-
-    The text is what would be stored so far (a vault key is never in it). Responders that do
-    not stream never call it; the finished reply is what :meth:`Session.send` returns.
-    """
-    token = _reply_listener.set(listener)
-    try:
-        yield
-    finally:
-        _reply_listener.reset(token)
-
-
-# -- LLMResponder ---------------------------------------------------------------------------
 
 VaultSource = Union["VaultMemory", Callable[[], "VaultMemory | None"], None]
 
@@ -194,7 +120,7 @@ class LLMResponder:
             raise ResponderError(f"model {self.model_id!r}: there is no message to reply to")
         key = self._vault_key()
         redact = _Redactor(key)
-        listener = _reply_listener.get()
+        listener = reply_listener()
         try:
             response = self._prompt(context, key)
             chunks = iter(response)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .exports import check_format, render
 from .ids import new_id
 from .models import (
     Message,
@@ -17,19 +18,12 @@ from .models import (
     check_role,
     check_title,
 )
-from .responders import call_responder
-from .storage.base import page_bounds
+from .paging import check_page, page_bounds
+from .replies import call_responder
 from .timeutil import utcnow
 
 if TYPE_CHECKING:
     from .mirror import ActiveMirror
-
-
-def check_page(limit: object, offset: object) -> None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative integer or None, not {limit!r}")
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise ValueError(f"offset must be a non-negative integer, not {offset!r}")
 
 
 class Session:
@@ -200,6 +194,5 @@ class Session:
     def export(self, format: str = "json") -> str:
         """The session as ``"json"`` (what :func:`import_session` takes back),
         ``"markdown"`` or ``"txt"``."""
-        from .portability import export_session
-
-        return export_session(self, format)
+        check_format(format)
+        return render(self.metadata_snapshot(), self.get_messages(), format)

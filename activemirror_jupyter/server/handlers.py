@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import tornado.web
 from jupyter_server.base.handlers import APIHandler
 
 from ..core.errors import InvalidIdError, SessionNotFoundError, StorageError
 from ..core.ids import validate_id
-from ..core.timeutil import to_iso
-
-if TYPE_CHECKING:
-    from ..core.mirror import ActiveMirror
-    from ..core.models import Message, SessionMetadata
-    from ..core.session import Session
-    from .app import MirrorServer
+from ..core.mirror import ActiveMirror
+from ..core.models import Message, SessionMetadata
+from ..core.serialize import message_record, session_record
+from ..core.session import Session
+from .store import StoreThread
 
 API_PREFIX = "/activemirror/api"
 DEFAULT_LIMIT = 50
@@ -35,33 +33,6 @@ EXPORT_TYPES = {
 _DIGITS = re.compile(r"[0-9]{1,12}")  # ASCII only: int() would also take "٣" or "1_0"
 
 
-def session_json(meta: SessionMetadata | Session) -> dict[str, Any]:
-    session_id = meta.session_id if hasattr(meta, "session_id") else meta.id
-    return {
-        "id": session_id,
-        "title": meta.title,
-        "user_id": meta.user_id,
-        "parent_session_id": meta.parent_session_id,
-        "status": meta.status,
-        "created_at": to_iso(meta.created_at),
-        "updated_at": to_iso(meta.updated_at),
-        "message_count": meta.message_count,
-        "max_context_messages": meta.max_context_messages,
-        "metadata": dict(meta.metadata),
-    }
-
-
-def message_json(message: Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "session_id": message.session_id,
-        "role": message.role,
-        "content": message.content,
-        "timestamp": to_iso(message.timestamp),
-        "metadata": message.metadata,
-    }
-
-
 def bad_request(message: str) -> tornado.web.HTTPError:
     # The message goes in args, never in the format string: user text may contain '%'.
     return tornado.web.HTTPError(400, "%s", message)
@@ -70,8 +41,8 @@ def bad_request(message: str) -> tornado.web.HTTPError:
 class MirrorHandler(APIHandler):
     """Base of the API's handlers: parameter checks and access to the store."""
 
-    def initialize(self, app: MirrorServer) -> None:
-        self.app = app
+    def initialize(self, store: StoreThread) -> None:
+        self.store = store
 
     def int_argument(self, name: str, default: int, maximum: int) -> int:
         raw = self.get_query_argument(name, None)
@@ -98,7 +69,7 @@ class MirrorHandler(APIHandler):
         """``fn(mirror)`` on the store thread. A store that cannot be read is the server's
         problem (500), reported with the store's own explanation for whoever runs it."""
         try:
-            return await self.app.call(fn)
+            return await self.store.call(fn)
         except StorageError as error:
             self.log.error("activemirror_jupyter: %s", error)
             raise tornado.web.HTTPError(500, "%s", f"The session store failed: {error}") from None
@@ -146,7 +117,7 @@ class SessionsHandler(MirrorHandler):
         sessions, total = await self.call(page)
         self.write_json(
             {
-                "sessions": [session_json(s) for s in sessions],
+                "sessions": [session_record(s) for s in sessions],
                 "total": total,
                 "limit": limit,
                 "offset": offset,
@@ -160,7 +131,9 @@ class SessionHandler(MirrorHandler):
     @tornado.web.authenticated
     async def get(self, session_id: str) -> None:
         session_id = self.session_id(session_id)
-        self.write_json(await self.load(session_id, session_json))
+        self.write_json(
+            await self.load(session_id, lambda s: session_record(s.metadata_snapshot()))
+        )
 
 
 class MessagesHandler(MirrorHandler):
@@ -181,7 +154,7 @@ class MessagesHandler(MirrorHandler):
         self.write_json(
             {
                 "session_id": session_id,
-                "messages": [message_json(m) for m in messages],
+                "messages": [message_record(m) for m in messages],
                 "total": total,
                 "limit": limit,
                 "offset": offset,
@@ -207,9 +180,9 @@ class ExportHandler(MirrorHandler):
         self.finish(text, set_content_type=content_type)  # APIHandler would say JSON
 
 
-def route_table(app: MirrorServer) -> list[tuple[str, type[MirrorHandler], dict[str, Any]]]:
+def route_table(store: StoreThread) -> list[tuple[str, type[MirrorHandler], dict[str, Any]]]:
     """The API's routes; ids are any one path segment, checked by the handlers."""
-    kwargs = {"app": app}
+    kwargs = {"store": store}
     session = API_PREFIX + r"/sessions/([^/]+)"
     return [
         (API_PREFIX + r"/sessions/?", SessionsHandler, kwargs),

@@ -10,7 +10,6 @@ streams is shown as it arrives (escaped text, redrawn at most every 50 ms).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import date
@@ -19,11 +18,11 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.errors import ActiveMirrorError, ResponderError
+from ..core.markup import escape
 from ..core.mirror import ActiveMirror
 from ..core.models import ROLES
-from ..core.responders import streaming_replies
+from ..core.replies import REDRAW_INTERVAL, streaming_replies
 from ..core.session import Session
-from ..display import escape
 from .common import StatusLine, button, heading, panel_frame, row
 from .render import messages_html, session_header_html
 
@@ -100,7 +99,6 @@ class ChatPanel(widgets.VBox):
         )
         panel_frame(self, "chat")
         self._shown_count = -1  # message count at the last redraw
-        self._shown_partial_at = 0.0  # when a streaming reply was last drawn
         self._shell: Any = None
         self._watch_cells()
         self.refresh()
@@ -139,7 +137,7 @@ class ChatPanel(widgets.VBox):
         self.status.show("Waiting for the reply…" if waiting else "Sending…")
         try:
             session = self._session()
-            with streaming_replies(self._show_partial_reply):
+            with streaming_replies(self._show_partial_reply, every=REDRAW_INTERVAL):
                 session.send(content, self.role.value)
         except ResponderError as err:
             # The user's message is kept (the responder failed after it was added).
@@ -153,14 +151,9 @@ class ChatPanel(widgets.VBox):
         finally:
             self.send_button.disabled = False
             self.pending.value = ""
-            self._shown_partial_at = 0.0
             self._render()
 
     def _show_partial_reply(self, text: str) -> None:
-        now = time.monotonic()
-        if now - self._shown_partial_at < 0.05:
-            return  # the finished reply replaces it anyway
-        self._shown_partial_at = now
         self.pending.value = (
             '<div class="am-pending"><span class="am-muted">assistant is replying…</span>'
             f'<div class="am-text">{escape(text)}</div></div>'

@@ -6,13 +6,13 @@ the panels follow the user's theme (light, dark, high contrast) in both front en
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..display import escape
+from ..core.markup import escape
+from ..core.paging import page_count
 
 # Scoped to the panels' own classes so nothing leaks into the rest of the notebook.
 PANEL_CSS = """
@@ -144,11 +144,6 @@ class StatusLine(widgets.HTML):
 
     def clear(self) -> None:
         self.show("")
-
-
-def page_count(total: int, page_size: int) -> int:
-    """Pages needed for ``total`` items; an empty list still has one (empty) page."""
-    return max(1, math.ceil(total / page_size))
 
 
 class Pager(widgets.HBox):

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ..core.markup import escape
 from ..core.models import Message, SessionMetadata
 from ..core.session import Session
-from ..display import escape
 
 
 def when(moment: datetime | None) -> str:

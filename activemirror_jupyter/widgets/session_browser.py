@@ -13,10 +13,11 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from ..core.errors import ActiveMirrorError
+from ..core.exports import EXPORT_FORMATS
 from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
+from ..core.paging import Page
 from ..core.session import Session
-from ..display import Page
 from .common import Pager, StatusLine, button, heading, panel_frame, row
 from .render import (
     export_html,
@@ -27,7 +28,6 @@ from .render import (
 )
 
 PAGE_SIZES = (10, 20, 50, 100)
-EXPORT_FORMATS = ("markdown", "json", "txt")
 
 
 class SessionBrowser(widgets.VBox):
@@ -58,9 +58,7 @@ class SessionBrowser(widgets.VBox):
         self._quiet = False  # set while the picker's options are replaced by code
 
         # -- the picker: one page of sessions at a time
-        self.picker = widgets.Select(
-            options=[], rows=8, layout=widgets.Layout(width="100%")
-        )
+        self.picker = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self.picker.observe(self._picked, names="value")
         self.picker_pager = Pager(
             self._picker_moved,
@@ -230,6 +228,7 @@ class SessionBrowser(widgets.VBox):
 
     def refresh(self) -> None:
         """Re-read the picker page and the open session (new messages, new sessions)."""
+
         def reload() -> None:
             self._load_picker()
             if self.session is not None:

@@ -15,19 +15,15 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..core import vault_format
 from ..core.errors import ActiveMirrorError, VaultAuthError, VaultLockedError
+from ..core.markup import escape
 from ..core.vault import VaultCategory, VaultEntry, VaultMemory
-from ..display import escape
+from ..core.vault.entries import value_text
 from .common import Pager, StatusLine, button, heading, panel_frame, row
+from .password_form import ChangePasswordForm
 from .render import when
 
 NO_CATEGORY = "(none)"
-
-
-def value_text(value: Any) -> str:
-    """A vault value as the user would type it: text as is, anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class VaultPanel(widgets.VBox):
@@ -37,6 +33,8 @@ class VaultPanel(widgets.VBox):
     ``$ACTIVEMIRROR_HOME``). Where no vault exists yet, the panel asks for the new password
     twice and creates it. ``on_unlock(vault)`` runs after a successful unlock and
     ``on_lock(vault)`` after Lock (the magics keep their vault in step through these).
+    ``hint`` is shown while the vault is locked (what to do next); ``change_password``
+    opens the change-password form at once.
     """
 
     def __init__(
@@ -47,12 +45,15 @@ class VaultPanel(widgets.VBox):
         on_unlock: Callable[[VaultMemory], None] | None = None,
         on_lock: Callable[[VaultMemory], None] | None = None,
         page_size: int = 20,
+        hint: str = "",
+        change_password: bool = False,
     ) -> None:
         if vault is not None and vault_path is not None:
             raise TypeError("pass either a vault or a vault_path, not both")
         self.vault = vault if vault is not None else VaultMemory(vault_path=vault_path)
         self._on_unlock = on_unlock
         self._on_lock = on_lock
+        self.hint = hint
         self.revealed_key: str | None = None
         self._pending_delete: str | None = None
 
@@ -77,6 +78,9 @@ class VaultPanel(widgets.VBox):
         self.summary = widgets.HTML("")
         self.lock_button = button("Lock", "Forget the key until the next unlock", "lock")
         self.lock_button.on_click(lambda _: self.lock())
+        self.password_button = button("Change password", "Show the change-password form", "key")
+        self.password_button.on_click(lambda _: self.show_password_form(not self.password_shown))
+        self.password_form = ChangePasswordForm(self.vault, self._report)
         # A grid keeps the columns aligned across rows; widths follow the content.
         self.entries_box = widgets.GridBox(
             [],
@@ -123,19 +127,28 @@ class VaultPanel(widgets.VBox):
         )
         add_box.add_class("am-section")
         self.unlocked_box = widgets.VBox(
-            [row(self.summary, self.lock_button), self.entries_box, self.pager, add_box]
+            [
+                row(self.summary, self.lock_button, self.password_button),
+                self.entries_box,
+                self.pager,
+                add_box,
+                self.password_form,
+            ]
         )
         self.status = StatusLine()
         super().__init__([heading("Vault"), self.locked_box, self.unlocked_box, self.status])
         panel_frame(self, "vault")
+        self.show_password_form(change_password)
         self._render()
+        if hint and self.vault.is_locked:
+            self.status.show(hint)
 
     # ---------------------------------------------------------------- state
 
     @property
     def is_new(self) -> bool:
         """No vault exists at the path yet: unlocking creates one."""
-        return not (self.vault.vault_path / vault_format.INDEX_FILE).exists()
+        return not self.vault.exists
 
     def _render(self) -> None:
         locked = self.vault.is_locked
@@ -235,6 +248,16 @@ class VaultPanel(widgets.VBox):
         for cell in texts:
             cell.add_class("am-cell")
         return [*texts, value_cell, reveal, delete]
+
+    @property
+    def password_shown(self) -> bool:
+        return self.password_form.layout.display != "none"
+
+    def show_password_form(self, shown: bool = True) -> None:
+        self.password_form.layout.display = None if shown else "none"
+
+    def _report(self, text: str, kind: str) -> None:
+        self.status.show(text, kind)
 
     # ---------------------------------------------------------------- actions
 

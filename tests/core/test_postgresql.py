@@ -29,7 +29,7 @@ from activemirror_jupyter import (
     import_all_data,
     import_session,
 )
-from activemirror_jupyter.core.portability import dumps
+from activemirror_jupyter.core.exports import dumps
 from activemirror_jupyter.core.storage.postgresql import (
     MIGRATIONS,
     SETUP_SQL,
@@ -488,7 +488,7 @@ def test_command_line_reaches_postgresql_with_dsn(tmp_path, postgres_dsn, capsys
         ids = fill(mirror)
     assert main(["list", "--dsn", postgres_dsn, "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert sorted(s["session_id"] for s in listed) == sorted(ids)
+    assert sorted(s["id"] for s in listed) == sorted(ids)
     backup = tmp_path / "backup.json"
     assert main(["backup", str(backup), "--dsn", postgres_dsn, "--no-vault"]) == 0
     db = tmp_path / "restored.db"

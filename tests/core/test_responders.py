@@ -14,7 +14,8 @@ import pytest
 from llm_models import SECRET, STREAMED
 
 from activemirror_jupyter import ActiveMirror, LLMResponder, Message, ResponderError
-from activemirror_jupyter.core.responders import REDACTED, streaming_replies
+from activemirror_jupyter.core.replies import streaming_replies
+from activemirror_jupyter.core.responders import REDACTED
 
 # fixtures shared with the magic tests
 llm_user_dir = llm_models.llm_user_dir

@@ -18,7 +18,7 @@ from activemirror_jupyter import (
     VaultLockedError,
     VaultMemory,
 )
-from activemirror_jupyter.core import vault_format
+from activemirror_jupyter.core.vault import format as vault_format
 
 FAST = 1_000  # PBKDF2 iterations for throw-away test vaults; the header records the count
 

@@ -21,7 +21,7 @@ from activemirror_jupyter import (
     VaultIntegrityError,
     VaultMemory,
 )
-from activemirror_jupyter.core import vault_format
+from activemirror_jupyter.core.vault import format as vault_format
 
 FAST = 1_000
 PASSWORD = "Tr0ub4dor&3-unique-pw"
@@ -107,7 +107,7 @@ def test_password_is_not_kept_anywhere_in_the_object(vault_dir: Path) -> None:
 
 # ------------------------------------------------------------------ the index file
 
-# offsets inside .vault_index.enc for a 16-byte salt (see vault_format's docstring)
+# offsets inside .vault_index.enc for a 16-byte salt (see the docstring of activemirror_jupyter.core.vault.format)
 INDEX_REGIONS = {
     "magic": 1,
     "version": 4,

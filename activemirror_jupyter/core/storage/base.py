@@ -7,15 +7,10 @@ and listing are the store's job so that none of them reads message bodies it doe
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from ..models import Message, SessionMetadata
-
-# Letters and digits; '_' and punctuation separate words, as in SQLite FTS5's unicode61.
-_WORD = re.compile(r"[^\W_]+")
 
 
 @runtime_checkable
@@ -59,25 +54,3 @@ class Storage(Protocol):
         """Saved messages containing every one of ``words`` (whole words, case-insensitive)."""
 
     def close(self) -> None: ...
-
-
-def search_words(query: object) -> list[str]:
-    """The plain words of a user's query: any text is safe, nothing is query syntax."""
-    if not isinstance(query, str):
-        raise TypeError(f"search query must be text (str), not {type(query).__name__}")
-    return _WORD.findall(fold(query))
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of ``text`` ("Café" -> "cafe")."""
-    if text.isascii():
-        return text.lower()  # nothing to decompose; the common case, and much faster
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def page_bounds(total: int, limit: int | None, offset: int) -> tuple[int, int]:
-    """Positions [start, stop) of a page counted from the newest end (see Session.get_messages)."""
-    stop = max(total - offset, 0)
-    start = 0 if limit is None else max(stop - limit, 0)
-    return start, stop

@@ -42,7 +42,6 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -53,9 +52,21 @@ from filelock import Timeout as LockTimeout
 from ..errors import InvalidIdError, StorageError
 from ..fsutil import TMP_PREFIX, atomic_write, fsync_dir
 from ..ids import validate_id
-from ..models import ROLES, Message, SessionMetadata
-from ..timeutil import from_iso, to_iso, utcnow
-from .base import search_words
+from ..models import Message, SessionMetadata
+from ..search import search_words
+from ..timeutil import to_iso, utcnow
+from .jsoncodec import (
+    DamagedFileError,
+    dumps,
+    entry_from_header,
+    message_from_record,
+    message_record,
+    meta_from_entry,
+    parse_session_file,
+    render_session_file,
+    session_header,
+    stat_key,
+)
 
 INDEX_FILE = "index.json"
 LOCK_FILE = ".activemirror.lock"
@@ -64,175 +75,6 @@ LOCK_TIMEOUT_S = 30.0
 # Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
 CACHE_SESSIONS = 32
 CACHE_MESSAGES = 200_000
-
-# The session file's keys in the order we write them (messages last, as the SDK does).
-_HEADER_KEYS = (
-    "id",
-    "title",
-    "userId",
-    "createdAt",
-    "updatedAt",
-    "messageCount",
-    "parentSessionId",
-    "status",
-    "maxContextMessages",
-    "metadata",
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# Files
-
-
-def _encode(text: str) -> bytes:
-    return text.encode("utf-8")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
-
-
-def _stat_key(st: os.stat_result) -> tuple[int, int, int]:
-    # os.replace gives every version of a file a new inode, so this changes on every write.
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-# ---------------------------------------------------------------------------------------------
-# Session files <-> records
-
-
-class DamagedFileError(StorageError):
-    """A file of the folder cannot be read as what it should be (named in the message)."""
-
-
-def _field_error(path: Path, what: str, problem: str) -> DamagedFileError:
-    return DamagedFileError(f"session file {path} is damaged: {what} {problem}")
-
-
-def _text(data: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
-    value = data.get(key, default)
-    if not isinstance(value, str):
-        raise _field_error(path, f"{key!r}", f"must be text, not {type(value).__name__}")
-    return value
-
-
-def _time(value: Any, path: Path, what: str) -> str:
-    """A timestamp from a file, normalised to our fixed-width ISO form."""
-    try:
-        return to_iso(from_iso(value))
-    except (TypeError, ValueError):
-        raise _field_error(path, what, f"is not an ISO 8601 timestamp: {value!r}") from None
-
-
-def _optional_id(value: Any, path: Path, what: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return validate_id(value, what)
-    except InvalidIdError as exc:
-        raise _field_error(path, what, f"is unsafe ({exc})") from None
-
-
-def entry_from_header(session_id: str, header: dict[str, Any], count: int, path: Path) -> dict:
-    """The index entry (camelCase metadata) of a session file's top-level fields."""
-    if header.get("id") != session_id:
-        raise _field_error(path, "'id'", f"is {header.get('id')!r}, not the file's name")
-    title = header.get("title")
-    created = _time(header.get("createdAt"), path, "'createdAt'")
-    updated = header.get("updatedAt")
-    max_context = header.get("maxContextMessages")
-    if max_context is not None and (
-        isinstance(max_context, bool) or not isinstance(max_context, int) or max_context < 1
-    ):
-        raise _field_error(
-            path, "'maxContextMessages'", f"is not a positive integer: {max_context!r}"
-        )
-    user = header.get("userId")
-    if user is not None and not isinstance(user, str):
-        raise _field_error(path, "'userId'", f"must be text, not {type(user).__name__}")
-    metadata = header.get("metadata")
-    status = header.get("status")
-    return {
-        "title": title if isinstance(title, str) else "",
-        "userId": user,
-        "parentSessionId": _optional_id(header.get("parentSessionId"), path, "'parentSessionId'"),
-        "status": status if isinstance(status, str) and status else "active",
-        "createdAt": created,
-        "updatedAt": created if updated is None else _time(updated, path, "'updatedAt'"),
-        "messageCount": count,
-        "maxContextMessages": max_context,
-        "metadata": metadata if isinstance(metadata, dict) else {},
-    }
-
-
-def _index_time(text: str) -> datetime:
-    # Index timestamps are ours (to_iso: UTC, ending in Z), which fromisoformat reads as is.
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return from_iso(text)
-
-
-def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
-    return SessionMetadata(
-        session_id=session_id,
-        title=entry["title"],
-        user_id=entry["userId"],
-        parent_session_id=entry["parentSessionId"],
-        status=entry["status"],
-        created_at=_index_time(entry["createdAt"]),
-        updated_at=_index_time(entry["updatedAt"]),
-        message_count=entry["messageCount"],
-        max_context_messages=entry["maxContextMessages"],
-        metadata=entry["metadata"],
-    )
-
-
-def message_record(m: Message) -> dict[str, Any]:
-    """A message as the session file holds it (the JavaScript SDK's ``toJSON`` fields)."""
-    return {
-        "id": m.id,
-        "sessionId": m.session_id,
-        "role": m.role,
-        "content": m.content,
-        "timestamp": to_iso(m.timestamp),
-        "metadata": m.metadata,
-    }
-
-
-def message_from_record(session_id: str, raw: Any, path: Path, pos: int) -> Message:
-    what = f"messages[{pos}]"
-    if not isinstance(raw, dict):
-        raise _field_error(path, what, f"must be an object, not {type(raw).__name__}")
-    role = raw.get("role")
-    if role not in ROLES:
-        raise _field_error(path, f"{what}.role", f"is {role!r}, not one of {', '.join(ROLES)}")
-    metadata = raw.get("metadata")
-    try:
-        message_id = validate_id(raw.get("id"), "message id")
-    except InvalidIdError as exc:
-        raise _field_error(path, f"{what}.id", f"is unsafe ({exc})") from None
-    return Message(
-        id=message_id,
-        session_id=session_id,
-        role=role,
-        content=_text(raw, "content", path),
-        timestamp=from_iso(_time(raw.get("timestamp"), path, f"{what}.timestamp")),
-        metadata=metadata if isinstance(metadata, dict) else {},
-    )
-
-
-def render_session_file(header: dict[str, Any], lines: Sequence[str]) -> bytes:
-    """The session file's text: top-level fields one per line, then one message per line."""
-    parts = ["{\n"]
-    parts.extend(f"  {_dumps(key)}: {_dumps(value)},\n" for key, value in header.items())
-    parts.append('  "messages": [')
-    if lines:
-        parts.append("\n    ")
-        parts.append(",\n    ".join(lines))
-        parts.append("\n  ")
-    parts.append("]\n}\n")
-    return _encode("".join(parts))
 
 
 @dataclass
@@ -248,7 +90,7 @@ class _Loaded:
 
     def message_lines(self) -> list[str]:
         if self.lines is None:
-            self.lines = [_dumps(r) for r in self.records]
+            self.lines = [dumps(r) for r in self.records]
         return self.lines
 
     def message_ids(self) -> set[str]:
@@ -376,13 +218,13 @@ class JSONStorage:
         except FileNotFoundError:
             return None
         cached = self._index_cache
-        if cached is not None and cached.key == _stat_key(st):
+        if cached is not None and cached.key == stat_key(st):
             return cached
         try:
             with open(self._index_path, "rb") as f:
                 st = os.fstat(f.fileno())
                 raw = f.read()
-            index = self._parse_index(raw, _stat_key(st))
+            index = self._parse_index(raw, stat_key(st))
         except FileNotFoundError:
             return None
         except _DamagedIndex:
@@ -411,8 +253,8 @@ class JSONStorage:
             "sessionMeta": {i: entries[i] for i in order},
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        st = atomic_write(self._index_path, _encode(text))
-        self._index_cache = _Index(_stat_key(st), order, entries, extra)
+        st = atomic_write(self._index_path, text.encode("utf-8"))
+        self._index_cache = _Index(stat_key(st), order, entries, extra)
 
     def _reconcile(self) -> None:
         """Bring the index in line with the session files (called holding the lock)."""
@@ -480,7 +322,7 @@ class JSONStorage:
         with self._mutex:
             try:
                 with open(path, "rb") as f:
-                    key = _stat_key(os.fstat(f.fileno()))
+                    key = stat_key(os.fstat(f.fileno()))
                     cached = self._cache.get(session_id)
                     if cached is not None and cached.key == key:
                         self._cache.move_to_end(session_id)
@@ -490,21 +332,8 @@ class JSONStorage:
                 return None
             except OSError as exc:
                 raise StorageError(f"cannot read session file {path}: {exc}") from None
-            try:
-                data = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                raise DamagedFileError(
-                    f"session file {path} is damaged (not valid JSON: {exc}); "
-                    "the other sessions are unaffected"
-                ) from None
-            if not isinstance(data, dict):
-                raise DamagedFileError(f"session file {path} is damaged: not a JSON object")
-            records = data.get("messages", [])
-            if not isinstance(records, list):
-                raise _field_error(path, "'messages'", "must be a list")
-            header = {k: v for k, v in data.items() if k != "messages"}
+            header, records = parse_session_file(session_id, raw, path)
             loaded = _Loaded(key, header, records)
-            entry_from_header(session_id, header, len(records), path)  # validates the header
             self._remember(session_id, loaded)
             return loaded
 
@@ -545,30 +374,10 @@ class JSONStorage:
             old_records = loaded.records if loaded is not None else []
             records = [*old_records, *fresh_records]
             old_lines = loaded.message_lines() if loaded is not None else []
-            lines = [*old_lines, *map(_dumps, fresh_records)]
-            updated = to_iso(session.updated_at)
-            if "updatedAt" in old:
-                with contextlib.suppress(TypeError, ValueError):
-                    updated = max(updated, to_iso(from_iso(old["updatedAt"])))
-            header: dict[str, Any] = {
-                "id": session_id,
-                "title": session.title,
-                "userId": session.user_id,
-                "createdAt": to_iso(session.created_at),
-                "updatedAt": updated,
-                "messageCount": len(records),
-                "parentSessionId": session.parent_session_id,
-                "status": session.status,
-                "maxContextMessages": session.max_context_messages,
-                "metadata": session.metadata,
-            }
-            if "createdAt" in old:
-                with contextlib.suppress(TypeError, ValueError):
-                    header["createdAt"] = to_iso(from_iso(old["createdAt"]))
-            # Keys other tools put in the file are kept, after ours.
-            header.update({k: v for k, v in old.items() if k not in _HEADER_KEYS})
+            lines = [*old_lines, *map(dumps, fresh_records)]
+            header = session_header(session, len(records), old)
             st = atomic_write(path, render_session_file(header, lines))
-            saved = _Loaded(_stat_key(st), header, records, lines)
+            saved = _Loaded(stat_key(st), header, records, lines)
             self._remember(session_id, saved)
             entries = dict(index.entries)
             entries[session_id] = self._entry(session_id, saved)
@@ -637,9 +446,7 @@ class JSONStorage:
             self._cache.pop(session_id, None)
             if index is not None and session_id in index.entries:
                 entries = {i: e for i, e in index.entries.items() if i != session_id}
-                self._write_index(
-                    [i for i in index.order if i != session_id], entries, index.extra
-                )
+                self._write_index([i for i in index.order if i != session_id], entries, index.extra)
             return existed
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:

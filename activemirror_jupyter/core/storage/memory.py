@@ -7,7 +7,7 @@ import threading
 from collections.abc import Sequence
 
 from ..models import Message, SessionMetadata
-from .base import search_words
+from ..search import search_words
 
 
 class MemoryStorage:

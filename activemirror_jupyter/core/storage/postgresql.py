@@ -14,7 +14,7 @@ updated_at, status, parent_session_id, metadata, max_context_messages, message_c
     other store).
 ``messages.search_vector``
     A ``tsvector`` of the message's words, indexed with GIN. The words are computed in Python
-    with :func:`~.base.search_words` — the same function the other stores' search follows — so
+    with :func:`~..search.search_words` — the same function the other stores' search follows — so
     "whole words, case- and accent-insensitive" means exactly the same thing here. Rows that
     raw SQL inserts without it get it (and their ``seq``) from a trigger. Search goes through
     the ``activemirror_search`` function so that row security does not keep it off the index.
@@ -50,7 +50,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
-from .base import search_words
+from ..search import search_words
 from .rows import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,

@@ -40,7 +40,6 @@ from .rows import (
 BUSY_TIMEOUT_S = 30.0
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Migrations: each runs once, in order, inside the transaction that records it.
 

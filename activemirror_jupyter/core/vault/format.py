@@ -65,6 +65,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import struct
 import unicodedata
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .errors import VaultAuthError, VaultIntegrityError
+from ..errors import VaultAuthError, VaultIntegrityError
 
 FORMAT_VERSION = 1
 INDEX_MAGIC = b"AMVI"
@@ -84,6 +85,8 @@ ENTRY_MAGIC = b"AMVE"
 INDEX_FILE = ".vault_index.enc"
 LOCK_FILE = ".vault.lock"
 ENTRY_SUFFIX = ".vault"
+#: An entry file's name: 32 random hex digits (never a key's name) and the suffix.
+ENTRY_FILE = re.compile(r"[0-9a-f]{32}\.vault")
 
 KDF_PBKDF2_SHA256 = 1
 DEFAULT_ITERATIONS = 600_000
@@ -103,6 +106,11 @@ _KEY_CHECK_BYTES = 16
 _CHECKSUM_BYTES = 32
 _WRAPPED_BYTES = KEY_BYTES + TAG_BYTES
 _ENTRY_HEAD = len(ENTRY_MAGIC) + 1 + NONCE_BYTES
+
+
+def is_vault_file(name: str) -> bool:
+    """Whether a file of the vault folder is one of the vault's own (index or entry)."""
+    return name == INDEX_FILE or bool(ENTRY_FILE.fullmatch(name))
 
 
 def _integrity(path: Path | str, why: str) -> VaultIntegrityError:

@@ -1,5 +1,6 @@
-"""User text inside Markdown we emit (exports, replies, notes): the Markdown still renders
-(headings, lists, emphasis, code) but any HTML in it is inert.
+"""User text inside the markup we emit, made inert: :func:`escape` for HTML, and
+:func:`safe_markdown` for Markdown (exports, replies, notes), which still renders
+(headings, lists, emphasis, code) but whose HTML is inert.
 
 Outside code, HTML is escaped and links to ``javascript:``, ``vbscript:`` or ``data:`` URLs
 are broken. Code blocks and code spans are left as they are, since Markdown shows them
@@ -17,6 +18,11 @@ import re
 _FENCE = re.compile(r" {0,3}(?:(`{3,})[^`\n]*|(~{3,}).*)$")
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 _UNSAFE_LINK = re.compile(r"\]\(\s*<?\s*(?=(?:javascript|vbscript|data)\s*:)", re.IGNORECASE)
+
+
+def escape(text: object) -> str:
+    """``text`` safe inside HTML (element content or a quoted attribute)."""
+    return html.escape("" if text is None else str(text), quote=True)
 
 
 def safe_markdown(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from activemirror_jupyter.core.markdown import safe_markdown, safe_markdown_line
+from activemirror_jupyter.core.markup import safe_markdown, safe_markdown_line
 
 XSS = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"

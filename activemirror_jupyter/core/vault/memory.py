@@ -1,7 +1,9 @@
-"""Tier 3, the vault: encrypted key/value entries with metadata, unlocked by a password.
+"""Tier 3, the vault: :class:`VaultMemory`, encrypted key/value entries with metadata,
+unlocked by a password.
 
-``VaultMemory`` is the API; the bytes on disk are described (and only produced) in
-:mod:`.vault_format`. Migration from ActiveMirrorOS vaults lives in :mod:`.vault_legacy`.
+The bytes on disk are described (and only produced) in :mod:`.format`; what an entry is and
+the checks on its name, value and metadata in :mod:`.entries`; migration from
+ActiveMirrorOS vaults in :mod:`.legacy`.
 
 How writes stay safe:
 
@@ -19,213 +21,38 @@ How writes stay safe:
 from __future__ import annotations
 
 import contextlib
-import copy
-import json
-import math
 import os
-import re
 import secrets
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from filelock import FileLock
 
-from . import vault_format as fmt
-from .errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
-from .fsutil import TMP_PREFIX, atomic_write
-from .paths import default_vault_path
-from .timeutil import from_iso, to_iso, utcnow
+from ..errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
+from ..fsutil import TMP_PREFIX, atomic_write
+from ..paths import default_vault_path
+from ..timeutil import from_iso, to_iso, utcnow
+from . import format as fmt
+from .entries import (
+    VaultCategory,
+    VaultEntry,
+    check_json_value,
+    check_key,
+    normalise_metadata,
+    shown_metadata,
+    value_text,
+)
 
-__all__ = ["VaultCategory", "VaultEntry", "VaultMemory"]
-
-MAX_KEY_LENGTH = 256
-MAX_TAG_LENGTH = 256
-MAX_DEPTH = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ENTRY_FILE = re.compile(r"[0-9a-f]{32}\.vault")
-_JSON_TYPES = "str, int, float, bool, None, list or dict"
-
-
-class VaultCategory(str, Enum):
-    """The categories of vault entries (``metadata={"category": VaultCategory.PRIVATE}``)."""
-
-    GOALS = "goals"
-    REFLECTIONS = "reflections"
-    PREFERENCES = "preferences"
-    PRIVATE = "private"
-    KNOWLEDGE = "knowledge"
-    RELATIONSHIPS = "relationships"
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def coerce(cls, value: VaultCategory | str) -> VaultCategory:
-        """A category from an enum member, its value or its name (any case)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            wanted = value.strip().lower()
-            for member in cls:
-                if wanted in (member.value, member.name.lower()):
-                    return member
-        valid = ", ".join(m.value for m in cls)
-        raise ValueError(f"unknown vault category {value!r}; valid categories: {valid}")
-
-
-@dataclass(frozen=True)
-class VaultEntry:
-    """One vault entry. ``value`` is None in ``list_entries`` (metadata only) and hidden
-    from ``repr`` so that showing an entry in a notebook does not show the secret."""
-
-    key: str
-    value: Any = field(repr=False)
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def category(self) -> VaultCategory | None:
-        return self.metadata.get("category")
-
-    @property
-    def tags(self) -> list[str]:
-        return list(self.metadata.get("tags", []))
-
-
-# ---------------------------------------------------------------------------- validation
-
-
-def check_key(key: object) -> str:
-    """Return ``key`` if it is a usable entry name, else raise TypeError/ValueError.
-
-    Names never reach a path or any plaintext (files are named by random ids), so any
-    printable text works, ``../x`` included; empty names, control characters (NUL, newline…)
-    and names over 256 characters are refused.
-    """
-    if not isinstance(key, str):
-        raise TypeError(f"a vault key must be a string, not {type(key).__name__}")
-    if not key:
-        raise ValueError("a vault key must not be empty")
-    if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(
-            f"a vault key is a name: at most {MAX_KEY_LENGTH} characters, not {len(key):,}"
-        )
-    if _CONTROL.search(key):
-        raise ValueError("a vault key must not contain control characters (NUL, newline, tab…)")
-    _check_encodable(key, "the vault key")
-    return key
-
-
-def _check_encodable(text: str, where: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{where} is not valid Unicode text (lone surrogate)") from None
-
-
-def check_json_value(value: Any, where: str = "value") -> None:
-    """Raise TypeError/ValueError, naming the place, unless ``value`` is plain JSON that
-    comes back from the vault as the same Python type."""
-    _check_json(value, where, 0)
-
-
-def _check_json(value: Any, where: str, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise ValueError(
-            f"{where} is nested more than {MAX_DEPTH} levels deep (or contains itself)"
-        )
-    if value is None or isinstance(value, (bool, int)):
-        return
-    if isinstance(value, str):
-        _check_encodable(value, where)
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where} is {value!r}; NaN and infinity are not JSON values")
-        return
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_json(item, f"{where}[{i}]", depth + 1)
-        return
-    if isinstance(value, dict):
-        for k, item in value.items():
-            if not isinstance(k, str):
-                raise TypeError(
-                    f"{where} has a {type(k).__name__} key {k!r}; JSON object keys are strings"
-                )
-            _check_encodable(k, f"a key of {where}")
-            _check_json(item, f"{where}[{k!r}]", depth + 1)
-        return
-    hint = " (use a list)" if isinstance(value, (tuple, set, frozenset)) else ""
-    if isinstance(value, (bytes, bytearray)):
-        hint = " (decode it to text, e.g. base64)"
-    raise TypeError(
-        f"{where} is a {type(value).__name__}, which is not a JSON value{hint}; "
-        f"vault values are {_JSON_TYPES}"
-    )
-
-
-def normalise_metadata(metadata: object) -> dict[str, Any]:
-    """Metadata as stored: a JSON dict; ``category`` as its string value, ``tags`` a list."""
-    if not isinstance(metadata, dict):
-        raise TypeError(f"metadata must be a dict, not {type(metadata).__name__}")
-    out: dict[str, Any] = {}
-    for k, item in metadata.items():
-        if not isinstance(k, str):
-            raise TypeError(f"metadata keys must be strings, not {type(k).__name__}")
-        if k == "category":
-            out[k] = None if item is None else VaultCategory.coerce(item).value
-        elif k == "tags":
-            out[k] = _normalise_tags(item)
-        else:
-            _check_json(item, f"metadata[{k!r}]", 1)
-            out[k] = copy.deepcopy(item)
-    return out
-
-
-def _normalise_tags(tags: object) -> list[str]:
-    if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
-        raise TypeError(f"metadata['tags'] must be a list of strings, not {type(tags).__name__}")
-    for tag in tags:
-        if not isinstance(tag, str) or not tag:
-            raise ValueError(f"every tag must be a non-empty string, not {tag!r}")
-        if len(tag) > MAX_TAG_LENGTH or _CONTROL.search(tag):
-            raise ValueError(
-                f"tags are at most {MAX_TAG_LENGTH} characters, without control characters"
-            )
-        _check_encodable(tag, "a tag")
-    return list(tags)
-
-
-def _shown_metadata(stored: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(stored)  # the caller may change it; our records must not change
-    if isinstance(out.get("category"), str):
-        with contextlib.suppress(ValueError):
-            out["category"] = VaultCategory.coerce(out["category"])
-    return out
-
-
-def _value_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-# ---------------------------------------------------------------------------- files
+__all__ = ["VaultMemory"]
 
 
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-
-
-# ---------------------------------------------------------------------------- the vault
 
 
 class VaultMemory:
@@ -280,6 +107,11 @@ class VaultMemory:
     def vault_path(self) -> Path:
         """The vault's folder."""
         return self._path
+
+    @property
+    def exists(self) -> bool:
+        """Whether there is a vault at :attr:`vault_path` (else unlocking creates one)."""
+        return self._index_path.exists()
 
     @property
     def is_locked(self) -> bool:
@@ -359,6 +191,11 @@ class VaultMemory:
         self.lock()
         self._data_key = bytearray(data_key)
         self._cipher = cipher
+        self._adopt(header, index, data)
+
+    def _adopt(self, header: fmt.Header, index: dict[str, Any], data: bytes) -> None:
+        """Make ``index``, read from or written as the index file ``data``, the current one:
+        the one place the index state changes (besides :meth:`lock`)."""
         self._header = header
         self._index = index
         self._index_prefix = data[: header.size + fmt.NONCE_BYTES]
@@ -423,10 +260,7 @@ class VaultMemory:
                 f"{self._index_path}: the index went back in time (generation "
                 f"{index['generation']} after {self._generation}): an older copy was restored"
             )
-        self._header = header
-        self._index = index
-        self._index_prefix = data[: header.size + fmt.NONCE_BYTES]
-        self._generation = index["generation"]
+        self._adopt(header, index, data)
         return index
 
     def _commit(self, index: dict[str, Any], header_bytes: bytes | None = None) -> None:
@@ -436,10 +270,7 @@ class VaultMemory:
         header_bytes = header_bytes if header_bytes is not None else self._header.raw
         data = header_bytes + fmt.encrypt_index(cipher, self._encode_index(index))
         atomic_write(self._index_path, data)
-        self._header = fmt.parse_header(data, self._index_path)
-        self._index = index
-        self._index_prefix = data[: self._header.size + fmt.NONCE_BYTES]
-        self._generation = index["generation"]
+        self._adopt(fmt.parse_header(data, self._index_path), index, data)
 
     def _encode_index(self, index: dict[str, Any]) -> bytes:
         fragments: dict[tuple[str, str], str] = {}
@@ -470,7 +301,7 @@ class VaultMemory:
         for path in self._path.iterdir():
             name = path.name
             if name.startswith(TMP_PREFIX) or (
-                _ENTRY_FILE.fullmatch(name) and name[:32] not in live
+                fmt.ENTRY_FILE.fullmatch(name) and name[:32] not in live
             ):
                 _unlink(path)
         self._swept = True
@@ -510,7 +341,7 @@ class VaultMemory:
         return VaultEntry(
             key=name,
             value=value,
-            metadata=_shown_metadata(record["metadata"]),
+            metadata=shown_metadata(record["metadata"]),
             created_at=from_iso(record["created_at"]),
             updated_at=from_iso(record["updated_at"]),
         )
@@ -628,7 +459,7 @@ class VaultMemory:
                 except VaultIntegrityError as err:
                     warnings.warn(str(err), RuntimeWarning, stacklevel=2)
                     continue
-                haystack = [name, _value_text(value), str(meta.get("category") or "")]
+                haystack = [name, value_text(value), str(meta.get("category") or "")]
                 haystack += meta.get("tags", [])
                 if any(needle in text.casefold() for text in haystack):
                     out.append(self._entry(name, record, value))
@@ -691,7 +522,7 @@ class VaultMemory:
         Everything is decrypted and checked before anything is written. ``on_conflict``
         for keys already here: ``"error"`` (nothing imported), ``"skip"``, ``"replace"``.
         """
-        from .vault_legacy import read_legacy_vault
+        from .legacy import read_legacy_vault
 
         if on_conflict not in ("error", "skip", "replace"):
             raise ValueError("on_conflict must be 'error', 'skip' or 'replace'")

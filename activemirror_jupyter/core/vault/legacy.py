@@ -29,8 +29,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .errors import VaultAuthError, VaultError, VaultIntegrityError
-from .timeutil import from_iso, to_iso, utcnow
+from ..errors import VaultAuthError, VaultError, VaultIntegrityError
+from ..timeutil import from_iso, to_iso, utcnow
 
 LEGACY_SALT = b"activemirror_vault"
 LEGACY_ITERATIONS = 100_000
@@ -130,7 +130,7 @@ def _decrypt(data: bytes, fernet: Fernet, aesgcm: AESGCM) -> bytes:
 
 
 def _entry(file: Path, plain: bytes) -> LegacyEntry:
-    from .vault import check_json_value, check_key, normalise_metadata
+    from .entries import check_json_value, check_key, normalise_metadata
 
     try:
         record = json.loads(plain)
@@ -152,7 +152,7 @@ def _entry(file: Path, plain: bytes) -> LegacyEntry:
 
 def _metadata(metadata: object) -> dict[str, Any]:
     """Legacy metadata, with fields this vault would refuse kept under ``legacy_<name>``."""
-    from .vault import normalise_metadata
+    from .entries import normalise_metadata
 
     if not isinstance(metadata, dict):
         return {} if metadata is None else {"legacy_metadata": metadata}

@@ -1,0 +1,122 @@
+"""Bundles: every session of a store (and, if given, the vault's files still encrypted) in
+one JSON document, restored exactly by :func:`import_all_data`; and deleting everything.
+
+A bundle holds every session, sorted by id, in the export's shape (:mod:`.exports`)::
+
+    {"format": "activemirror-bundle", "version": 1,
+     "sessions": [<session export>, …], "vault": null | {"files": {name: base64}}}
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .exports import BUNDLE_FORMAT, FORMAT_VERSION, session_document
+from .imports import (
+    Progress,
+    check_on_conflict,
+    import_error,
+    parse_session,
+    plan_import,
+    read_input,
+    write_import,
+)
+from .mirror import ActiveMirror
+from .paths import default_vault_path
+from .vault.files import (
+    delete_vault_files,
+    parse_vault_files,
+    read_vault_files,
+    vault_file_names,
+    vault_folder,
+    write_vault_files,
+)
+
+#: Largest bundle accepted by :func:`import_all_data` (bytes).
+MAX_BUNDLE_BYTES = 1024 * 1024 * 1024
+
+
+def export_all_data(
+    mirror: ActiveMirror, vault: Any = None, *, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Every session of ``mirror`` with its messages and, if ``vault`` is given, the vault's
+    files still encrypted: one JSON-serialisable bundle for :func:`import_all_data`.
+
+    ``progress`` (e.g. a ``tqdm`` bar) is advanced by one per session."""
+    store = mirror.store
+    sessions = []
+    for meta in sorted(store.list_sessions(None, 0, None), key=lambda s: s.session_id):
+        messages = store.get_messages(meta.session_id, 0, store.count_messages(meta.session_id))
+        sessions.append(session_document(meta, messages))
+        if progress is not None:
+            progress.update(1)
+    return {
+        "format": BUNDLE_FORMAT,
+        "version": FORMAT_VERSION,
+        "sessions": sessions,
+        "vault": None if vault is None else {"files": read_vault_files(vault_folder(vault))},
+    }
+
+
+def import_all_data(
+    bundle: Any,
+    mirror: ActiveMirror,
+    vault_path: str | os.PathLike[str] | None = None,
+    *,
+    on_conflict: str = "error",
+    max_bytes: int = MAX_BUNDLE_BYTES,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Restore a bundle from :func:`export_all_data` (a dict, JSON text, bytes or a path)
+    into ``mirror``, and its vault files into ``vault_path`` (default: the default vault
+    folder). Everything is validated first; an existing session (``on_conflict="error"``)
+    or an existing vault (unless ``"replace"``) is an :class:`InvalidImportError` and
+    nothing is written. Returns counts: ``{"sessions", "messages", "vault_files"}``."""
+    check_on_conflict(on_conflict)
+    doc, source = read_input(bundle, max_bytes, "import_all_data")
+    if not isinstance(doc, Mapping):
+        raise import_error(source, f"a bundle must be a JSON object, not {type(doc).__name__}")
+    if doc.get("format") != BUNDLE_FORMAT:
+        raise import_error("format", f"is {doc.get('format')!r}, not {BUNDLE_FORMAT!r}")
+    if doc.get("version") != FORMAT_VERSION:
+        raise import_error(
+            "version", f"is {doc.get('version')!r}; this version reads {FORMAT_VERSION}"
+        )
+    sessions = doc.get("sessions")
+    if not isinstance(sessions, list):
+        raise import_error("sessions", f"must be a list, not {type(sessions).__name__}")
+    parsed = [parse_session(s, f"sessions[{i}]") for i, s in enumerate(sessions)]
+    files = parse_vault_files(doc.get("vault"))
+    target = None
+    if files:
+        target = Path(vault_path).expanduser() if vault_path is not None else default_vault_path()
+        existing = vault_file_names(target)
+        if existing and on_conflict != "replace":
+            raise import_error(
+                "vault",
+                f"{target} already holds a vault ({len(existing)} files); restore into an "
+                "empty folder, or pass on_conflict='replace' to overwrite it",
+            )
+    planned = plan_import(parsed, mirror, on_conflict)
+    messages = write_import(planned, mirror, on_conflict, progress)
+    if files and target is not None:
+        write_vault_files(target, files)
+    return {"sessions": len(planned), "messages": messages, "vault_files": len(files)}
+
+
+def delete_all_data(mirror: ActiveMirror, vault: Any = None) -> dict[str, int]:
+    """Delete every session of ``mirror`` and, if ``vault`` is given, every vault file (the
+    vault is locked afterwards). Returns counts: ``{"sessions", "vault_files"}``."""
+    deleted = 0
+    for meta in mirror.store.list_sessions(None, 0, None):
+        deleted += bool(mirror.store.delete_session(meta.session_id))
+    removed = 0
+    if vault is not None:
+        removed = delete_vault_files(vault_folder(vault))
+        lock = getattr(vault, "lock", None)
+        if callable(lock):
+            lock()
+    return {"sessions": deleted, "vault_files": removed}

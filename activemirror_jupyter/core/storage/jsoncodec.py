@@ -1,0 +1,216 @@
+"""The JSON folder's file formats: session files and index entries ↔ records, checked on
+the way in. Pure functions; the store that uses them is :mod:`.jsonfiles`.
+
+A session file (the spec's shape, plus our optional keys)::
+
+    {"id", "title", "userId", "createdAt", "updatedAt", "messageCount",
+     "parentSessionId", "status", "maxContextMessages", "metadata",
+     "messages": [{"id", "sessionId", "role", "content", "timestamp", "metadata"}, …]}
+
+written with its top-level fields one per line and one message per line, so appending a
+message re-uses the lines already encoded. A field that cannot be what it should be is a
+:class:`DamagedFileError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import serialize
+from ..errors import InvalidIdError, StorageError
+from ..ids import validate_id
+from ..models import ROLES, Message, SessionMetadata
+from ..serialize import camel
+from ..timeutil import from_iso, to_iso
+
+# The session file's keys in the order we write them (messages last, as the SDK does).
+HEADER_KEYS = (
+    "id",
+    "title",
+    "userId",
+    "createdAt",
+    "updatedAt",
+    "messageCount",
+    "parentSessionId",
+    "status",
+    "maxContextMessages",
+    "metadata",
+)
+
+
+def dumps(value: Any) -> str:
+    """One JSON value on one line, as the folder's files hold them."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def stat_key(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells two versions of a file apart."""
+    # os.replace gives every version of a file a new inode, so this changes on every write.
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class DamagedFileError(StorageError):
+    """A file of the folder cannot be read as what it should be (named in the message)."""
+
+
+def _field_error(path: Path, what: str, problem: str) -> DamagedFileError:
+    return DamagedFileError(f"session file {path} is damaged: {what} {problem}")
+
+
+def _text(data: dict[str, Any], key: str, path: Path, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _field_error(path, f"{key!r}", f"must be text, not {type(value).__name__}")
+    return value
+
+
+def _time(value: Any, path: Path, what: str) -> str:
+    """A timestamp from a file, normalised to our fixed-width ISO form."""
+    try:
+        return to_iso(from_iso(value))
+    except (TypeError, ValueError):
+        raise _field_error(path, what, f"is not an ISO 8601 timestamp: {value!r}") from None
+
+
+def _optional_id(value: Any, path: Path, what: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_id(value, what)
+    except InvalidIdError as exc:
+        raise _field_error(path, what, f"is unsafe ({exc})") from None
+
+
+def entry_from_header(session_id: str, header: dict[str, Any], count: int, path: Path) -> dict:
+    """The index entry (camelCase metadata) of a session file's top-level fields."""
+    if header.get("id") != session_id:
+        raise _field_error(path, "'id'", f"is {header.get('id')!r}, not the file's name")
+    title = header.get("title")
+    created = _time(header.get("createdAt"), path, "'createdAt'")
+    updated = header.get("updatedAt")
+    max_context = header.get("maxContextMessages")
+    if max_context is not None and (
+        isinstance(max_context, bool) or not isinstance(max_context, int) or max_context < 1
+    ):
+        raise _field_error(
+            path, "'maxContextMessages'", f"is not a positive integer: {max_context!r}"
+        )
+    user = header.get("userId")
+    if user is not None and not isinstance(user, str):
+        raise _field_error(path, "'userId'", f"must be text, not {type(user).__name__}")
+    metadata = header.get("metadata")
+    status = header.get("status")
+    return {
+        "title": title if isinstance(title, str) else "",
+        "userId": user,
+        "parentSessionId": _optional_id(header.get("parentSessionId"), path, "'parentSessionId'"),
+        "status": status if isinstance(status, str) and status else "active",
+        "createdAt": created,
+        "updatedAt": created if updated is None else _time(updated, path, "'updatedAt'"),
+        "messageCount": count,
+        "maxContextMessages": max_context,
+        "metadata": metadata if isinstance(metadata, dict) else {},
+    }
+
+
+def _index_time(text: str) -> datetime:
+    # Index timestamps are ours (to_iso: UTC, ending in Z), which fromisoformat reads as is.
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return from_iso(text)
+
+
+def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
+    return SessionMetadata(
+        session_id=session_id,
+        title=entry["title"],
+        user_id=entry["userId"],
+        parent_session_id=entry["parentSessionId"],
+        status=entry["status"],
+        created_at=_index_time(entry["createdAt"]),
+        updated_at=_index_time(entry["updatedAt"]),
+        message_count=entry["messageCount"],
+        max_context_messages=entry["maxContextMessages"],
+        metadata=entry["metadata"],
+    )
+
+
+def message_record(m: Message) -> dict[str, Any]:
+    """A message as the session file holds it (the JavaScript SDK's ``toJSON`` fields)."""
+    return camel(serialize.message_record(m))
+
+
+def message_from_record(session_id: str, raw: Any, path: Path, pos: int) -> Message:
+    what = f"messages[{pos}]"
+    if not isinstance(raw, dict):
+        raise _field_error(path, what, f"must be an object, not {type(raw).__name__}")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise _field_error(path, f"{what}.role", f"is {role!r}, not one of {', '.join(ROLES)}")
+    metadata = raw.get("metadata")
+    try:
+        message_id = validate_id(raw.get("id"), "message id")
+    except InvalidIdError as exc:
+        raise _field_error(path, f"{what}.id", f"is unsafe ({exc})") from None
+    return Message(
+        id=message_id,
+        session_id=session_id,
+        role=role,
+        content=_text(raw, "content", path),
+        timestamp=from_iso(_time(raw.get("timestamp"), path, f"{what}.timestamp")),
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
+
+
+def parse_session_file(session_id: str, raw: bytes, path: Path) -> tuple[dict[str, Any], list[Any]]:
+    """Session ``session_id``'s file: its top-level fields (checked) and its message records
+    (as parsed: each is checked when it is read, by :func:`message_from_record`)."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFileError(
+            f"session file {path} is damaged (not valid JSON: {exc}); "
+            "the other sessions are unaffected"
+        ) from None
+    if not isinstance(data, dict):
+        raise DamagedFileError(f"session file {path} is damaged: not a JSON object")
+    records = data.get("messages", [])
+    if not isinstance(records, list):
+        raise _field_error(path, "'messages'", "must be a list")
+    header = {k: v for k, v in data.items() if k != "messages"}
+    entry_from_header(session_id, header, len(records), path)
+    return header, records
+
+
+def render_session_file(header: dict[str, Any], lines: Sequence[str]) -> bytes:
+    """The session file's text: top-level fields one per line, then one message per line."""
+    parts = ["{\n"]
+    parts.extend(f"  {dumps(key)}: {dumps(value)},\n" for key, value in header.items())
+    parts.append('  "messages": [')
+    if lines:
+        parts.append("\n    ")
+        parts.append(",\n    ".join(lines))
+        parts.append("\n  ")
+    parts.append("]\n}\n")
+    return "".join(parts).encode("utf-8")
+
+
+def session_header(meta: SessionMetadata, count: int, old: dict[str, Any]) -> dict[str, Any]:
+    """The top-level fields of ``meta``'s session file holding ``count`` messages, over the
+    ``old`` file's: its ``createdAt`` and a later ``updatedAt`` win, and the keys other
+    tools put there are kept, after ours."""
+    header = camel(serialize.session_record(meta))
+    header["messageCount"] = count
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        header["createdAt"] = to_iso(from_iso(old["createdAt"]))
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        header["updatedAt"] = max(header["updatedAt"], to_iso(from_iso(old["updatedAt"])))
+    header.update({k: v for k, v in old.items() if k not in HEADER_KEYS})
+    return header

@@ -1,0 +1,219 @@
+"""The magics' small argument framework: a table of subcommands per magic, each one function
+registered with its arguments, so ``--help`` documents it and adding one is a single
+decorated function::
+
+    @SESSION.command("touch", "Mark the current session as updated.", arg("--why"))
+    def touch(m: MagicsAPI, args: argparse.Namespace) -> None: ...
+
+A user mistake (unknown id, bad option, wrong password, locked vault) is raised as IPython's
+``UsageError``, which IPython shows as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Protocol
+
+from IPython.core.error import UsageError
+from IPython.utils.process import arg_split
+
+from ..core.errors import ActiveMirrorError
+
+
+class HelpShown(Exception):
+    """argparse printed ``--help``; the magic stops there, quietly."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser that reports mistakes as a one-line UsageError instead of exiting."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *flags: Any, **options: Any) -> Any:
+        # argparse reads help text as a %-format; ours is plain text ("%mirror_session …").
+        if isinstance(options.get("help"), str):
+            options["help"] = escape_percent(options["help"])
+        return super().add_argument(*flags, **options)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            print(message)
+        raise HelpShown
+
+
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """One argument of a subcommand, as ``ArgumentParser.add_argument`` takes it."""
+    return flags, options
+
+
+class MagicsAPI(Protocol):
+    """What subcommands use of the magics object: :class:`.MirrorMagics`' public side."""
+
+    shell: Any
+    page_size: int
+    autolog: bool
+    session: Any  # the current Session, or None
+    responder: Any
+
+    @property
+    def mirror(self) -> Any: ...
+    @property
+    def vault_memory(self) -> Any: ...
+    def unlocked_vault(self) -> Any: ...
+    def lock_vault(self) -> None: ...
+    def set_current(self, session: Any) -> None: ...
+    def open_session(self, session_id: str) -> Any: ...
+    def forget_session(self, session_id: str) -> bool: ...
+    def current(self) -> Any: ...
+    def current_or_new(self) -> Any: ...
+    def describe(self, session: Any) -> str: ...
+    def cell_number(self) -> int: ...
+    def make_responder(self, model: str, **options: Any) -> Any: ...
+    def set_responder(self, responder: Any) -> None: ...
+
+
+Handler = Callable[[MagicsAPI, argparse.Namespace], Any]
+
+
+@dataclass
+class Subcommand:
+    name: str
+    help: str
+    arguments: tuple[Argument, ...]
+    run: Handler
+
+
+@dataclass
+class Commands:
+    """The subcommands of one magic (``%mirror_session``, ``%vault``)."""
+
+    magic: str
+    summary: str
+    commands: dict[str, Subcommand] = field(default_factory=dict)
+    _parser: Parser | None = None
+
+    def command(self, name: str, help: str, *arguments: Argument) -> Callable[[Handler], Handler]:
+        """Register the decorated ``handler(magics, args)`` as subcommand ``name``."""
+
+        def register(handler: Handler) -> Handler:
+            self.commands[name] = Subcommand(name, help, tuple(arguments), handler)
+            self._parser = None
+            return handler
+
+        return register
+
+    def parser(self) -> Parser:
+        if self._parser is None:
+            parser = Parser(prog=self.magic, description=self.summary)
+            sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=Parser)
+            for command in self.commands.values():
+                p = sub.add_parser(
+                    command.name, help=escape_percent(command.help), description=command.help
+                )
+                for flags, options in command.arguments:
+                    p.add_argument(*flags, **options)
+                p.set_defaults(run=command.run)
+            self._parser = parser
+        return self._parser
+
+    def subparsers(self) -> dict[str, Parser]:
+        action = self.parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+        return dict(action.choices)
+
+    def doc(self) -> str:
+        """The magic's docstring: the summary, then each subcommand's usage and help."""
+        lines = [self.summary, "", "Subcommands (each documents itself with --help):", ""]
+        for name, sub in self.subparsers().items():
+            lines += [f"  {usage(sub)}", f"      {self.commands[name].help}", ""]
+        return "\n".join(lines)
+
+    def parse(self, argv: Sequence[str]) -> argparse.Namespace:
+        return self.parser().parse_args(list(argv))
+
+
+def escape_percent(text: str) -> str:
+    """Help text as argparse wants it (it is a %-format there): ``%`` doubled."""
+    return text.replace("%", "%%")
+
+
+def usage(parser: argparse.ArgumentParser) -> str:
+    """A parser's usage on one line, without ``usage:``."""
+    return " ".join(parser.format_usage().split())[len("usage: ") :]
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic's line like a shell does: quotes group words."""
+    try:
+        return arg_split(line, posix=os.name != "nt", strict=True)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the arguments: {exc}") from None
+
+
+def positive_int(text: str) -> int:
+    value = _int(text, "a positive whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, not {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    value = _int(text, "a whole number ≥ 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, not {text!r}")
+    return value
+
+
+def _int(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+
+
+def user_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one-line UsageErrors; ``--help`` ends quietly."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except HelpShown:
+            return None
+        except UsageError:
+            raise
+        except (ActiveMirrorError, ValueError, OSError) as exc:
+            raise UsageError(one_line(exc)) from None
+
+    return wrapper
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename:
+        text = f"{exc.strerror or text}: {exc.filename}"
+    return text
+
+
+def frames() -> ModuleType:
+    """:mod:`activemirror_jupyter.display`, imported on first use: pandas is slow to import,
+    ``%load_ext`` is not."""
+    from .. import display
+
+    return display
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

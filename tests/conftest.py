@@ -1,5 +1,18 @@
 """Shared fixtures: every test gets its own ACTIVEMIRROR_HOME in a temporary folder, and
-``mirror_factory`` opens mirrors over each kind of store (the behaviour tests run on all)."""
+``mirror_factory`` opens mirrors over each kind of store (the behaviour tests run on all).
+
+The suite runs in parts. Markers are applied here, at collection, never by hand:
+
+- ``browser``: everything in ``tests/browser/`` (a real JupyterLab and Chromium);
+- ``postgresql``: tests on the throwaway PostgreSQL server — they use the ``postgres_dsn`` or
+  ``postgres_server`` fixture, or run with the ``"postgresql"`` store as a parameter;
+- ``notebook``: tests that run notebooks in real kernels through nbclient;
+- ``slow``: the few tests that take seconds even on an idle machine (``SLOW`` below).
+
+``pytest -m "not browser and not postgresql and not slow"`` is the fast core. A test whose
+outside dependency is missing (psycopg, PostgreSQL, Chromium) is skipped with the reason;
+``--require-all``, which ``make test`` passes, turns those skips into failures.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dependencies import is_missing_dependency
 
-# A throwaway PostgreSQL cluster for the "postgresql" store (tests/postgres_server.py).
+# A throwaway PostgreSQL cluster for the "postgresql" store (tests/postgres_server.py);
+# psycopg is imported only once a test asks for the server.
 from postgres_server import postgres_dsn, postgres_server  # noqa: F401
 
 from activemirror_jupyter.core.mirror import ActiveMirror
@@ -18,11 +33,79 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 # that provides its location (see STORE_OPTIONS).
 STORE_TYPES = ["memory", "sqlite", "json", "postgresql"]
 
+# Tests that take seconds on an idle machine: they start (and kill) many processes.
+# Measured with `pytest --durations=30`; the figure is each one's time on an idle 2-core box.
+SLOW = {
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-all",
+        action="store_true",
+        help="fail, instead of skipping, tests whose outside dependency (psycopg, PostgreSQL, "
+        "Chromium, the built frontend) is missing; `make test` passes it",
+    )
+
+
+def _is_postgresql(item: pytest.Item) -> bool:
+    if {"postgres_dsn", "postgres_server"} & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
+
+
+def _runs_notebooks(item: pytest.Item) -> bool:
+    """The test's module uses nbclient (imports it or something from it)."""
+    module = getattr(item, "module", None)
+    for value in vars(module).values() if module is not None else ():
+        name = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+        if isinstance(name, str) and name.split(".")[0] == "nbclient":
+            return True
+    return False
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Run the browser tests last: Playwright's sync API leaves an event loop running in
-    this thread for the rest of the session, which the server tests' own loop cannot share."""
-    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+    for item in items:
+        path = item.nodeid.replace("\\", "/")
+        if path.startswith("tests/browser/"):
+            item.add_marker(pytest.mark.browser)
+        if _is_postgresql(item):
+            item.add_marker(pytest.mark.postgresql)
+        if _runs_notebooks(item):
+            item.add_marker(pytest.mark.notebook)
+        if path.split("[")[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
+    # Run the browser tests last: Playwright's sync API leaves an event loop running in this
+    # thread for the rest of the session, which the server tests' own loop cannot share.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def _missing_dependency_failure(report: Any) -> None:
+    """Under --require-all, a skip for a missing dependency becomes a failure."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3 and is_missing_dependency(longrepr[2]):
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{longrepr[2].removeprefix('Skipped: ')}\n--require-all (make test): a missing dependency is a failure, not "
+            "a skip: `make install system-deps` provides everything the suite needs"
+        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail") and item.config.getoption("require_all"):
+        _missing_dependency_failure(report)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    report = yield
+    if report.skipped and collector.config.getoption("require_all"):
+        _missing_dependency_failure(report)
+    return report
 
 
 @pytest.fixture(autouse=True)

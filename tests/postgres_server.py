@@ -8,8 +8,11 @@ PostgreSQL refuses to run as root, so under root the server runs as the unprivil
 
 Fixtures: ``postgres_server`` (one cluster per test run) and ``postgres_dsn`` (a fresh, empty
 database for each test, owned by an ordinary login role, so row-level security applies to the
-store exactly as it would for a team member). A server that cannot start is an error, never a
-skip: ``make test`` installs everything it needs.
+store exactly as it would for a team member). Without psycopg or PostgreSQL's programs, or when
+the server cannot start, the tests that need it are skipped with the reason — and fail under
+``make test`` (``--require-all``), which installs everything they need.
+
+psycopg is imported only when a server is used, so the rest of the suite runs without it.
 """
 
 from __future__ import annotations
@@ -24,15 +27,22 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg
 import pytest
-from psycopg import sql
+from dependencies import missing_dependency
+
+if TYPE_CHECKING:
+    import psycopg
 
 SUPERUSER = "postgres"
 #: The login role the behaviour tests connect as: it owns each test database and its tables.
 TEST_ROLE = "activemirror_tester"
 RUN_AS = "nobody"
+
+
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL's server programs are not installed."""
 
 
 def postgres_bin_dir() -> Path:
@@ -48,7 +58,7 @@ def postgres_bin_dir() -> Path:
     on_path = shutil.which("pg_ctl")
     if on_path:
         return Path(on_path).parent
-    raise RuntimeError(
+    raise PostgresUnavailable(
         "PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH): "
         "run `make system-deps` (apt-get install postgresql)"
     )
@@ -140,19 +150,27 @@ class PostgresServer:
     # -- connecting ----------------------------------------------------------------------
 
     def dsn(self, dbname: str = "postgres", user: str = SUPERUSER, **extra: object) -> str:
+        from psycopg.conninfo import make_conninfo
+
         params = {"host": self.host, "port": self.port, "dbname": dbname, "user": user, **extra}
-        return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+        return make_conninfo(**{k: str(v) for k, v in params.items()})
 
     def connect(self, dbname: str = "postgres", user: str = SUPERUSER) -> psycopg.Connection:
+        import psycopg
+
         return psycopg.connect(self.dsn(dbname, user), autocommit=True)
 
     def create_role(self, name: str) -> None:
+        from psycopg import sql
+
         with self.connect() as conn:
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
             if not exists:
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
 
     def create_database(self, owner: str = SUPERUSER) -> str:
+        from psycopg import sql
+
         name = f"test_{os.getpid()}_{next(self._names)}"
         with self.connect() as conn:
             conn.execute(
@@ -163,6 +181,8 @@ class PostgresServer:
         return name
 
     def drop_database(self, name: str) -> None:
+        from psycopg import sql
+
         with self.connect() as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -171,11 +191,24 @@ class PostgresServer:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL cluster for the whole test run; fails loudly if it cannot start."""
-    server = PostgresServer()
+    """One PostgreSQL cluster for the whole test run. If psycopg or PostgreSQL is missing, or
+    the server cannot start, every test that needs it is skipped with the reason (pytest
+    keeps the skip for the session: one attempt per run) — a failure under --require-all."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError as error:
+        missing_dependency(f"psycopg ({error}); pip install -e '.[postgresql]'")
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as error:
+        missing_dependency(str(error))
     try:
         server.start()
         server.create_role(TEST_ROLE)
+    except Exception as error:  # any reason at all: say it, and skip (or fail) the tests
+        server.cleanup()
+        missing_dependency(f"the PostgreSQL test server could not start: {error}")
+    try:
         yield server
     finally:
         server.cleanup()

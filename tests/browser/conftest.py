@@ -10,10 +10,16 @@ Fixtures for any browser test in this folder:
   puts a notebook in its folder. ``start_jupyter_lab(folder)`` starts another one.
 - ``browser`` — headless ``/usr/bin/chromium`` (never a Playwright browser download).
 - ``lab`` — a fresh page on ``jupyter_lab`` wrapped in :class:`LabPage`: ``open()``,
-  ``open_notebook(name)``, ``run_cell(source)``, ``execute(command, args)``,
-  ``screenshot(name)``. A failing test leaves a screenshot in ``test-artifacts/``.
+  ``open_notebook(name)`` (in JupyterLab or Notebook 7), ``run_cell(source)``,
+  ``execute(command, args)``, ``wait_for_sources(sources)``, ``screenshot(name)``. A failing
+  test leaves a screenshot in ``test-artifacts/``.
 
-Chromium missing? ``make system-deps`` installs Debian's ``chromium``.
+Tests never read the page right after an action: they wait for the state they need with
+Playwright's ``expect(...)`` (which retries; its timeout is raised to 30 s here, for loaded
+machines) or ``page.wait_for_function``, and never sleep.
+
+Chromium or Playwright missing? The tests are skipped with the reason (failures under
+``make test``); ``make system-deps`` installs Debian's ``chromium``.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dependencies import missing_dependency
 
 from activemirror_jupyter.core.mirror import ActiveMirror
 
@@ -48,7 +55,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STARTUP_TIMEOUT = 90  # seconds; two busy cores can make a first start slow
+STARTUP_TIMEOUT = 120  # seconds; two busy cores can make a first start slow
+WAIT_MS = 30_000  # Playwright's waits and expect(); generous for a loaded machine
+KERNEL_WAIT_MS = 120_000  # a kernel starting, or running a cell that imports pandas
 
 # JupyterLab user settings that keep the page quiet and offline: no news or update checks.
 LAB_SETTINGS = {
@@ -191,6 +200,7 @@ def start_jupyter_lab(root: Path, *extra_args: str) -> Iterator[LabServer]:
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={notebook_dir}",
         "--LabApp.expose_app_in_browser=True",
+        "--JupyterNotebookApp.expose_app_in_browser=True",
         *extra_args,
     ]
     log_path = root / "jupyter-lab.log"
@@ -222,9 +232,13 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
-    from playwright.sync_api import sync_playwright
+        missing_dependency(f"{CHROMIUM}; `make system-deps` installs Debian's chromium")
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError as error:
+        missing_dependency(f"playwright ({error}); pip install -e '.[test]'")
 
+    expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
@@ -255,13 +269,17 @@ class LabPage:
         self.test_name = test_name
 
     def open(self, path: str = "lab", *, reset: bool = True) -> None:
-        """Load JupyterLab (``lab`` or ``lab/tree/<notebook>``) and wait until it is usable.
+        """Load JupyterLab (``lab`` or ``lab/tree/<notebook>``) or Notebook 7
+        (``notebooks/<notebook>``) and wait until the application has started and restored.
 
         ``reset`` starts from the default layout, not the one an earlier test left saved."""
         self.page.goto(self.server.url + path + ("?reset" if reset else ""))
-        self.page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
-        self.page.wait_for_function("() => window.jupyterapp && window.jupyterapp.started")
-        self.page.wait_for_function("() => window.jupyterapp.restored")
+        self.page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=KERNEL_WAIT_MS)
+        # Polls until the app exists, then waits for its promise (a promise is adopted).
+        self.page.wait_for_function(
+            "() => window.jupyterapp && window.jupyterapp.started", timeout=KERNEL_WAIT_MS
+        )
+        self.page.wait_for_function("() => window.jupyterapp.restored", timeout=KERNEL_WAIT_MS)
 
     def execute(self, command: str, args: dict[str, Any] | None = None) -> Any:
         """Run a JupyterLab command, as the palette or a menu would."""
@@ -270,18 +288,22 @@ class LabPage:
             [command, args or {}],
         )
 
-    def open_notebook(self, name: str) -> None:
-        """Open ``name`` (relative to the notebook folder) and wait for an idle kernel."""
-        self.open(f"lab/tree/{name}")
+    def open_notebook(self, name: str, *, ui: str = "lab") -> None:
+        """Open ``name`` (relative to the notebook folder) in JupyterLab (``ui="lab"``) or
+        Notebook 7 (``ui="notebook"``), and wait until its kernel is connected and idle:
+        a cell run earlier could be lost while the kernel connection is still being made."""
+        self.open(f"lab/tree/{name}" if ui == "lab" else f"notebooks/{name}", reset=ui == "lab")
         self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
         self.page.wait_for_function(
             """() => {
                 const panel = window.jupyterapp.shell.currentWidget;
-                const kernel = panel && panel.sessionContext && panel.sessionContext.session
-                    && panel.sessionContext.session.kernel;
-                return kernel && kernel.status === 'idle';
+                const context = panel && panel.sessionContext;
+                const kernel = context && context.isReady && context.session
+                    && context.session.kernel;
+                return kernel && kernel.connectionStatus === 'connected'
+                    && kernel.status === 'idle';
             }""",
-            timeout=60_000,
+            timeout=KERNEL_WAIT_MS,
         )
 
     def notebook_sources(self) -> list[str]:
@@ -293,33 +315,70 @@ class LabPage:
             }"""
         )
 
-    def run_cell(self, source: str, timeout: float = 60) -> str:
-        """Put ``source`` in the last cell of the current notebook, run it with Shift+Enter,
-        wait until it finishes, and return the text of its output."""
+    def wait_for_sources(self, sources: list[str]) -> None:
+        """Wait until the current notebook's cells hold exactly ``sources``, in order."""
+        try:
+            self.page.wait_for_function(
+                """(sources) => {
+                    const nb = window.jupyterapp.shell.currentWidget.content;
+                    const now = nb.widgets.map(cell => cell.model.sharedModel.getSource());
+                    return JSON.stringify(now) === JSON.stringify(sources);
+                }""",
+                arg=sources,
+            )
+        except Exception as error:
+            raise AssertionError(
+                f"the notebook never held {sources!r}; it holds {self.notebook_sources()!r}"
+            ) from error
+
+    def run_cell(self, source: str) -> Any:
+        """Put ``source`` in the last cell of the current notebook, run it with Shift+Enter
+        and wait until the kernel has finished it; fail if it raised.
+
+        Returns the cell's own output area as a Playwright locator: check it with
+        ``expect(...)``, since outputs are drawn a moment after the kernel is done."""
+        from playwright.sync_api import expect
+
         index = self.page.evaluate(
             """(source) => {
                 const nb = window.jupyterapp.shell.currentWidget.content;
                 const index = nb.widgets.length - 1;
+                if (nb.widgets[index].model.executionCount !== null) {
+                    return -1;  // already run: its count would end the wait below at once
+                }
                 nb.activeCellIndex = index;
                 nb.widgets[index].model.sharedModel.setSource(source);
                 return index;
             }""",
             source,
         )
+        assert index >= 0, "the last cell has run already: Shift+Enter should have added one"
         cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
         cell.locator(".jp-InputArea-editor").click()
+        expect(cell.locator(".jp-InputArea-editor .cm-content")).to_be_focused()
         self.page.keyboard.press("Shift+Enter")
+        # The execution count is set once the reply and every output have arrived.
         self.page.wait_for_function(
             """(index) => {
-                const nb = window.jupyterapp.shell.currentWidget.content;
-                const model = nb.widgets[index].model;
-                const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-                return model.executionCount !== null && kernel.status === 'idle';
+                const panel = window.jupyterapp.shell.currentWidget;
+                const model = panel.content.widgets[index].model;
+                return model.executionCount !== null
+                    && panel.sessionContext.session.kernel.status === 'idle';
             }""",
             arg=index,
-            timeout=timeout * 1000,
+            timeout=KERNEL_WAIT_MS,
         )
-        return cell.locator(".jp-Cell-outputArea").first.inner_text()
+        errors = self.page.evaluate(
+            """(index) => {
+                const model = window.jupyterapp.shell.currentWidget.content.widgets[index].model;
+                return model.outputs.toJSON()
+                    .filter(output => output.output_type === 'error')
+                    .map(output => `${output.ename}: ${output.evalue}`);
+            }""",
+            index,
+        )
+        assert not errors, f"{source!r} raised {errors}"
+        return cell.locator(".jp-Cell-outputArea").first
 
     def screenshot(self, label: str) -> Path:
         path = artifact_path(self.test_name, label)
@@ -331,7 +390,7 @@ class LabPage:
 def lab(browser: Any, jupyter_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[LabPage]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(WAIT_MS)
     lab_page = LabPage(page, jupyter_lab, request.node.name)
     yield lab_page
     report = getattr(request.node, "report_call", None)

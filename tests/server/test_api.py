@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
+from waiting import wait_for_clock_past
 
 XSS = "<img src=x onerror=alert(1)>"
 # Input checks happen before the store is touched: one store is enough for them.
@@ -25,7 +25,7 @@ def seed_sessions(store, count: int, messages: int = 1) -> list[str]:
             session.send(f"note {j} of session {i}")
         session.save()
         ids.append(session.id)
-        time.sleep(0.002)  # distinct updated_at, so "newest first" is well defined
+        wait_for_clock_past(session.updated_at)  # so "newest first" is well defined
     return ids
 
 

@@ -9,10 +9,10 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from waiting import DEADLINE, wait_until
 
 from activemirror_jupyter import VaultMemory
 
@@ -31,19 +31,29 @@ def run_python(code: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def finish(proc: subprocess.Popen[str], timeout: float = 60) -> int:
-    out, err = proc.communicate(timeout=timeout)
+def finish(proc: subprocess.Popen[str], timeout: float = DEADLINE) -> int:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:  # timed out, or the test is failing: leave nothing running
+            proc.kill()
+            proc.communicate()
     assert "Traceback" not in err, err
     return proc.returncode
 
 
 WRITER = """
     import os, sys, time
+    from pathlib import Path
     from activemirror_jupyter import VaultMemory
     path, prefix, count, go = sys.argv[1:]
-    vault = VaultMemory("pw", path, kdf_iterations=1000)
-    while not os.path.exists(go):
+    Path(f"{go}-{prefix}-ready").touch()
+    deadline = time.monotonic() + 120
+    while not os.path.exists(go):  # start together: both create the vault, then write
+        if time.monotonic() > deadline:
+            sys.exit("never told to go")
         time.sleep(0.001)
+    vault = VaultMemory("pw", path, kdf_iterations=1000)
     for i in range(int(count)):
         vault.store(f"{prefix}{i}", {"writer": prefix, "i": i}, metadata={"tags": [prefix]})
         vault.store("shared", prefix)
@@ -56,9 +66,13 @@ def test_two_processes_writing_one_vault_lose_nothing(tmp_path: Path) -> None:
     count = 40
     # both processes also race to *create* the vault: exactly one creation must win
     procs = [run_python(WRITER, str(vault_dir), p, str(count), str(go)) for p in ("a", "b")]
-    time.sleep(0.3)
-    go.touch()
-    assert [finish(p) for p in procs] == [0, 0]
+    try:
+        ready = [tmp_path / f"go-{p}-ready" for p in ("a", "b")]
+        wait_until(lambda: all(r.exists() for r in ready), "both writers to start")
+        go.touch()
+    finally:
+        codes = [finish(p) for p in procs]
+    assert codes == [0, 0]
 
     vault = VaultMemory("pw", vault_dir)
     expected = {f"{p}{i}" for p in "ab" for i in range(count)} | {"shared"}
@@ -71,11 +85,11 @@ def test_two_processes_writing_one_vault_lose_nothing(tmp_path: Path) -> None:
 
 
 CRASH = """
-    import os, sys
+    import os, pathlib, sys
     from activemirror_jupyter import VaultMemory
     path, when = sys.argv[1:]
     vault = VaultMemory("pw", path)
-    real_replace, real_unlink = os.replace, os.unlink
+    real_replace, real_unlink, real_path_unlink = os.replace, os.unlink, pathlib.Path.unlink
 
     def replace(src, dst):
         if when == "before-index" and str(dst).endswith(".vault_index.enc"):
@@ -87,7 +101,12 @@ CRASH = """
             os._exit(17)  # killed after the index, before the old file is removed
         real_unlink(path, *a, **k)
 
-    os.replace, os.unlink = replace, unlink
+    def path_unlink(self, *a, **k):  # before 3.11, Path.unlink does not go through os.unlink
+        if when == "before-cleanup" and self.name.endswith(".vault"):
+            os._exit(17)
+        real_path_unlink(self, *a, **k)
+
+    os.replace, os.unlink, pathlib.Path.unlink = replace, unlink, path_unlink
     vault.store("kept", "new value")
     vault.store("added", 1)
 """

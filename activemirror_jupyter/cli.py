@@ -39,25 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Back up, restore, list, export and import activemirror sessions.",
         epilog="Run '%(prog)s COMMAND --help' for a command's options.",
     )
-    from . import __version__
+    from ._version import __version__
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_list_parser, _export_parser, _import_parser, _backup_parser, _restore_parser):
+        _store_options(add(commands))
+    return parser
 
+
+def _list_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("list", help="list sessions, most recently updated first")
-    _store_options(p)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N sessions")
     p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the N newest")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
 
+
+def _export_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="export one session as JSON, Markdown or text")
-    _store_options(p)
     p.add_argument("session", metavar="SESSION", help="the session id")
     p.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="json")
     p.add_argument("--output", "-o", metavar="PATH", help="write to PATH (default: stdout)")
+    return p
 
+
+def _import_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("import", help="import one session from a JSON export")
-    _store_options(p)
     p.add_argument("file", metavar="FILE", help="a session export (ours or the spec's shape)")
     p.add_argument(
         "--on-conflict",
@@ -65,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         help="when the id exists: fail (default), import a copy, or overwrite",
     )
+    return p
 
+
+def _backup_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("backup", help="write every session (and the vault) to one file")
-    _store_options(p)
     p.add_argument("path", metavar="PATH", help="the backup file to write ('-' for stdout)")
     vault = p.add_mutually_exclusive_group()
     vault.add_argument(
@@ -76,9 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="vault folder to include (default: $ACTIVEMIRROR_HOME/vault if any)",
     )
     vault.add_argument("--no-vault", action="store_true", help="leave the vault out")
+    return p
 
+
+def _restore_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("restore", help="restore a backup into a store (and vault folder)")
-    _store_options(p)
     p.add_argument("path", metavar="PATH", help="a backup file written by 'backup'")
     p.add_argument(
         "--vault",
@@ -98,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="refuse backups larger than N bytes (default: 1 GiB)",
     )
-    return parser
+    return p
 
 
 def _open_mirror(args: argparse.Namespace) -> Any:

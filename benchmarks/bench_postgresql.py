@@ -37,7 +37,8 @@ from postgres_server import PostgresServer  # noqa: E402
 from timing import median_of  # noqa: E402
 
 from activemirror_jupyter import ActiveMirror  # noqa: E402
-from activemirror_jupyter.core.storage.postgresql import SETUP_SQL, search_vector  # noqa: E402
+from activemirror_jupyter.core.storage.postgresql import SETUP_SQL  # noqa: E402
+from activemirror_jupyter.core.storage.postgresql_schema import search_vector  # noqa: E402
 
 
 class Words:

@@ -197,6 +197,22 @@ def test_help_documents_every_subcommand(shell: Shell) -> None:
     assert "--env VAR" in shell.run("%vault unlock --help").out
 
 
+def test_every_subcommand_of_every_magic_shows_its_help(shell: Shell) -> None:
+    """argparse reads help text as a %-format: a '%' in any help must not break --help."""
+    from activemirror_jupyter.magics.session_commands import SESSION
+    from activemirror_jupyter.magics.vault_commands import VAULT
+
+    for magic, table in (("%mirror_session", SESSION), ("%vault", VAULT)):
+        for name in table.commands:
+            ran = shell.run(f"{magic} {name} --help")
+            assert ran.success and not ran.err, (magic, name, ran.err)
+            assert f"usage: {magic} {name}" in ran.out, (magic, name, ran.out)
+        assert f"usage: {magic}" in shell.run(f"{magic} --help").out
+    ran = shell.run("%mirror_session import --help")
+    assert "%mirror_session export --format json" in ran.out  # the % is shown as written
+    assert "usage: %%mirror_send" in shell.run("%%mirror_send --help\nx").out
+
+
 def test_importing_the_package_loads_no_jupyter_layer() -> None:
     code = (
         "import sys, activemirror_jupyter, activemirror_jupyter.core.mirror;"
@@ -504,6 +520,16 @@ def test_autolog_without_a_session_starts_one(shell: Shell) -> None:
     session = shell.magics.session
     assert session is not None and session.title.endswith(date.today().isoformat())
     assert "z = 1" in [m.content for m in session.get_messages()]
+
+
+def test_an_autologged_cell_exports_as_a_code_block(shell: Shell) -> None:
+    shell.run("%mirror_session new Readings")
+    shell.run("%mirror_session autolog on")
+    code = 'readings = {"city": ["Oslo", None]}\nclean = [c for c in readings["city"] if c]'
+    shell.run(code)
+    shell.run("%mirror_session autolog off")
+    markdown = shell.run("%mirror_session export").result.data
+    assert f"```python\n{code}\n```" in markdown  # line breaks kept, shown as code
 
 
 def test_redact_keeps_the_magic_and_drops_its_arguments() -> None:

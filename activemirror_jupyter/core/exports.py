@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from .markup import safe_markdown, safe_markdown_line
-from .models import Message, SessionMetadata
+from .models import Message, SessionMetadata, is_cell
 from .serialize import camel, message_record, session_record
 from .timeutil import to_iso
 
@@ -85,11 +85,11 @@ def _md_table(columns: Sequence[Any], rows: Sequence[Any]) -> list[str]:
     return lines
 
 
-def _md_fence(text: str) -> list[str]:
+def _md_fence(text: str, language: str = "") -> list[str]:
     # Text in a fence is shown verbatim (no HTML); the fence outgrows any backtick run inside.
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * max(3, longest + 1)
-    return [fence, text, fence]
+    return [fence + language, text, fence]
 
 
 def _md_attachment(item: Mapping[str, Any]) -> list[str]:
@@ -133,7 +133,8 @@ def markdown_export(meta: SessionMetadata, messages: Sequence[Message]) -> str:
     lines.append("")
     for m in messages:
         lines += ["---", "", f"### {m.role.capitalize()} · {_when(m.timestamp)}", ""]
-        lines += [safe_markdown(m.content), ""]
+        body = _md_fence(m.content, "python") if is_cell(m) else [safe_markdown(m.content)]
+        lines += [*body, ""]
         attachments = m.metadata.get("attachments")
         if isinstance(attachments, list):
             for item in attachments:

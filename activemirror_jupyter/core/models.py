@@ -38,6 +38,11 @@ class SessionMetadata:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def is_cell(message: Message) -> bool:
+    """Whether ``message`` records an executed cell (autolog): its content is code."""
+    return message.metadata.get("kind") == "cell" or message.metadata.get("autolog") is True
+
+
 def check_role(role: object) -> str:
     if role not in ROLES:
         raise ValueError(f"invalid role {role!r}: use one of {', '.join(ROLES)}")

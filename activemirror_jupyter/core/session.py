@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .exports import check_format, render
 from .ids import new_id
@@ -19,11 +19,21 @@ from .models import (
     check_title,
 )
 from .paging import check_page, page_bounds
-from .replies import call_responder
+from .replies import Responder, call_responder
+from .storage.base import Storage
 from .timeutil import utcnow
 
-if TYPE_CHECKING:
-    from .mirror import ActiveMirror
+
+class Owner(Protocol):
+    """What a session needs of the :class:`~.mirror.ActiveMirror` it belongs to."""
+
+    store: Storage
+    autosave: bool
+    responder: Responder | None
+
+    def list_sessions(
+        self, *, limit: int | None = None, offset: int = 0, parent_session_id: str | None = None
+    ) -> list[SessionMetadata]: ...
 
 
 class Session:
@@ -31,7 +41,7 @@ class Session:
     at once when the mirror autosaves). Made by :meth:`ActiveMirror.create_session` or
     :meth:`ActiveMirror.load_session`, never directly."""
 
-    def __init__(self, mirror: ActiveMirror, meta: SessionMetadata, *, stored: bool) -> None:
+    def __init__(self, mirror: Owner, meta: SessionMetadata, *, stored: bool) -> None:
         self._mirror = mirror
         self._meta = meta
         self._stored = stored  # the store has a row for this session
@@ -43,7 +53,7 @@ class Session:
     # -- attributes -------------------------------------------------------------------------
 
     @property
-    def mirror(self) -> ActiveMirror:
+    def mirror(self) -> Owner:
         """The mirror (and so the store, autosave and responder) this session belongs to."""
         return self._mirror
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
 
-from .. import __version__
+from .._version import __version__
 from ..settings import StoreSettings
 from .handlers import route_table
 from .store import StoreThread

@@ -23,7 +23,7 @@ from ..core.mirror import ActiveMirror
 from ..core.models import ROLES
 from ..core.replies import REDRAW_INTERVAL, streaming_replies
 from ..core.session import Session
-from .common import StatusLine, button, heading, panel_frame, row
+from .common import StatusLine, button, check_positive, heading, panel_frame, row
 from .render import messages_html, session_header_html
 
 
@@ -44,8 +44,7 @@ class ChatPanel(widgets.VBox):
         history: int = 20,
         on_session: Callable[[Session], None] | None = None,
     ) -> None:
-        if isinstance(history, bool) or not isinstance(history, int) or history < 1:
-            raise ValueError(f"history must be a positive integer, not {history!r}")
+        self.history = check_positive(history, "history")
         if isinstance(target, Session):
             self.session: Session | None = target
             self.mirror: ActiveMirror = target.mirror
@@ -56,10 +55,20 @@ class ChatPanel(widgets.VBox):
             raise TypeError(
                 f"ChatPanel needs a Session or an ActiveMirror, not {type(target).__name__}"
             )
-        self.history = history
         self._new_title = title or f"Chat {date.today().isoformat()}"
         self._on_session = on_session
 
+        self.status = StatusLine()
+        super().__init__([heading("Chat"), *self._controls(), self.status])
+        panel_frame(self, "chat")
+        self._shown_count = -1  # message count at the last redraw
+        self._shell: Any = None
+        self._watch_cells()
+        self.refresh()
+
+    def _controls(self) -> list[widgets.Widget]:
+        """The session header, the latest messages, a streaming reply, the text box and
+        its buttons."""
         self.header = widgets.HTML("")
         self.messages = widgets.HTML("")
         self.messages.add_class("am-scroll")
@@ -85,23 +94,13 @@ class ChatPanel(widgets.VBox):
         self.save_button.on_click(lambda _: self.save())
         self.refresh_button = button("Refresh", "Show messages added elsewhere", "refresh")
         self.refresh_button.on_click(lambda _: self.refresh())
-        self.status = StatusLine()
-        super().__init__(
-            [
-                heading("Chat"),
-                self.header,
-                self.messages,
-                self.pending,
-                self.text,
-                row(self.role, self.send_button, self.save_button, self.refresh_button),
-                self.status,
-            ]
-        )
-        panel_frame(self, "chat")
-        self._shown_count = -1  # message count at the last redraw
-        self._shell: Any = None
-        self._watch_cells()
-        self.refresh()
+        return [
+            self.header,
+            self.messages,
+            self.pending,
+            self.text,
+            row(self.role, self.send_button, self.save_button, self.refresh_button),
+        ]
 
     def _watch_cells(self) -> None:
         from IPython import get_ipython

@@ -103,6 +103,13 @@ def panel_frame(panel: widgets.Box, name: str) -> None:
     )
 
 
+def check_positive(value: object, name: str) -> int:
+    """``value`` if it is a positive int, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
 def row(*children: widgets.Widget, **layout: Any) -> widgets.HBox:
     box = widgets.HBox(list(children), layout=widgets.Layout(**layout))
     box.add_class("am-row")

@@ -18,7 +18,7 @@ from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
 from ..core.paging import Page
 from ..core.session import Session
-from .common import Pager, StatusLine, button, heading, panel_frame, row
+from .common import Pager, StatusLine, button, check_positive, heading, panel_frame, row
 from .render import (
     export_html,
     markdown_output,
@@ -48,16 +48,30 @@ class SessionBrowser(widgets.VBox):
         session_id: str | None = None,
         on_select: Callable[[Session], None] | None = None,
     ) -> None:
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise ValueError(f"page_size must be a positive integer, not {page_size!r}")
-        if isinstance(picker_size, bool) or not isinstance(picker_size, int) or picker_size < 1:
-            raise ValueError(f"picker_size must be a positive integer, not {picker_size!r}")
+        check_positive(page_size, "page_size")
+        check_positive(picker_size, "picker_size")
         self.mirror = mirror
         self.session: Session | None = None
         self._on_select = on_select
         self._quiet = False  # set while the picker's options are replaced by code
+        self.status = StatusLine()
+        super().__init__(
+            [
+                heading("Sessions"),
+                *self._picker_rows(picker_size),
+                self._session_box(page_size),
+                self.status,
+            ]
+        )
+        panel_frame(self, "session-browser")
+        self._load_picker()
+        if session_id is not None:
+            self.open_session(session_id)
+        else:
+            self._show_session()
 
-        # -- the picker: one page of sessions at a time
+    def _picker_rows(self, picker_size: int) -> list[widgets.Widget]:
+        """The picker (one page of sessions at a time), its pager, and "New session"."""
         self.picker = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self.picker.observe(self._picked, names="value")
         self.picker_pager = Pager(
@@ -75,8 +89,14 @@ class SessionBrowser(widgets.VBox):
         )
         self.create_button = button("New session", "Create and open a new session", "plus")
         self.create_button.on_click(lambda _: self.create_session())
+        return [
+            self.picker,
+            row(self.picker_pager, self.session_total, self.refresh_button),
+            row(self.new_title, self.create_button),
+        ]
 
-        # -- the open session: header, one page of messages
+    def _session_box(self, page_size: int) -> widgets.VBox:
+        """The open session: header, one page of messages, export."""
         self.header = widgets.HTML("")
         self.messages = widgets.HTML("")
         self.messages.add_class("am-scroll")
@@ -87,17 +107,14 @@ class SessionBrowser(widgets.VBox):
             next_tooltip="Older messages",
             caption=lambda p: Page(p.total, p.page_size, p.offset).caption("messages"),
         )
-        sizes = sorted(set(PAGE_SIZES) | {page_size})
         self.page_size = widgets.Dropdown(
-            options=sizes,
+            options=sorted(set(PAGE_SIZES) | {page_size}),
             value=page_size,
             description="per page",
             layout=widgets.Layout(width="150px"),
             style={"description_width": "initial"},
         )
         self.page_size.observe(self._page_size_changed, names="value")
-
-        # -- export
         self.export_format = widgets.Dropdown(
             options=EXPORT_FORMATS, value="markdown", layout=widgets.Layout(width="120px")
         )
@@ -110,9 +127,7 @@ class SessionBrowser(widgets.VBox):
         # the export itself escapes HTML in user text, so markup stays text. The Output
         # widget is made on the first Markdown export: most panels never need one.
         self.export_markdown: widgets.Output | None = None
-        self.status = StatusLine()
-
-        session_box = widgets.VBox(
+        self.session_box = widgets.VBox(
             [
                 self.header,
                 row(self.message_pager, self.page_size),
@@ -121,24 +136,8 @@ class SessionBrowser(widgets.VBox):
                 self.export_view,
             ]
         )
-        session_box.add_class("am-section")
-        self.session_box = session_box
-        super().__init__(
-            [
-                heading("Sessions"),
-                self.picker,
-                row(self.picker_pager, self.session_total, self.refresh_button),
-                row(self.new_title, self.create_button),
-                session_box,
-                self.status,
-            ]
-        )
-        panel_frame(self, "session-browser")
-        self._load_picker()
-        if session_id is not None:
-            self.open_session(session_id)
-        else:
-            self._show_session()
+        self.session_box.add_class("am-section")
+        return self.session_box
 
     # ---------------------------------------------------------------- picker
 

@@ -53,11 +53,21 @@ class VaultPanel(widgets.VBox):
         self.vault = vault if vault is not None else VaultMemory(vault_path=vault_path)
         self._on_unlock = on_unlock
         self._on_lock = on_lock
-        self.hint = hint
         self.revealed_key: str | None = None
         self._pending_delete: str | None = None
 
-        # -- locked view
+        self.status = StatusLine()
+        self.locked_box = self._locked_view()
+        self.unlocked_box = self._unlocked_view(page_size)
+        super().__init__([heading("Vault"), self.locked_box, self.unlocked_box, self.status])
+        panel_frame(self, "vault")
+        self.show_password_form(change_password)
+        self._render()
+        if hint and self.vault.is_locked:
+            self.status.show(hint)
+
+    def _locked_view(self) -> widgets.VBox:
+        """Where the vault is, and its password field(s)."""
         self.location = widgets.HTML("")
         self.password = widgets.Password(
             placeholder="Vault password", layout=widgets.Layout(width="240px")
@@ -70,17 +80,27 @@ class VaultPanel(widgets.VBox):
         # Enter in either password field unlocks too (the front end sends "submit").
         for field in (self.password, self.confirm):
             field.on_msg(self._submitted)
-        self.locked_box = widgets.VBox(
-            [self.location, row(self.password, self.confirm, self.unlock_button)]
-        )
+        return widgets.VBox([self.location, row(self.password, self.confirm, self.unlock_button)])
 
-        # -- unlocked view
+    def _unlocked_view(self, page_size: int) -> widgets.VBox:
+        """A summary with Lock and Change password, the entries, and a form to add one."""
         self.summary = widgets.HTML("")
         self.lock_button = button("Lock", "Forget the key until the next unlock", "lock")
         self.lock_button.on_click(lambda _: self.lock())
         self.password_button = button("Change password", "Show the change-password form", "key")
         self.password_button.on_click(lambda _: self.show_password_form(not self.password_shown))
         self.password_form = ChangePasswordForm(self.vault, self._report)
+        return widgets.VBox(
+            [
+                row(self.summary, self.lock_button, self.password_button),
+                self._entries_grid(page_size),
+                self.pager,
+                self._add_box(),
+                self.password_form,
+            ]
+        )
+
+    def _entries_grid(self, page_size: int) -> widgets.GridBox:
         # A grid keeps the columns aligned across rows; widths follow the content.
         self.entries_box = widgets.GridBox(
             [],
@@ -99,6 +119,10 @@ class VaultPanel(widgets.VBox):
         self.delete_buttons: dict[str, widgets.Button] = {}
         self.value_cells: dict[str, widgets.HTML] = {}
         self.pager = Pager(self._render_entries, page_size=page_size)
+        self.pager = Pager(self._render_entries, page_size=page_size)
+        return self.entries_box
+
+    def _add_box(self) -> widgets.VBox:
         self.new_key = widgets.Text(placeholder="key", layout=widgets.Layout(width="200px"))
         self.new_value = widgets.Textarea(
             placeholder="value (text, or JSON if ticked)",
@@ -118,30 +142,15 @@ class VaultPanel(widgets.VBox):
         )
         self.add_button = button("Add", "Store this entry (replaces one with the same key)", "plus")
         self.add_button.on_click(lambda _: self.add_entry())
-        add_box = widgets.VBox(
+        box = widgets.VBox(
             [
                 widgets.HTML('<span class="am-muted">Add an entry</span>'),
                 row(self.new_key, self.new_value, self.value_is_json),
                 row(self.new_category, self.new_tags, self.add_button),
             ]
         )
-        add_box.add_class("am-section")
-        self.unlocked_box = widgets.VBox(
-            [
-                row(self.summary, self.lock_button, self.password_button),
-                self.entries_box,
-                self.pager,
-                add_box,
-                self.password_form,
-            ]
-        )
-        self.status = StatusLine()
-        super().__init__([heading("Vault"), self.locked_box, self.unlocked_box, self.status])
-        panel_frame(self, "vault")
-        self.show_password_form(change_password)
-        self._render()
-        if hint and self.vault.is_locked:
-            self.status.show(hint)
+        box.add_class("am-section")
+        return box
 
     # ---------------------------------------------------------------- state
 

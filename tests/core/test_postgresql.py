@@ -30,11 +30,8 @@ from activemirror_jupyter import (
     import_session,
 )
 from activemirror_jupyter.core.exports import dumps
-from activemirror_jupyter.core.storage.postgresql import (
-    MIGRATIONS,
-    SETUP_SQL,
-    PostgreSQLStorage,
-)
+from activemirror_jupyter.core.storage.postgresql import SETUP_SQL, PostgreSQLStorage
+from activemirror_jupyter.core.storage.postgresql_schema import MIGRATIONS
 
 # ---------------------------------------------------------------------------------------------
 # A team database set up the way the README says: owned by an admin role, tables created by

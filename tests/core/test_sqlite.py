@@ -17,7 +17,8 @@ import pytest
 from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import ActiveMirror, StorageError
-from activemirror_jupyter.core.storage.sqlite import MIGRATIONS, SQLiteStorage
+from activemirror_jupyter.core.storage.sqlite import SQLiteStorage
+from activemirror_jupyter.core.storage.sqlite_schema import MIGRATIONS
 
 
 def columns(db: Path, table: str) -> list[str]:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from ..ids import validate_id
 from ..models import ROLES, Message, SessionMetadata
 from ..serialize import camel
 from ..timeutil import from_iso, to_iso
+
+INDEX_VERSION = 1
 
 # The session file's keys in the order we write them (messages last, as the SDK does).
 HEADER_KEYS = (
@@ -214,3 +217,63 @@ def session_header(meta: SessionMetadata, count: int, old: dict[str, Any]) -> di
         header["updatedAt"] = max(header["updatedAt"], to_iso(from_iso(old["updatedAt"])))
     header.update({k: v for k, v in old.items() if k not in HEADER_KEYS})
     return header
+
+
+@dataclass
+class Index:
+    """``index.json`` as parsed; ``key`` tells which version of the file it was."""
+
+    key: tuple[int, int, int] | None
+    order: list[str]  # the "sessions" list, in the order sessions were first saved
+    entries: dict[str, dict[str, Any]]  # session id -> sessionMeta entry
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
+    _by_update: list[str] | None = None
+    _metas: dict[str, SessionMetadata] = field(default_factory=dict)
+
+    def meta(self, session_id: str) -> SessionMetadata:
+        """The session's metadata (built once per index version; they are immutable)."""
+        meta = self._metas.get(session_id)
+        if meta is None:
+            meta = self._metas[session_id] = meta_from_entry(session_id, self.entries[session_id])
+        return meta
+
+    def newest_first(self) -> list[str]:
+        if self._by_update is None:
+            # Timestamps are normalised fixed-width ISO text, so text order is time order.
+            self._by_update = sorted(
+                self.entries, key=lambda i: (self.entries[i]["updatedAt"], i), reverse=True
+            )
+        return self._by_update
+
+
+class DamagedIndex(Exception):
+    """``index.json`` is not an index (it is then rebuilt from the session files)."""
+
+
+def parse_index(raw: bytes, key: tuple[int, int, int], path: Path) -> Index:
+    """The index file ``path`` (``raw``), or :class:`DamagedIndex`; an unsafe id in it is a
+    StorageError: the folder is refused."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedIndex(str(exc)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("sessions", []), list):
+        raise DamagedIndex("not an object with a 'sessions' list")
+    order = data.get("sessions", [])
+    meta = data.get("sessionMeta", {})
+    if not isinstance(meta, dict) or data.get("version", INDEX_VERSION) != INDEX_VERSION:
+        meta = {}  # another tool's (or a future) index: ids only, metadata re-read
+    for session_id in dict.fromkeys([*order, *meta]):
+        try:
+            validate_id(session_id, "session id")
+        except InvalidIdError as exc:
+            raise StorageError(
+                f"{path} lists an unsafe session file ({exc}); the folder was "
+                "not opened and nothing was read or written outside it. Remove that entry "
+                "(or index.json, which is then rebuilt from the session files)."
+            ) from None
+    listed = set(order)
+    entries = {i: e for i, e in meta.items() if isinstance(e, dict) and i in listed}
+    ours = ("sessions", "updatedAt", "version", "sessionMeta")
+    extra = {k: v for k, v in data.items() if k not in ours}
+    return Index(key, list(dict.fromkeys(order)), entries, extra)

@@ -41,7 +41,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -56,12 +56,16 @@ from ..models import Message, SessionMetadata
 from ..search import search_words
 from ..timeutil import to_iso, utcnow
 from .jsoncodec import (
+    INDEX_VERSION,
     DamagedFileError,
+    DamagedIndex,
+    Index,
     dumps,
     entry_from_header,
     message_from_record,
     message_record,
     meta_from_entry,
+    parse_index,
     parse_session_file,
     render_session_file,
     session_header,
@@ -70,7 +74,6 @@ from .jsoncodec import (
 
 INDEX_FILE = "index.json"
 LOCK_FILE = ".activemirror.lock"
-INDEX_VERSION = 1
 LOCK_TIMEOUT_S = 30.0
 # Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
 CACHE_SESSIONS = 32
@@ -99,35 +102,6 @@ class _Loaded:
         return self.ids
 
 
-@dataclass
-class _Index:
-    key: tuple[int, int, int] | None
-    order: list[str]  # the "sessions" list, in the order sessions were first saved
-    entries: dict[str, dict[str, Any]]  # session id -> sessionMeta entry
-    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
-    _by_update: list[str] | None = None
-    _metas: dict[str, SessionMetadata] = field(default_factory=dict)
-
-    def meta(self, session_id: str) -> SessionMetadata:
-        """The session's metadata (built once per index version; they are immutable)."""
-        meta = self._metas.get(session_id)
-        if meta is None:
-            meta = self._metas[session_id] = meta_from_entry(session_id, self.entries[session_id])
-        return meta
-
-    def newest_first(self) -> list[str]:
-        if self._by_update is None:
-            # Timestamps are normalised fixed-width ISO text, so text order is time order.
-            self._by_update = sorted(
-                self.entries, key=lambda i: (self.entries[i]["updatedAt"], i), reverse=True
-            )
-        return self._by_update
-
-
-class _DamagedIndex(Exception):
-    pass
-
-
 # ---------------------------------------------------------------------------------------------
 
 
@@ -140,7 +114,7 @@ class JSONStorage:
         self._index_path = self.path / INDEX_FILE
         self._mutex = threading.RLock()
         self._cache: OrderedDict[str, _Loaded] = OrderedDict()
-        self._index_cache: _Index | None = None
+        self._index_cache: Index | None = None
         self._closed = False
         if self.path.exists() and not self.path.is_dir():
             raise StorageError(f"{self.description} is a file, not a folder")
@@ -184,34 +158,7 @@ class JSONStorage:
 
     # -- the index --------------------------------------------------------------------------
 
-    def _parse_index(self, raw: bytes, key: tuple[int, int, int]) -> _Index:
-        """The index file, or _DamagedIndex; an unsafe id is a StorageError (refused)."""
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise _DamagedIndex(str(exc)) from None
-        if not isinstance(data, dict) or not isinstance(data.get("sessions", []), list):
-            raise _DamagedIndex("not an object with a 'sessions' list")
-        order = data.get("sessions", [])
-        meta = data.get("sessionMeta", {})
-        if not isinstance(meta, dict) or data.get("version", INDEX_VERSION) != INDEX_VERSION:
-            meta = {}  # another tool's (or a future) index: ids only, metadata re-read
-        for session_id in dict.fromkeys([*order, *meta]):
-            try:
-                validate_id(session_id, "session id")
-            except InvalidIdError as exc:
-                raise StorageError(
-                    f"{self._index_path} lists an unsafe session file ({exc}); the folder was "
-                    "not opened and nothing was read or written outside it. Remove that entry "
-                    "(or index.json, which is then rebuilt from the session files)."
-                ) from None
-        listed = set(order)
-        entries = {i: e for i, e in meta.items() if isinstance(e, dict) and i in listed}
-        ours = ("sessions", "updatedAt", "version", "sessionMeta")
-        extra = {k: v for k, v in data.items() if k not in ours}
-        return _Index(key, list(dict.fromkeys(order)), entries, extra)
-
-    def _read_index(self) -> _Index | None:
+    def _read_index(self) -> Index | None:
         """The index as on disk now (cached while unchanged); None if missing or damaged."""
         try:
             st = os.stat(self._index_path)
@@ -224,15 +171,15 @@ class JSONStorage:
             with open(self._index_path, "rb") as f:
                 st = os.fstat(f.fileno())
                 raw = f.read()
-            index = self._parse_index(raw, stat_key(st))
+            index = parse_index(raw, stat_key(st), self._index_path)
         except FileNotFoundError:
             return None
-        except _DamagedIndex:
+        except DamagedIndex:
             return None
         self._index_cache = index
         return index
 
-    def _index(self) -> _Index:
+    def _index(self) -> Index:
         """The current index; a missing or damaged one is rebuilt first."""
         self._check_open()
         index = self._read_index()
@@ -254,7 +201,7 @@ class JSONStorage:
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         st = atomic_write(self._index_path, text.encode("utf-8"))
-        self._index_cache = _Index(stat_key(st), order, entries, extra)
+        self._index_cache = Index(stat_key(st), order, entries, extra)
 
     def _reconcile(self) -> None:
         """Bring the index in line with the session files (called holding the lock)."""

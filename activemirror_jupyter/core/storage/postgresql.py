@@ -33,7 +33,6 @@ and a session keeps its unsaved messages, so ``save()`` succeeds again once the 
 
 from __future__ import annotations
 
-import hashlib
 import select
 import threading
 from collections.abc import Iterator, Sequence
@@ -45,16 +44,14 @@ from typing import Any
 import psycopg
 from psycopg import conninfo as pg_conninfo
 from psycopg import errors as pg_errors
-from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
-from ..search import search_words
+from .postgresql_schema import MIGRATIONS, OWN, search_query, search_vector
 from .rows import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
-    Migrations,
     dump_json,
     message_from_row,
     session_from_row,
@@ -65,181 +62,6 @@ DEFAULT_CONNECT_TIMEOUT_S = 10
 DEFAULT_POOL_SIZE = 4
 #: Roles and grants for a team's shared database (run by an admin with psql; see the README).
 SETUP_SQL = Path(__file__).with_name("postgresql_setup.sql")
-# Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
-# trying the API) must get the same answers as everyone else.
-# current_user is a `name`, whose collation is "C"; compared as is, the comparison takes that
-# collation and no index on `owner` (default collation) can serve it: every read would scan.
-OWN = 'owner = current_user::text COLLATE "default"'
-
-
-# ---------------------------------------------------------------------------------------------
-# Migrations: each runs once, in order, inside the transaction that records it.
-
-MIGRATIONS = Migrations()
-migration = MIGRATIONS.register
-
-
-@migration
-def m001_tables(db: psycopg.Connection) -> None:
-    """The SQLite store's tables and columns, keyed by owner."""
-    db.execute(
-        "CREATE TABLE sessions ("
-        " id text NOT NULL,"
-        " user_id text,"
-        " title text NOT NULL DEFAULT '',"
-        " created_at timestamptz NOT NULL DEFAULT now(),"
-        " updated_at timestamptz NOT NULL DEFAULT now(),"
-        " status text NOT NULL DEFAULT 'active',"
-        " parent_session_id text,"
-        " metadata json,"
-        " max_context_messages integer,"
-        " message_count integer NOT NULL DEFAULT 0,"
-        " owner text NOT NULL DEFAULT current_user,"
-        " PRIMARY KEY (owner, id))"
-    )
-    db.execute(
-        "CREATE TABLE messages ("
-        " id text NOT NULL,"
-        " session_id text NOT NULL,"
-        " role text NOT NULL,"
-        " content text NOT NULL,"
-        " timestamp timestamptz NOT NULL DEFAULT now(),"
-        " metadata json,"
-        " seq integer,"
-        " owner text NOT NULL DEFAULT current_user,"
-        " PRIMARY KEY (owner, id),"
-        " FOREIGN KEY (owner, session_id) REFERENCES sessions (owner, id))"
-    )
-
-
-@migration
-def m002_indexes(db: psycopg.Connection) -> None:
-    """Paging is an index range: messages by (session, seq), sessions by update time."""
-    db.execute("CREATE UNIQUE INDEX messages_session_seq ON messages (owner, session_id, seq)")
-    db.execute("CREATE INDEX sessions_updated ON sessions (owner, updated_at DESC, id DESC)")
-    db.execute("CREATE INDEX sessions_parent ON sessions (owner, parent_session_id)")
-
-
-@migration
-def m003_full_text_search(db: psycopg.Connection) -> None:
-    """A GIN-indexed tsvector per message; a trigger numbers and indexes raw SQL inserts."""
-    db.execute("ALTER TABLE messages ADD COLUMN search_vector tsvector")
-    db.execute("CREATE INDEX messages_search ON messages USING gin (search_vector)")
-    # The store always sends seq and search_vector; this only fills them for rows that other
-    # SQL inserts. Its word split is PostgreSQL's approximation of search_words (ASCII-exact).
-    db.execute(
-        r"""
-        CREATE FUNCTION activemirror_fill_message() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.search_vector IS NULL THEN
-                NEW.search_vector := array_to_tsvector(array_remove(regexp_split_to_array(
-                    regexp_replace(lower(normalize(NEW.content, NFKD)), '[\u0300-\u036f]', '',
-                                   'g'),
-                    '[^[:alnum:]]+'), ''));
-            END IF;
-            IF NEW.seq IS NULL THEN
-                -- lock the session row so concurrent inserts number in turn
-                PERFORM 1 FROM sessions
-                    WHERE owner = NEW.owner AND id = NEW.session_id FOR UPDATE;
-                SELECT coalesce(max(seq) + 1, 0) INTO NEW.seq FROM messages
-                    WHERE owner = NEW.owner AND session_id = NEW.session_id;
-                UPDATE sessions SET message_count = NEW.seq + 1,
-                                    updated_at = greatest(updated_at, NEW.timestamp)
-                    WHERE owner = NEW.owner AND id = NEW.session_id;
-            END IF;
-            RETURN NEW;
-        END $$
-        """
-    )
-    db.execute(
-        "CREATE TRIGGER messages_fill BEFORE INSERT ON messages FOR EACH ROW "
-        "WHEN (NEW.seq IS NULL OR NEW.search_vector IS NULL) "
-        "EXECUTE FUNCTION activemirror_fill_message()"
-    )
-    db.execute(
-        "CREATE TRIGGER messages_refill BEFORE UPDATE OF content ON messages FOR EACH ROW "
-        "WHEN (NEW.content IS DISTINCT FROM OLD.content "
-        "AND NEW.search_vector IS NOT DISTINCT FROM OLD.search_vector) "
-        "EXECUTE FUNCTION activemirror_fill_message()"
-    )
-
-
-@migration
-def m004_row_level_security(db: psycopg.Connection) -> None:
-    """Each role sees and changes only its own rows. (The tables' owner, the administrator,
-    is exempt, as PostgreSQL makes it by default: search below relies on that.)"""
-    for table in ("sessions", "messages"):
-        db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        db.execute(
-            f"CREATE POLICY {table}_own_rows ON {table} "
-            "USING (owner = current_user) WITH CHECK (owner = current_user)"
-        )
-
-
-@migration
-def m005_search_under_row_security(db: psycopg.Connection) -> None:
-    """Search through a function that runs as the tables' owner.
-
-    PostgreSQL evaluates a query's non-leakproof conditions, such as ``@@``, only after a
-    row passed its policies, so under row-level security the GIN index could never be used
-    and every search would read all of a person's messages. This function runs as the owner
-    (exempt from the policies) and applies the same rule itself: it returns only rows owned
-    by ``for_role``, and only if the connected (login) role is, or may act as, ``for_role``.
-    """
-    (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
-    db.execute(
-        sql.SQL(
-            "CREATE FUNCTION activemirror_search("
-            " for_role text, query tsquery, in_session text, max_rows integer)"
-            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
-            " SET search_path = {}, pg_temp AS $$"
-            " SELECT * FROM messages"
-            " WHERE owner = for_role AND pg_has_role(session_user, for_role, 'MEMBER')"
-            " AND search_vector @@ query AND (in_session IS NULL OR session_id = in_session)"
-            " ORDER BY timestamp DESC, id DESC LIMIT max_rows $$"
-        ).format(sql.Identifier(schema))
-    )
-
-
-@migration
-def m006_indexable_row_policies(db: psycopg.Connection) -> None:
-    """The policies compare ``owner`` in its own collation (see OWN), so the indexes that
-    lead with ``owner`` serve every read instead of a scan of all of a role's rows."""
-    for table in ("sessions", "messages"):
-        db.execute(f"ALTER POLICY {table}_own_rows ON {table} USING ({OWN}) WITH CHECK ({OWN})")
-
-
-# ---------------------------------------------------------------------------------------------
-# Words to tsvector/tsquery text. A word is letters and digits only (search_words), so quoting
-# it as a lexeme is always safe; PostgreSQL caps a lexeme at 2047 bytes, so a longer word is
-# stored and looked up by its digest instead ('#' cannot occur in a word).
-
-_MAX_LEXEME_BYTES = 1024
-
-
-def _lexeme(word: str) -> str:
-    data = word.encode("utf-8")
-    if len(data) <= _MAX_LEXEME_BYTES:
-        return word
-    return "#" + hashlib.sha256(data).hexdigest()
-
-
-def search_vector(content: str) -> str:
-    """The ``tsvector`` text of ``content``'s words, e.g. ``cafe menu``. Letters and digits
-    need no quoting in a tsvector, and PostgreSQL sorts and de-duplicates them itself."""
-    words = search_words(content)
-    if any(len(w) > _MAX_LEXEME_BYTES // 4 for w in words):  # may be too long in UTF-8
-        words = [_lexeme(w) for w in words]
-    return " ".join(words)
-
-
-def search_query(words: Sequence[str]) -> str:
-    """The ``tsquery`` text that matches rows holding every one of ``words``."""
-    return " & ".join(f"'{_lexeme(w)}'" for w in words)
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def _utc(value: datetime) -> datetime:
@@ -420,28 +242,7 @@ class PostgreSQLStorage:
                     f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session.session_id,)
                 )
                 conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session.session_id,))
-            # The upsert locks the session's row: concurrent saves of one session take turns,
-            # and each numbers its messages after the other's.
-            conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
-                "ON CONFLICT (owner, id) DO UPDATE SET user_id = excluded.user_id, "
-                "title = excluded.title, status = excluded.status, "
-                "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
-                "max_context_messages = excluded.max_context_messages, "
-                "updated_at = greatest(sessions.updated_at, excluded.updated_at)",
-                (
-                    session.session_id,
-                    session.user_id,
-                    session.title,
-                    session.created_at,
-                    session.updated_at,
-                    session.status,
-                    session.parent_session_id,
-                    dump_json(session.metadata),
-                    session.max_context_messages,
-                ),
-            )
+            self._upsert_session(conn, session)
             # Where the new messages start, and whether the first of them is already there:
             # when the connection drops at commit time the caller cannot know whether the
             # commit went through, keeps the messages and saves them again.
@@ -453,28 +254,61 @@ class PostgreSQLStorage:
             ).fetchone()  # type: ignore[misc]
             messages = self._not_yet_written(conn, new_messages) if repeated else new_messages
             count = start + len(messages)
-            # One statement for the batch and the count (COPY is not allowed under row security).
-            conn.execute(
-                "WITH added AS ("
-                f" INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
-                # binary arrays (%b): nothing to quote on our side or to parse on the server's
-                " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-                " %b::timestamptz[], %b::text[]::json[], %b::int[], %b::text[]::tsvector[]))"
-                f" UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
-                (
-                    [m.id for m in messages],
-                    [m.session_id for m in messages],
-                    [m.role for m in messages],
-                    [m.content for m in messages],
-                    [m.timestamp for m in messages],
-                    [dump_json(m.metadata) for m in messages],
-                    list(range(start, count)),
-                    [search_vector(m.content) for m in messages],
-                    count,
-                    session.session_id,
-                ),
-            )
+            self._append(conn, session.session_id, messages, start)
         return count
+
+    @staticmethod
+    def _upsert_session(conn: psycopg.Connection, session: SessionMetadata) -> None:
+        # The upsert locks the session's row: concurrent saves of one session take turns,
+        # and each numbers its messages after the other's.
+        conn.execute(
+            f"INSERT INTO sessions ({SESSION_COLUMNS}) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
+            "ON CONFLICT (owner, id) DO UPDATE SET user_id = excluded.user_id, "
+            "title = excluded.title, status = excluded.status, "
+            "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
+            "max_context_messages = excluded.max_context_messages, "
+            "updated_at = greatest(sessions.updated_at, excluded.updated_at)",
+            (
+                session.session_id,
+                session.user_id,
+                session.title,
+                session.created_at,
+                session.updated_at,
+                session.status,
+                session.parent_session_id,
+                dump_json(session.metadata),
+                session.max_context_messages,
+            ),
+        )
+
+    @staticmethod
+    def _append(
+        conn: psycopg.Connection, session_id: str, messages: Sequence[Message], start: int
+    ) -> None:
+        """Insert ``messages`` numbered from ``start`` and set the session's count."""
+        count = start + len(messages)
+        # One statement for the batch and the count (COPY is not allowed under row security).
+        conn.execute(
+            "WITH added AS ("
+            f" INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
+            # binary arrays (%b): nothing to quote on our side or to parse on the server's
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
+            " %b::timestamptz[], %b::text[]::json[], %b::int[], %b::text[]::tsvector[]))"
+            f" UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
+            (
+                [m.id for m in messages],
+                [m.session_id for m in messages],
+                [m.role for m in messages],
+                [m.content for m in messages],
+                [m.timestamp for m in messages],
+                [dump_json(m.metadata) for m in messages],
+                list(range(start, count)),
+                [search_vector(m.content) for m in messages],
+                count,
+                session_id,
+            ),
+        )
 
     @staticmethod
     def _not_yet_written(conn: psycopg.Connection, messages: Sequence[Message]) -> list[Message]:

@@ -7,7 +7,7 @@ Schema: the spec's ``sessions(id, user_id, title, created_at, updated_at, status
 session's messages 0, 1, 2… so a page of messages is an index range, whatever its offset.
 
 Schema changes are named migration functions applied in order and recorded in
-``activemirror_migrations`` (see :data:`MIGRATIONS`); a database made with the spec's schema
+``activemirror_migrations`` (see :mod:`.sqlite_schema`); a database made with the spec's schema
 or with the ActiveMirrorOS Python SDK 0.2.0 schema is upgraded in place, keeping every row.
 
 Concurrency: WAL journal, every write in ``BEGIN IMMEDIATE`` with a 30 s busy timeout, so
@@ -31,154 +31,13 @@ from ..timeutil import from_iso, to_iso
 from .rows import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
-    Migrations,
     dump_json,
     message_from_row,
     session_from_row,
 )
+from .sqlite_schema import MIGRATIONS
 
 BUSY_TIMEOUT_S = 30.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Migrations: each runs once, in order, inside the transaction that records it.
-
-MIGRATIONS = Migrations()
-migration = MIGRATIONS.register
-
-
-@migration
-def m001_spec_tables(db: sqlite3.Connection) -> None:
-    """The spec's two tables, as a fresh database would have them."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, user_id TEXT, title TEXT, "
-        "created_at TEXT, updated_at TEXT, status TEXT)"
-    )
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, session_id TEXT, role TEXT, "
-        "content TEXT, timestamp TEXT, FOREIGN KEY (session_id) REFERENCES sessions(id))"
-    )
-
-
-_CANONICAL_SESSIONS = {
-    "id": "TEXT PRIMARY KEY",
-    "user_id": "TEXT",
-    "title": "TEXT",
-    "created_at": "TEXT",
-    "updated_at": "TEXT",
-    "status": "TEXT",
-    "parent_session_id": "TEXT",
-    "metadata": "TEXT",
-    "max_context_messages": "INTEGER",
-    "message_count": "INTEGER NOT NULL DEFAULT 0",
-}
-_CANONICAL_MESSAGES = {
-    "id": "TEXT PRIMARY KEY",
-    "session_id": "TEXT",
-    "role": "TEXT",
-    "content": "TEXT",
-    "timestamp": "TEXT",
-    "metadata": "TEXT",
-    "seq": "INTEGER",
-}
-
-
-def _normal_time(value: Any) -> Any:
-    """Older databases hold naive local ISO text; ours is UTC ending in Z (naive read as UTC)."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return to_iso(from_iso(value))
-    except ValueError:
-        return value  # kept verbatim rather than lost
-
-
-def _rebuild(db: sqlite3.Connection, table: str, canonical: dict[str, str], fk: str) -> list[str]:
-    """Recreate ``table`` with the canonical columns (no legacy NOT NULLs), keeping any
-    extra columns a user added, and copy every row. Returns the columns it had before."""
-    old = [(r[1], r[2]) for r in db.execute(f"PRAGMA table_info({table})")]
-    old_names = [name for name, _ in old]
-    extras = {name: decl or "" for name, decl in old if name not in canonical}
-    columns = {**canonical, **extras}
-    body = ", ".join(f'"{n}" {d}'.strip() for n, d in columns.items())
-    db.execute(f"CREATE TABLE {table}_new ({body}{fk})")
-    shared = ", ".join(f'"{n}"' for n in old_names if n in columns)
-    db.execute(f"INSERT INTO {table}_new ({shared}) SELECT {shared} FROM {table}")
-    db.execute(f"DROP TABLE {table}")
-    db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
-    return old_names
-
-
-@migration
-def m002_canonical_tables(db: sqlite3.Connection) -> None:
-    """Add our columns, drop the SDK 0.2.0 NOT NULLs, number messages, normalise timestamps."""
-    _rebuild(db, "sessions", _CANONICAL_SESSIONS, "")
-    _rebuild(
-        db,
-        "messages",
-        _CANONICAL_MESSAGES,
-        ", FOREIGN KEY (session_id) REFERENCES sessions(id)",
-    )
-    for row_id, created, updated in db.execute(
-        "SELECT id, created_at, updated_at FROM sessions"
-    ).fetchall():
-        db.execute(
-            "UPDATE sessions SET created_at = ?, updated_at = ? WHERE id = ?",
-            (_normal_time(created), _normal_time(updated), row_id),
-        )
-    rows = db.execute(
-        "SELECT rowid, session_id, timestamp FROM messages ORDER BY session_id, timestamp, rowid"
-    ).fetchall()
-    seq: dict[str, int] = {}
-    for rowid, session_id, timestamp in rows:
-        n = seq.get(session_id, 0)
-        seq[session_id] = n + 1
-        db.execute(
-            "UPDATE messages SET seq = ?, timestamp = ? WHERE rowid = ?",
-            (n, _normal_time(timestamp), rowid),
-        )
-    db.execute(
-        "UPDATE sessions SET message_count = "
-        "(SELECT count(*) FROM messages WHERE messages.session_id = sessions.id)"
-    )
-    db.execute("UPDATE sessions SET status = 'active' WHERE status IS NULL")
-
-
-@migration
-def m003_indexes(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE UNIQUE INDEX IF NOT EXISTS messages_session_seq ON messages(session_id, seq)"
-    )
-    db.execute("CREATE INDEX IF NOT EXISTS sessions_updated ON sessions(updated_at, id)")
-    db.execute("CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent_session_id)")
-
-
-@migration
-def m004_full_text_search(db: sqlite3.Connection) -> None:
-    """FTS5 over message content, kept in step with ``messages`` by triggers."""
-    db.execute(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, "
-        "content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN "
-        "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
-        "INSERT INTO messages_fts(messages_fts, rowid, content) "
-        "VALUES ('delete', old.rowid, old.content); END"
-    )
-    db.execute(
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF content ON messages "
-        "BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) "
-        "VALUES ('delete', old.rowid, old.content); "
-        "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
-    )
-    db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 def session_params(s: SessionMetadata) -> tuple[Any, ...]:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from filelock import FileLock
 
 from ..errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
-from ..fsutil import TMP_PREFIX, atomic_write
+from ..fsutil import atomic_write
 from ..paths import default_vault_path
 from ..timeutil import from_iso, to_iso, utcnow
 from . import format as fmt
@@ -46,13 +46,9 @@ from .entries import (
     shown_metadata,
     value_text,
 )
+from .unlocked import UnlockedVault, read_index_file, unlink
 
 __all__ = ["VaultMemory"]
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
 
 
 class VaultMemory:
@@ -90,14 +86,7 @@ class VaultMemory:
         self._new_iterations = kdf_iterations or fmt.DEFAULT_ITERATIONS
         self._mutex = threading.RLock()
         self._file_lock = FileLock(str(self._path / fmt.LOCK_FILE))
-        self._data_key: bytearray | None = None
-        self._cipher: AESGCM | None = None
-        self._header: fmt.Header | None = None
-        self._index: dict[str, Any] | None = None
-        self._index_prefix = b""  # header + index nonce of the index file last read
-        self._generation = -1
-        self._swept = False
-        self._fragments: dict[tuple[str, str], str] = {}  # (name, entry id) → index JSON
+        self._open: UnlockedVault | None = None
         if password is not None or key is not None:
             self.unlock(password, key=key)
 
@@ -115,7 +104,7 @@ class VaultMemory:
 
     @property
     def is_locked(self) -> bool:
-        return self._cipher is None
+        return self._open is None
 
     def __repr__(self) -> str:
         state = "locked" if self.is_locked else "unlocked"
@@ -135,6 +124,13 @@ class VaultMemory:
     def _index_path(self) -> Path:
         return self._path / fmt.INDEX_FILE
 
+    def _unlocked(self) -> UnlockedVault:
+        if self._open is None:
+            raise VaultLockedError(
+                f"the vault at {self._path} is locked: unlock it with its password first"
+            )
+        return self._open
+
     # ---------------------------------------------------------------- lock / unlock
 
     def unlock(self, password: str | None = None, *, key: str | None = None) -> None:
@@ -149,7 +145,7 @@ class VaultMemory:
                 if not self._index_path.exists():
                     self._create(password)
                     return
-                data = self._read_index_bytes()
+                data = read_index_file(self._index_path)
                 header = fmt.parse_header(data, self._index_path)
                 kek = fmt.derive_kek(password, header.salt, header.iterations)
                 data_key = fmt.unwrap_data_key(header, kek, self._index_path)
@@ -159,47 +155,21 @@ class VaultMemory:
                     raise VaultError(
                         f"no vault at {self._path}; a new vault is created with a password"
                     )
-                data = self._read_index_bytes()
+                data = read_index_file(self._index_path)
                 header = fmt.parse_header(data, self._index_path)
                 fmt.verify_data_key(header, data_key, self._index_path)
-            cipher = AESGCM(data_key)
-            index = fmt.decrypt_index(cipher, data[header.size :], self._index_path)
-            self._set_unlocked(data_key, cipher, header, index, data)
+            index = fmt.decrypt_index(AESGCM(data_key), data[header.size :], self._index_path)
+            self._set_open(UnlockedVault(self._path, data_key, header, index, data))
 
     def lock(self) -> None:
         """Forget the key and every decrypted name; any use then raises VaultLockedError."""
+        self._set_open(None)
+
+    def _set_open(self, opened: UnlockedVault | None) -> None:
         with self._mutex:
-            if self._data_key is not None:
-                self._data_key[:] = bytes(len(self._data_key))  # best effort: wipe our copy
-            self._data_key = None
-            self._cipher = None
-            self._header = None
-            self._index = None
-            self._index_prefix = b""
-            self._generation = -1
-            self._swept = False
-            self._fragments = {}
-
-    def _set_unlocked(
-        self,
-        data_key: bytes,
-        cipher: AESGCM,
-        header: fmt.Header,
-        index: dict[str, Any],
-        data: bytes,
-    ) -> None:
-        self.lock()
-        self._data_key = bytearray(data_key)
-        self._cipher = cipher
-        self._adopt(header, index, data)
-
-    def _adopt(self, header: fmt.Header, index: dict[str, Any], data: bytes) -> None:
-        """Make ``index``, read from or written as the index file ``data``, the current one:
-        the one place the index state changes (besides :meth:`lock`)."""
-        self._header = header
-        self._index = index
-        self._index_prefix = data[: header.size + fmt.NONCE_BYTES]
-        self._generation = index["generation"]
+            if self._open is not None:
+                self._open.wipe()
+            self._open = opened
 
     def _create(self, password: str) -> None:
         self._path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -211,133 +181,26 @@ class VaultMemory:
             salt = os.urandom(fmt.SALT_BYTES)
             kek = fmt.derive_kek(password, salt, self._new_iterations)
             header_bytes = fmt.build_header(kek, data_key, salt, self._new_iterations)
-            cipher = AESGCM(data_key)
-            index: dict[str, Any] = {"generation": 0, "entries": {}}
-            data = header_bytes + fmt.encrypt_index(cipher, fmt.index_json(0, []))
+            data = header_bytes + fmt.encrypt_index(AESGCM(data_key), fmt.index_json(0, []))
             atomic_write(self._index_path, data)
             header = fmt.parse_header(data, self._index_path)
-            self._set_unlocked(data_key, cipher, header, index, data)
-
-    # ---------------------------------------------------------------- index I/O
-
-    def _read_index_bytes(self) -> bytes:
-        try:
-            return self._index_path.read_bytes()
-        except FileNotFoundError:
-            raise VaultIntegrityError(
-                f"{self._index_path}: the vault index is missing (was the folder removed?)"
-            ) from None
-
-    def _require_unlocked(self) -> AESGCM:
-        if self._cipher is None:
-            raise VaultLockedError(
-                f"the vault at {self._path} is locked: unlock it with its password first"
-            )
-        return self._cipher
-
-    def _refresh(self) -> dict[str, Any]:
-        """The current index, re-read only if another writer replaced the file."""
-        cipher = self._require_unlocked()
-        try:
-            with open(self._index_path, "rb") as f:
-                head = f.read(len(self._index_prefix))
-        except FileNotFoundError:
-            head = b""
-        if head == self._index_prefix and self._index is not None:
-            return self._index
-        data = self._read_index_bytes()
-        header = fmt.parse_header(data, self._index_path)
-        if not secrets.compare_digest(
-            header.key_check, fmt.key_check(bytes(self._data_key or b""))
-        ):
-            raise VaultIntegrityError(
-                f"{self._index_path}: the vault was replaced by one with a different key; "
-                "unlock it again"
-            )
-        index = fmt.decrypt_index(cipher, data[header.size :], self._index_path)
-        if index["generation"] < self._generation:
-            raise VaultIntegrityError(
-                f"{self._index_path}: the index went back in time (generation "
-                f"{index['generation']} after {self._generation}): an older copy was restored"
-            )
-        self._adopt(header, index, data)
-        return index
-
-    def _commit(self, index: dict[str, Any], header_bytes: bytes | None = None) -> None:
-        """Write ``index`` (under the write lock) and make it the current one."""
-        cipher = self._require_unlocked()
-        assert self._header is not None
-        header_bytes = header_bytes if header_bytes is not None else self._header.raw
-        data = header_bytes + fmt.encrypt_index(cipher, self._encode_index(index))
-        atomic_write(self._index_path, data)
-        self._adopt(fmt.parse_header(data, self._index_path), index, data)
-
-    def _encode_index(self, index: dict[str, Any]) -> bytes:
-        fragments: dict[tuple[str, str], str] = {}
-        for name, record in index["entries"].items():
-            cache_key = (name, record["id"])
-            fragment = self._fragments.get(cache_key)
-            fragments[cache_key] = fragment or fmt.index_fragment(name, record)
-        self._fragments = fragments
-        return fmt.index_json(index["generation"], list(fragments.values()))
+            index: dict[str, Any] = {"generation": 0, "entries": {}}
+            self._set_open(UnlockedVault(self._path, data_key, header, index, data))
 
     @contextlib.contextmanager
-    def _writing(self) -> Iterator[dict[str, Any]]:
+    def _writing(self) -> Iterator[UnlockedVault]:
         """Hold the in-process and cross-process locks around a read-modify-write of the
-        index; yields the freshly read index."""
+        index; yields the open vault with its index freshly read."""
         with self._mutex:
-            self._require_unlocked()
+            vault = self._unlocked()
             with self._file_lock:
-                index = self._refresh()
-                yield index
-                if not self._swept:
-                    self._sweep()
+                vault.refresh()
+                yield vault
+                if not vault.swept:
+                    vault.sweep()
 
-    def _sweep(self) -> None:
-        """Remove files a crashed writer left behind (we hold the write lock, so no writer
-        is between its entry write and its index write)."""
-        assert self._index is not None
-        live = {rec["id"] for rec in self._index["entries"].values()}
-        for path in self._path.iterdir():
-            name = path.name
-            if name.startswith(TMP_PREFIX) or (
-                fmt.ENTRY_FILE.fullmatch(name) and name[:32] not in live
-            ):
-                _unlink(path)
-        self._swept = True
-
-    def _entry_path(self, entry_id: str) -> Path:
-        return self._path / f"{entry_id}{fmt.ENTRY_SUFFIX}"
-
-    def _write_entry(self, name: str, value: Any) -> dict[str, Any]:
-        cipher = self._require_unlocked()
-        entry_id = secrets.token_hex(16)
-        data, nonce = fmt.encrypt_entry(cipher, entry_id, {"key": name, "value": value})
-        atomic_write(self._entry_path(entry_id), data)
-        return {"id": entry_id, "nonce": nonce.hex()}
-
-    def _read_entry(self, name: str, record: dict[str, Any]) -> Any:
-        cipher = self._require_unlocked()
-        path = self._entry_path(record["id"])
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            # another process may have replaced the entry since we read the index
-            fresh = self._refresh()["entries"].get(name)
-            if fresh is not None and fresh["id"] != record["id"]:
-                return self._read_entry(name, fresh)
-            raise VaultIntegrityError(
-                f"{path}: the file of vault entry {name!r} is missing"
-            ) from None
-        payload = fmt.decrypt_entry(cipher, record["id"], data, path)
-        if fmt.entry_nonce(data).hex() != record["nonce"] or payload["key"] != name:
-            raise VaultIntegrityError(
-                f"{path}: this is not the version of entry {name!r} the index records "
-                "(an older copy was put back?)"
-            )
-        return payload["value"]
-
-    def _entry(self, name: str, record: dict[str, Any], value: Any = None) -> VaultEntry:
+    @staticmethod
+    def _entry(name: str, record: dict[str, Any], value: Any = None) -> VaultEntry:
         return VaultEntry(
             key=name,
             value=value,
@@ -363,8 +226,8 @@ class VaultMemory:
     ) -> list[str]:
         """Write entries ``(name, value, metadata, created_at, updated_at)`` with one index
         write; returns the names written. Entry files are durable before the index."""
-        with self._writing() as current:
-            entries = current["entries"]
+        with self._writing() as vault:
+            entries = vault.index["entries"]
             clashes = sorted(name for name, *_ in items if name in entries)
             if clashes and on_conflict == "error":
                 raise VaultError(
@@ -380,7 +243,7 @@ class VaultMemory:
                     if old is not None and on_conflict == "skip":
                         continue
                     now = to_iso(utcnow())
-                    record = self._write_entry(name, value)
+                    record = vault.write_entry(name, value)
                     written.append(record["id"])
                     if meta is None:
                         meta = old["metadata"] if old is not None else {}
@@ -391,35 +254,35 @@ class VaultMemory:
                     if old is not None:
                         replaced.append(old["id"])
                 if written:
-                    self._commit({"generation": current["generation"] + 1, "entries": new_entries})
+                    vault.commit(new_entries)
             except BaseException:
                 # Files written but perhaps never pointed to: the next write sweeps them,
                 # judging by the index on disk (deleting here could race a finished commit).
-                self._swept = False
+                vault.swept = False
                 raise
             for entry_id in replaced:
-                _unlink(self._entry_path(entry_id))
+                unlink(vault.entry_path(entry_id))
             return [name for name, *_ in items if new_entries.get(name, {}).get("id") in written]
 
     def retrieve(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key`` (same JSON type as stored), or ``default``."""
         name = check_key(key)
         with self._mutex:
-            record = self._refresh()["entries"].get(name)
+            vault = self._unlocked()
+            record = vault.refresh()["entries"].get(name)
             if record is None:
                 return default
-            return self._read_entry(name, record)
+            return vault.read_entry(name, record)
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True if it existed."""
         name = check_key(key)
-        with self._writing() as current:
-            old = current["entries"].get(name)
+        with self._writing() as vault:
+            old = vault.index["entries"].get(name)
             if old is None:
                 return False
-            entries = {k: v for k, v in current["entries"].items() if k != name}
-            self._commit({"generation": current["generation"] + 1, "entries": entries})
-            _unlink(self._entry_path(old["id"]))
+            vault.commit({k: v for k, v in vault.index["entries"].items() if k != name})
+            unlink(vault.entry_path(old["id"]))
             return True
 
     def list_entries(
@@ -430,7 +293,7 @@ class VaultMemory:
         if tag is not None and not isinstance(tag, str):
             raise TypeError(f"tag must be a string, not {type(tag).__name__}")
         with self._mutex:
-            entries = self._refresh()["entries"]
+            entries = self._unlocked().refresh()["entries"]
             out = []
             for name in sorted(entries):
                 meta = entries[name]["metadata"]
@@ -449,13 +312,14 @@ class VaultMemory:
             raise TypeError(f"a search query is a string, not {type(query).__name__}")
         needle = query.casefold()
         with self._mutex:
-            entries = self._refresh()["entries"]
+            vault = self._unlocked()
+            entries = vault.refresh()["entries"]
             out = []
             for name in sorted(entries):
                 record = entries[name]
                 meta = record["metadata"]
                 try:
-                    value = self._read_entry(name, record)
+                    value = vault.read_entry(name, record)
                 except VaultIntegrityError as err:
                     warnings.warn(str(err), RuntimeWarning, stacklevel=2)
                     continue
@@ -470,8 +334,7 @@ class VaultMemory:
         ``VaultMemory(vault_path=…, key=…)``. It is the vault's data key, so it keeps working
         after password changes; keep it as safe as the vault itself."""
         with self._mutex:
-            self._require_unlocked()
-            return fmt.encode_recovery_key(bytes(self._data_key or b""))
+            return fmt.encode_recovery_key(self._unlocked().data_key)
 
     def change_password(self, old: str, new: str) -> None:
         """Re-wrap the data key under ``new`` (fresh salt, same iteration count); entries are
@@ -480,10 +343,9 @@ class VaultMemory:
         if not isinstance(old, str):
             raise TypeError(f"the old password is a string, not {type(old).__name__}")
         _check_password(new, "the new password")
-        with self._writing() as current:
-            header = self._header
-            assert header is not None and self._data_key is not None
-            data_key = bytes(self._data_key)
+        with self._writing() as vault:
+            header = vault.header
+            data_key = vault.data_key
             if old.startswith(fmt.RECOVERY_PREFIX):
                 try:
                     ok = secrets.compare_digest(fmt.decode_recovery_key(old), data_key)
@@ -508,10 +370,7 @@ class VaultMemory:
             header_bytes = fmt.build_header(kek, data_key, salt, header.iterations)
             # Only the index file is rewritten (its fresh nonce tells other processes to
             # re-read the header); no entry is touched.
-            self._commit(
-                {"generation": current["generation"] + 1, "entries": current["entries"]},
-                header_bytes,
-            )
+            vault.commit(vault.index["entries"], header_bytes)
 
     def import_legacy(
         self, path: str | os.PathLike[str], password: str, *, on_conflict: str = "error"
@@ -526,7 +385,7 @@ class VaultMemory:
 
         if on_conflict not in ("error", "skip", "replace"):
             raise ValueError("on_conflict must be 'error', 'skip' or 'replace'")
-        self._require_unlocked()
+        self._unlocked()
         items = []
         for entry in read_legacy_vault(path, password):
             items.append(

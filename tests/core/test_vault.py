@@ -4,11 +4,11 @@ password changes, locking."""
 from __future__ import annotations
 
 import pickle
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from waiting import wait_for_clock_past
 
 from activemirror_jupyter import (
     VaultAuthError,
@@ -117,7 +117,7 @@ def test_delete_reports_whether_the_key_existed(vault: VaultMemory, vault_dir: P
 def test_overwrite_keeps_created_at_and_metadata(vault: VaultMemory, vault_dir: Path) -> None:
     vault.store("api_key", "v1", metadata={"category": "private", "tags": ["llm"]})
     first = vault.list_entries()[0]
-    time.sleep(0.002)
+    wait_for_clock_past(first.updated_at)
     vault.store("api_key", "v2")
     second = vault.list_entries()[0]
     assert vault.retrieve("api_key") == "v2"

@@ -5,7 +5,8 @@
 import { Widget } from '@lumino/widgets';
 
 import { getMessages, getSession, IMessage, ISessionSummary } from './api';
-import { button, el, pageCount, plural, timeElement } from './dom';
+import { button, el, plural, timeElement } from './dom';
+import { Pager } from './pager';
 
 export namespace SessionView {
   export interface IOptions {
@@ -22,19 +23,20 @@ export class SessionView extends Widget {
     this.addClass('am-SessionView');
     this.sessionId = options.sessionId;
     this.node.dataset.sessionId = options.sessionId;
-    this._pageSize = options.pageSize ?? 20;
 
     const header = el('div', 'am-SessionView-header');
     this._heading = el('h1', 'am-SessionView-title', options.sessionId);
     this._meta = el('div', 'am-SessionView-meta');
     header.append(this._heading, this._meta);
 
-    const toolbar = el('div', 'am-Pager am-SessionView-toolbar');
-    this._newerButton = button('am-Pager-newer', '← Newer', 'Show newer messages');
-    this._olderButton = button('am-Pager-older', 'Older →', 'Show older messages');
-    this._pageLabel = el('span', 'am-Pager-label');
-    this._newerButton.addEventListener('click', () => void this.showPage(this._page - 1));
-    this._olderButton.addEventListener('click', () => void this.showPage(this._page + 1));
+    this._pager = new Pager({
+      pageSize: options.pageSize ?? 20,
+      load: (page, isCurrent) => this._load(page, isCurrent),
+      back: ['am-Pager-newer', '← Newer', 'Show newer messages'],
+      forward: ['am-Pager-older', 'Older →', 'Show older messages'],
+      className: 'am-SessionView-toolbar'
+    });
+    const toolbar = this._pager.node;
     const refresh = button('am-SessionView-refresh', 'Refresh', 'Reload this session');
     refresh.addEventListener('click', () => void this.refresh());
     const insert = button(
@@ -43,14 +45,7 @@ export class SessionView extends Widget {
       "Insert this session's Markdown export as a new cell in the active notebook"
     );
     insert.addEventListener('click', () => options.onInsert(this.sessionId));
-    toolbar.append(
-      this._newerButton,
-      this._pageLabel,
-      this._olderButton,
-      el('span', 'am-Spacer'),
-      refresh,
-      insert
-    );
+    toolbar.append(el('span', 'am-Spacer'), refresh, insert);
 
     this._status = el('div', 'am-SessionView-status');
     this._status.setAttribute('aria-live', 'polite');
@@ -58,7 +53,6 @@ export class SessionView extends Widget {
     this._list.setAttribute('aria-label', 'Messages');
 
     this.node.append(header, toolbar, this._status, this._list);
-    this._renderPager();
   }
 
   readonly sessionId: string;
@@ -70,41 +64,41 @@ export class SessionView extends Widget {
 
   /** The page shown: 1 is the newest messages. */
   get page(): number {
-    return this._page;
+    return this._pager.page;
   }
 
   refresh(): Promise<void> {
-    return this.showPage(this._page);
+    return this._pager.refresh();
   }
 
-  async showPage(page: number): Promise<void> {
-    const request = ++this._request;
-    const target = Math.max(1, page);
+  showPage(page: number): Promise<void> {
+    return this._pager.show(page);
+  }
+
+  private async _load(page: number, isCurrent: () => boolean): Promise<number | null> {
     this.node.dataset.state = 'loading';
+    const size = this._pager.pageSize;
     try {
       const [session, result] = await Promise.all([
         getSession(this.sessionId),
-        getMessages(this.sessionId, this._pageSize, (target - 1) * this._pageSize)
+        getMessages(this.sessionId, size, this._pager.offset(page))
       ]);
-      if (request !== this._request) {
-        return;
+      if (isCurrent()) {
+        this._session = session;
+        this._renderSession(session);
+        this._renderMessages(result.messages);
+        this.node.dataset.state = 'ready';
       }
-      this._session = session;
-      this._total = result.total;
-      this._page = Math.min(target, pageCount(result.total, this._pageSize));
-      this._renderSession(session);
-      this._renderMessages(result.messages);
-      this.node.dataset.state = 'ready';
+      return result.total;
     } catch (error) {
-      if (request !== this._request) {
-        return;
+      if (isCurrent()) {
+        this._list.replaceChildren();
+        this._status.textContent = `Could not load this session: ${(error as Error).message}`;
+        this._status.classList.add('am-mod-error');
+        this.node.dataset.state = 'error';
       }
-      this._list.replaceChildren();
-      this._status.textContent = `Could not load this session: ${(error as Error).message}`;
-      this._status.classList.add('am-mod-error');
-      this.node.dataset.state = 'error';
+      return null;
     }
-    this._renderPager();
   }
 
   private _renderSession(session: ISessionSummary): void {
@@ -139,23 +133,10 @@ export class SessionView extends Widget {
     return item;
   }
 
-  private _renderPager(): void {
-    const last = pageCount(this._total, this._pageSize);
-    this._pageLabel.textContent = `Page ${this._page} of ${last}`;
-    this._newerButton.disabled = this._page <= 1;
-    this._olderButton.disabled = this._page >= last;
-  }
-
-  private _pageSize: number;
-  private _page = 1;
-  private _total = 0;
-  private _request = 0;
+  private _pager: Pager;
   private _session: ISessionSummary | null = null;
   private _heading: HTMLHeadingElement;
   private _meta: HTMLDivElement;
   private _status: HTMLDivElement;
   private _list: HTMLOListElement;
-  private _newerButton: HTMLButtonElement;
-  private _olderButton: HTMLButtonElement;
-  private _pageLabel: HTMLSpanElement;
 }

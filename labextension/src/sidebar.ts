@@ -4,7 +4,8 @@
 import { Widget } from '@lumino/widgets';
 
 import { ISessionSummary, listSessions } from './api';
-import { button, el, pageCount, plural, timeElement } from './dom';
+import { button, el, plural, timeElement } from './dom';
+import { Pager } from './pager';
 
 export const SIDEBAR_ID = 'activemirror-sidebar';
 
@@ -23,7 +24,6 @@ export class MirrorSidebar extends Widget {
     this.addClass('am-Sidebar');
     this.title.caption = 'Mirror: saved sessions';
     this._onOpen = options.onOpen;
-    this._pageSize = options.pageSize ?? 20;
 
     const header = el('div', 'am-Sidebar-header');
     header.append(el('h2', 'am-Sidebar-heading', 'Mirror'));
@@ -36,72 +36,64 @@ export class MirrorSidebar extends Widget {
     this._list = el('ul', 'am-SessionList');
     this._list.setAttribute('aria-label', 'Saved sessions');
 
-    const pager = el('div', 'am-Pager am-Sidebar-pager');
-    this._prevButton = button('am-Pager-prev', 'Prev', 'Newer sessions');
-    this._nextButton = button('am-Pager-next', 'Next', 'Older sessions');
-    this._pageLabel = el('span', 'am-Pager-label');
-    this._prevButton.addEventListener('click', () => void this.showPage(this._page - 1));
-    this._nextButton.addEventListener('click', () => void this.showPage(this._page + 1));
-    pager.append(this._prevButton, this._pageLabel, this._nextButton);
-
-    this.node.append(header, this._status, this._list, pager);
-    this._renderPager();
+    this._pager = new Pager({
+      pageSize: options.pageSize ?? 20,
+      load: (page, isCurrent) => this._load(page, isCurrent),
+      back: ['am-Pager-prev', 'Prev', 'Newer sessions'],
+      forward: ['am-Pager-next', 'Next', 'Older sessions'],
+      className: 'am-Sidebar-pager'
+    });
+    this.node.append(header, this._status, this._list, this._pager.node);
   }
 
   /** The page shown, counted from 1. */
   get page(): number {
-    return this._page;
+    return this._pager.page;
   }
 
   get pageSize(): number {
-    return this._pageSize;
+    return this._pager.pageSize;
   }
 
   /** Reload the current page (staying on it while it still exists). */
   refresh(): Promise<void> {
-    return this.showPage(this._page);
+    return this._pager.refresh();
   }
 
-  async showPage(page: number): Promise<void> {
-    const request = ++this._request;
-    const target = Math.max(1, page);
+  showPage(page: number): Promise<void> {
+    return this._pager.show(page);
+  }
+
+  private async _load(page: number, isCurrent: () => boolean): Promise<number | null> {
     this.node.dataset.state = 'loading';
     try {
-      let result = await listSessions(this._pageSize, (target - 1) * this._pageSize);
-      const last = pageCount(result.total, this._pageSize);
-      if (target > last && result.total > 0) {
-        // Sessions were deleted since the last look: show the new last page.
-        result = await listSessions(this._pageSize, (last - 1) * this._pageSize);
+      const result = await listSessions(this._pager.pageSize, this._pager.offset(page));
+      if (isCurrent()) {
+        this._renderSessions(result.sessions, result.total);
+        this.node.dataset.state = 'ready';
       }
-      if (request !== this._request) {
-        return;
-      }
-      this._total = result.total;
-      this._page = Math.min(target, last);
-      this._renderSessions(result.sessions);
-      this.node.dataset.state = 'ready';
+      return result.total;
     } catch (error) {
-      if (request !== this._request) {
-        return;
+      if (isCurrent()) {
+        this._list.replaceChildren();
+        this._status.textContent = `Could not load sessions: ${(error as Error).message}`;
+        this._status.classList.add('am-mod-error');
+        this.node.dataset.state = 'error';
       }
-      this._list.replaceChildren();
-      this._status.textContent = `Could not load sessions: ${(error as Error).message}`;
-      this._status.classList.add('am-mod-error');
-      this.node.dataset.state = 'error';
+      return null;
     }
-    this._renderPager();
   }
 
   protected onAfterShow(): void {
     void this.refresh();
   }
 
-  private _renderSessions(sessions: ISessionSummary[]): void {
+  private _renderSessions(sessions: ISessionSummary[], total: number): void {
     this._status.classList.remove('am-mod-error');
     this._status.textContent =
-      this._total === 0
+      total === 0
         ? 'No saved sessions yet. Start one in a notebook with %mirror_session new "Title".'
-        : plural(this._total, 'session');
+        : plural(total, 'session');
     this._list.replaceChildren(...sessions.map(session => this._renderItem(session)));
   }
 
@@ -130,22 +122,9 @@ export class MirrorSidebar extends Widget {
     return item;
   }
 
-  private _renderPager(): void {
-    const last = pageCount(this._total, this._pageSize);
-    this._pageLabel.textContent = `Page ${this._page} of ${last}`;
-    this._prevButton.disabled = this._page <= 1;
-    this._nextButton.disabled = this._page >= last;
-  }
-
   private _onOpen: (session: ISessionSummary) => void;
-  private _pageSize: number;
-  private _page = 1;
-  private _total = 0;
-  private _request = 0;
+  private _pager: Pager;
   private _status: HTMLDivElement;
   private _list: HTMLUListElement;
   private _refreshButton: HTMLButtonElement;
-  private _prevButton: HTMLButtonElement;
-  private _nextButton: HTMLButtonElement;
-  private _pageLabel: HTMLSpanElement;
 }

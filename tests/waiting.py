@@ -7,6 +7,8 @@ loudly, only after a generous deadline.
 
 from __future__ import annotations
 
+import select
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -45,3 +47,15 @@ def wait_for_clock_past(moment: datetime) -> None:
         f"the clock to pass {moment.isoformat()}",
         interval=0.0001,
     )
+
+
+def read_line(process: subprocess.Popen[str], what: str, *, timeout: float = DEADLINE) -> str:
+    """The next line ``process`` prints on its stdout (a pipe); fail naming ``what`` if none
+    comes within ``timeout`` seconds, or if the process exits first."""
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    if not ready:
+        raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    if not line:
+        raise AssertionError(f"the process exited ({process.wait()}) before {what}")
+    return line

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from spec_examples import SPEC_SESSION
+from waiting import DEADLINE, read_line
 
 from activemirror_jupyter import ActiveMirror, StorageError
 from activemirror_jupyter.core.storage.sqlite import SQLiteStorage
@@ -279,10 +280,15 @@ def test_kill_9_during_saves_never_loses_a_returned_save(tmp_path):
             stdout=subprocess.PIPE,
             text=True,
         )
-        # Let it get going, then kill it at a varying point in its save loop.
-        time.sleep(0.15 + (round_ % 7) * 0.03)
-        proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate()
+        try:
+            # Once its first save has returned, its save loop runs: kill it at a varying
+            # point of the next saves. The pause only spreads where the kill lands (the
+            # test holds wherever it lands); nothing waits on it.
+            confirmed.append(read_line(proc, "the writer's first save").strip())
+            time.sleep((round_ % 10) * 0.003)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            out, _ = proc.communicate()
         confirmed.extend(out.split())
 
     assert confirmed, "the writer never completed a save"
@@ -328,10 +334,15 @@ def test_four_processes_autosave_into_one_session(tmp_path):
         )
         for w in range(4)
     ]
-    for proc in procs:
-        out, err = proc.communicate(timeout=240)
-        assert proc.returncode == 0, err
-        assert out.strip() == "ok"
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=DEADLINE)
+            assert proc.returncode == 0, err
+            assert out.strip() == "ok"
+    finally:
+        for proc in procs:  # a failing test leaves no writer running
+            proc.kill()
+            proc.communicate()
 
     with ActiveMirror(db_path=db) as mirror:
         session = mirror.load_session(shared.id)

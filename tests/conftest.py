@@ -110,8 +110,11 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
 
 @pytest.fixture(autouse=True)
 def activemirror_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """This test's ACTIVEMIRROR_HOME — and its own IPython folder, so no shell or kernel a
+    test starts writes history or profiles to the user's (both restored after the test)."""
     home = tmp_path / "activemirror-home"
     monkeypatch.setenv("ACTIVEMIRROR_HOME", str(home))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     return home
 
 

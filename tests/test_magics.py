@@ -4,7 +4,6 @@ never reach the history or any output."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
@@ -30,11 +29,13 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="session")
 def ipython(tmp_path_factory: pytest.TempPathFactory) -> InteractiveShell:
-    """One real shell for the run (IPython keeps one per process), history in memory."""
-    os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipythondir"))
+    """One real shell for the run (IPython keeps one per process), history in memory, its
+    own IPython folder (read once, when the shell starts; the variable is restored then)."""
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
-    return InteractiveShell.instance(config=config)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipythondir")))
+        return InteractiveShell.instance(config=config)
 
 
 @dataclass

@@ -7,7 +7,6 @@ and checks both what the panel shows and what is on disk afterwards.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -415,15 +414,13 @@ def test_chat_refresh_shows_messages_sent_from_code(mirror: ActiveMirror) -> Non
     assert shown_contents(panel.messages.value) == ["sent by %%mirror_send"]
 
 
-def test_chat_redraws_after_a_cell_that_sends(
-    mirror: ActiveMirror, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_chat_redraws_after_a_cell_that_sends(mirror: ActiveMirror) -> None:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     if not InteractiveShell.initialized():
         # the same kind of shell the magics tests use: history in memory, its own folder
-        os.environ.setdefault("IPYTHONDIR", str(tmp_path_factory.mktemp("ipythondir")))
+        # (IPYTHONDIR, set for every test by tests/conftest.py)
         config = Config()
         config.HistoryManager.hist_file = ":memory:"
         InteractiveShell.instance(config=config)

@@ -44,7 +44,7 @@ def test_python_dash_m_runs(tmp_path):
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=120,
     )
     assert result.returncode == 0
     assert "backup" in result.stdout

@@ -17,7 +17,11 @@ def executed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.Notebo
     monkeypatch.setenv("LLM_USER_PATH", str(tmp_path / "llm-user"))  # the kernel inherits it
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
-        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
+        notebook,
+        timeout=120,
+        startup_timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": tmp_path}},
     ).execute()
     return notebook
 

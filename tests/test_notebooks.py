@@ -31,7 +31,8 @@ def run(name: str, workdir: Path) -> dict[str, Any]:
     book = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(
         book,
-        timeout=120,
+        timeout=120,  # per cell; generous for a loaded machine
+        startup_timeout=120,  # the kernel's start
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
     ).execute()

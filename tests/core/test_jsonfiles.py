@@ -327,7 +327,7 @@ def test_changes_by_another_mirror_are_seen_without_reopening(folder):
 def _writer(folder: str, name: str, count: int, ready, go) -> None:
     mirror = ActiveMirror("json", storage_path=folder)
     ready.set()
-    go.wait(10)
+    assert go.wait(120), "never told to go"
     for i in range(count):
         session = mirror.create_session(f"{name}-{i}")
         session.send(f"{name} says {i}")
@@ -349,12 +349,18 @@ def test_two_processes_writing_one_folder_lose_nothing(folder):
     ]
     for p in procs:
         p.start()
-    for ready in readies:
-        assert ready.wait(60)
-    go.set()
-    for p in procs:
-        p.join(120)
-        assert p.exitcode == 0
+    try:
+        for ready in readies:
+            assert ready.wait(120)
+        go.set()
+        for p in procs:
+            p.join(120)
+            assert p.exitcode == 0
+    finally:
+        for p in procs:  # a failing test leaves no writer running
+            if p.is_alive():
+                p.kill()
+                p.join()
     index = read_json(folder / INDEX_FILE)
     assert len(index["sessions"]) == 2 * count
     with open_mirror(folder) as mirror:

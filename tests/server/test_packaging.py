@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from dependencies import missing_dependency
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -74,11 +75,9 @@ def test_the_installed_frontend_is_built_from_the_current_sources():
     )
 
 
-@pytest.mark.skipif(
-    not (REPO / "activemirror_jupyter" / "labextension" / "package.json").exists(),
-    reason="the frontend has not been built (make install builds it)",
-)
 def test_the_wheel_ships_the_frontend_and_enables_the_server_extension(tmp_path):
+    if not (REPO / "activemirror_jupyter" / "labextension" / "package.json").exists():
+        missing_dependency("the built frontend; `make install` builds it")
     pytest.importorskip("hatch_jupyter_builder")
     env = dict(os.environ, HATCH_JUPYTER_BUILDER_SKIP_NPM="1")  # reuse the current build
     subprocess.run(

@@ -33,9 +33,13 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 # that provides its location (see STORE_OPTIONS).
 STORE_TYPES = ["memory", "sqlite", "json", "postgresql"]
 
-# Tests that take seconds on an idle machine: they start (and kill) many processes.
-# Measured with `pytest --durations=30`; the figure is each one's time on an idle 2-core box.
+# Tests that take seconds on an idle machine: they start (and kill) many processes, or wait
+# out connection timeouts. Measured with `pytest --durations=30` on an idle 2-core machine.
 SLOW = {
+    "tests/core/test_postgresql.py::test_server_stopped_and_restarted_mid_session",  # 4.3 s
+    "tests/core/test_sqlite.py::test_kill_9_during_saves_never_loses_a_returned_save",  # 3.4 s
+    "tests/server/test_packaging.py::test_the_labextension_is_enabled_and_ok",  # 2.3 s
+    "tests/server/test_packaging.py::test_the_server_extension_is_enabled_and_loads",  # 1.8 s
 }
 
 

@@ -316,20 +316,21 @@ class LabPage:
         )
 
     def wait_for_sources(self, sources: list[str]) -> None:
-        """Wait until the current notebook's cells hold exactly ``sources``, in order."""
+        """Wait until the current widget is a notebook whose cells hold exactly ``sources``,
+        in order."""
+        current = """() => {
+            const content = window.jupyterapp.shell.currentWidget?.content;
+            return content?.widgets && content.model
+                ? content.widgets.map(cell => cell.model.sharedModel.getSource()) : null;
+        }"""
         try:
             self.page.wait_for_function(
-                """(sources) => {
-                    const nb = window.jupyterapp.shell.currentWidget.content;
-                    const now = nb.widgets.map(cell => cell.model.sharedModel.getSource());
-                    return JSON.stringify(now) === JSON.stringify(sources);
-                }""",
+                f"(sources) => JSON.stringify(({current})()) === JSON.stringify(sources)",
                 arg=sources,
             )
         except Exception as error:
-            raise AssertionError(
-                f"the notebook never held {sources!r}; it holds {self.notebook_sources()!r}"
-            ) from error
+            now = self.page.evaluate(current)
+            raise AssertionError(f"the notebook never held {sources!r}; now: {now!r}") from error
 
     def run_cell(self, source: str) -> Any:
         """Put ``source`` in the last cell of the current notebook, run it with Shift+Enter

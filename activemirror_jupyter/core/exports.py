@@ -1,13 +1,25 @@
-"""Exports: a session as JSON (what :func:`~.imports.import_session` takes back), Markdown
-or plain text. Pure functions of a session's metadata and messages; nothing here reads a
-store or writes a file.
+"""Exports: the formats a session is exported in, and the JSON export.
+
+``EXPORT_FORMATS`` — ``json``, ``markdown``, ``txt``, ``html``, ``ipynb`` — each has a writer
+in :data:`WRITERS` that writes the sessions of a report (:mod:`.reports.family`) to a text
+stream as it reads them; :func:`export_session` returns the text, :func:`write_export`
+streams it, :func:`export_to_path` writes a file (or ``<title>.<ext>`` in a folder, with an
+``attachments/`` folder for Markdown). The other writers live in :mod:`.reports`.
 
 The JSON export is the spec's session-file shape, camelCase, with our extras::
 
     {"format": "activemirror-session", "version": 1,
      "id", "title", "userId", "parentSessionId", "status", "createdAt", "updatedAt",
-     "messageCount", "maxContextMessages", "metadata",
-     "messages": [{"id", "role", "content", "timestamp", "metadata"}, …]}
+     "messageCount", "maxContextMessages", "metadata", "tags", "head",
+     "messages": [{"id", "role", "content", "timestamp", "metadata", "hash",
+                   "attachments": [{"name", "mimeType", "size", "sha256", "data"}]}, …]}
+
+``data`` is the attachment's bytes in base64; ``hash`` is absent for a message that was not
+saved yet; a sealed session's seal is in its ``metadata``. A family (``include_children``)
+exports as a bundle of those — ``{"format": "activemirror-bundle", "version": 1,
+"sessions": [the session, then its descendants depth first, oldest first], "vault":
+null}`` — which :func:`~.bundles.import_all_data` takes back and
+:func:`~.imports.verify_export` checks.
 
 Exports are deterministic — sorted keys, no time-of-export field — so the same data always
 gives the same text.
@@ -15,22 +27,33 @@ gives the same text.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from datetime import datetime
-from typing import Any
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
 
-from .markup import safe_markdown, safe_markdown_line
-from .models import Message, SessionMetadata, is_cell
-from .serialize import camel, message_record, session_record
-from .timeutil import to_iso
+from .models import Message, SessionMetadata
+from .reports.family import Exported, Part, parts_of
+from .reports.files import (
+    ATTACHMENTS_FOLDER,
+    AttachmentFolder,
+    is_folder,
+    replacing,
+    target_file,
+)
+from .reports.html import write_html
+from .reports.markdown import Place, write_markdown
+from .reports.notebook import write_notebook
+from .reports.text import write_text
+from .serialize import message_record, session_record
 
 SESSION_FORMAT = "activemirror-session"
 BUNDLE_FORMAT = "activemirror-bundle"
 FORMAT_VERSION = 1
-EXPORT_FORMATS = ("json", "markdown", "txt")
 
 
 def dumps(document: Any) -> str:
@@ -38,12 +61,58 @@ def dumps(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
 
 
-def session_document(meta: SessionMetadata, messages: Sequence[Message]) -> dict[str, Any]:
-    """A session and its messages as the JSON export's object."""
-    record = camel(session_record(replace(meta, message_count=len(messages))))
-    record.update(format=SESSION_FORMAT, version=FORMAT_VERSION)
-    record["messages"] = [message_record(m, with_session=False) for m in messages]
+def session_document(meta: SessionMetadata, messages: Iterable[Message]) -> dict[str, Any]:
+    """A session and its messages as the JSON export's object, attachments' bytes included
+    (base64). Messages not saved yet have no hash."""
+    documents = [message_document(m) for m in messages]
+    record = session_record(replace(meta, message_count=len(documents)), camel_case=True)
+    record.update(format=SESSION_FORMAT, version=FORMAT_VERSION, messages=documents)
     return record
+
+
+def message_document(message: Message) -> dict[str, Any]:
+    record = message_record(message, with_session=False, camel_case=True)
+    if record["hash"] is None:
+        del record["hash"]
+    for item, attachment in zip(record["attachments"], message.attachments, strict=True):
+        item["data"] = base64.b64encode(attachment.read()).decode("ascii")
+    return record
+
+
+def write_json(parts: Sequence[Part], out: TextIO, *, bundle: bool = False) -> None:
+    """One session's JSON export; with ``bundle``, the sessions as a bundle, written one
+    session at a time (the same text as :func:`dumps` of the whole bundle)."""
+    if not bundle:
+        part = parts[0]
+        out.write(dumps(session_document(part.meta, part.messages())))
+        return
+    out.write(f'{{\n  "format": {json.dumps(BUNDLE_FORMAT)},\n  "sessions": [')
+    for index, part in enumerate(parts):
+        text = dumps(session_document(part.meta, part.messages())).replace("\n", "\n    ")
+        out.write(("," if index else "") + "\n    " + text)
+    out.write(f'\n  ],\n  "vault": null,\n  "version": {FORMAT_VERSION}\n}}')
+
+
+@dataclass(frozen=True)
+class Options:
+    """How an export is written: as a family (``include_children``), and where a Markdown
+    export puts its attachments (``place``; None: inline ``data:`` images)."""
+
+    include_children: bool = False
+    place: Place | None = None
+
+
+Writer = Callable[[Sequence[Part], TextIO, Options], None]
+
+#: Each export format and its writer, in the order formats are listed to users.
+WRITERS: dict[str, Writer] = {
+    "json": lambda parts, out, o: write_json(parts, out, bundle=o.include_children),
+    "markdown": lambda parts, out, o: write_markdown(parts, out, place=o.place),
+    "txt": lambda parts, out, o: write_text(parts, out),
+    "html": lambda parts, out, o: write_html(parts, out),
+    "ipynb": lambda parts, out, o: write_notebook(parts, out),
+}
+EXPORT_FORMATS = tuple(WRITERS)
 
 
 def check_format(format: object) -> str:
@@ -54,106 +123,56 @@ def check_format(format: object) -> str:
     return format  # type: ignore[return-value]
 
 
-def render(meta: SessionMetadata, messages: Sequence[Message], format: str = "json") -> str:
-    """A session (``meta``, all its ``messages``) as ``"json"``, ``"markdown"`` or ``"txt"``."""
+def write_export(
+    session: Exported,
+    format: str,
+    out: TextIO,
+    *,
+    include_children: bool = False,
+    place: Place | None = None,
+) -> None:
+    """Write ``session`` (and, with ``include_children``, its descendants) to ``out`` in
+    ``format``, a page of messages at a time. A cycle in the family's parent links is a
+    :class:`~.reports.family.FamilyCycleError`, raised before anything is written."""
     check_format(format)
-    meta = replace(meta, message_count=len(messages))
-    if format == "json":
-        return dumps(session_document(meta, messages))
-    if format == "markdown":
-        return markdown_export(meta, messages)
-    return text_export(meta, messages)
+    parts = parts_of(session, include_children=bool(include_children))
+    WRITERS[format](parts, out, Options(bool(include_children), place))
 
 
-def _when(dt: datetime) -> str:
-    return to_iso(dt)[:19].replace("T", " ") + " UTC"
+def export_session(
+    session: Exported, format: str = "json", *, include_children: bool = False
+) -> str:
+    """The export as text (see :func:`write_export`)."""
+    out = io.StringIO()
+    write_export(session, format, out, include_children=include_children)
+    return out.getvalue()
 
 
-def _md_cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return safe_markdown_line(text).replace("|", "\\|")
+def export_to_path(
+    session: Exported,
+    format: str,
+    path: str | os.PathLike[str],
+    *,
+    include_children: bool = False,
+) -> Path:
+    """Write the export to ``path`` and return the file written. A folder (a path ending
+    with a separator, or an existing folder) gets ``<title>.<ext>``; a Markdown export in a
+    folder links its attachments as files in ``attachments/`` beside it instead of holding
+    them as ``data:`` URIs. The file is replaced only once the export is complete."""
+    check_format(format)
+    meta = session.metadata_snapshot()
+    target = target_file(path, meta.title, meta.session_id, format)
+    place = None
+    if format == "markdown" and is_folder(path):
+        place = AttachmentFolder(target.parent / ATTACHMENTS_FOLDER)
+    with replacing(target) as out:
+        write_export(session, format, out, include_children=include_children, place=place)
+    return target
 
 
-def _md_table(columns: Sequence[Any], rows: Sequence[Any]) -> list[str]:
-    lines = [
-        "| " + " | ".join(_md_cell(c) for c in columns) + " |",
-        "|" + "---|" * len(columns),
-    ]
-    for row in rows:
-        cells = [row.get(c) for c in columns] if isinstance(row, Mapping) else list(row)
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    return lines
-
-
-def _md_fence(text: str, language: str = "") -> list[str]:
-    # Text in a fence is shown verbatim (no HTML); the fence outgrows any backtick run inside.
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [fence + language, text, fence]
-
-
-def _md_attachment(item: Mapping[str, Any]) -> list[str]:
-    """A variable snapshot from ``%%mirror_send --attach`` (``metadata["attachments"]``):
-    a DataFrame's first rows as a table, anything else as its repr."""
-    name = safe_markdown_line(str(item.get("name", "attachment"))).replace("`", "")
-    facts = []
-    if item.get("type") is not None:
-        facts.append(safe_markdown_line(str(item["type"])))
-    shape = item.get("shape")
-    if isinstance(shape, list) and shape:
-        facts.append(" × ".join(safe_markdown_line(str(n)) for n in shape))
-    lines = [f"**Attached `{name}`**" + (f" ({', '.join(facts)})" if facts else ""), ""]
-    columns = item.get("columns")
-    rows = item.get("head", item.get("rows"))
-    if isinstance(columns, list) and columns and isinstance(rows, list):
-        lines += _md_table(columns, rows)
-        total = shape[0] if isinstance(shape, list) and shape else None
-        if isinstance(total, int) and total > len(rows):
-            lines += ["", f"_first {len(rows)} of {total} rows_"]
-    elif isinstance(item.get("repr"), str):
-        lines += _md_fence(item["repr"])
-    else:
-        shown = {k: v for k, v in item.items() if k not in ("name", "type", "shape")}
-        if shown:
-            lines += _md_table(["field", "value"], sorted(shown.items()))
-    return lines + [""]
-
-
-def markdown_export(meta: SessionMetadata, messages: Sequence[Message]) -> str:
-    lines = [f"# {safe_markdown_line(meta.title) or 'Untitled session'}", ""]
-    lines.append(f"- **Session:** `{meta.session_id}`")
-    lines.append(f"- **Created:** {_when(meta.created_at)}")
-    lines.append(f"- **Updated:** {_when(meta.updated_at)}")
-    if meta.parent_session_id:
-        lines.append(f"- **Parent:** `{meta.parent_session_id}`")
-    if meta.user_id:
-        lines.append(f"- **User:** {safe_markdown_line(meta.user_id)}")
-    lines.append(f"- **Status:** {safe_markdown_line(meta.status)}")
-    lines.append(f"- **Messages:** {len(messages)}")
-    lines.append("")
-    for m in messages:
-        lines += ["---", "", f"### {m.role.capitalize()} · {_when(m.timestamp)}", ""]
-        body = _md_fence(m.content, "python") if is_cell(m) else [safe_markdown(m.content)]
-        lines += [*body, ""]
-        attachments = m.metadata.get("attachments")
-        if isinstance(attachments, list):
-            for item in attachments:
-                if isinstance(item, Mapping):
-                    lines += _md_attachment(item)
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def text_export(meta: SessionMetadata, messages: Sequence[Message]) -> str:
-    lines = [meta.title or "Untitled session"]
-    lines.append(
-        f"Session {meta.session_id} · created {_when(meta.created_at)} · "
-        f"updated {_when(meta.updated_at)} · {len(messages)} messages"
-    )
-    if meta.parent_session_id:
-        lines.append(f"Parent session {meta.parent_session_id}")
-    lines.append("")
-    for m in messages:
-        first, *rest = m.content.split("\n")
-        lines.append(f"[{_when(m.timestamp)}] {m.role}: {first}")
-        lines += ["    " + line for line in rest]
-    return "\n".join(lines) + "\n"
+def render(meta: SessionMetadata, messages: Iterable[Message], format: str = "json") -> str:
+    """A session already in memory (``meta`` and all its ``messages``) in ``format``."""
+    check_format(format)
+    out = io.StringIO()
+    WRITERS[format]([Part.of(meta, list(messages))], out, Options())
+    return out.getvalue()

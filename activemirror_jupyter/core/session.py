@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .exports import check_format, render
+from .exports import export_session
 from .ids import new_id
 from .models import (
     Message,
@@ -201,8 +201,10 @@ class Session:
         """This session's metadata as a :class:`SessionMetadata` (message count included)."""
         return replace(self._meta, message_count=self.message_count)
 
-    def export(self, format: str = "json") -> str:
+    def export(self, format: str = "json", *, include_children: bool = False) -> str:
         """The session as ``"json"`` (what :func:`import_session` takes back),
-        ``"markdown"`` or ``"txt"``."""
-        check_format(format)
-        return render(self.metadata_snapshot(), self.get_messages(), format)
+        ``"markdown"``, ``"txt"``, ``"html"`` (a standalone report) or ``"ipynb"`` (a
+        notebook). With ``include_children``, every descendant session follows, depth
+        first, oldest first; the JSON of a family is a bundle, which
+        :func:`import_all_data` takes back. Messages are read a page at a time."""
+        return export_session(self, format, include_children=include_children)

@@ -1,0 +1,104 @@
+"""Exports on disk: the file an export goes to (a path, or ``<title>.<ext>`` in a folder),
+written through a temporary file so a failed export leaves nothing half-written, and the
+``attachments/`` folder a Markdown export links to."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from ..fsutil import TMP_PREFIX, fsync_dir
+from ..models import Attachment
+
+#: The file extension of each export format.
+EXTENSIONS = {"json": ".json", "markdown": ".md", "txt": ".txt", "html": ".html", "ipynb": ".ipynb"}
+#: The folder, next to a Markdown export, that holds its attachments.
+ATTACHMENTS_FOLDER = "attachments"
+
+_MIME_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/svg+xml": ".svg",
+    "text/csv": ".csv",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/html": ".html",
+    "application/json": ".json",
+    "application/pdf": ".pdf",
+}
+_UNSAFE = re.compile(r"[^\w .,()+=@#\[\]-]+")
+
+
+def is_folder(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a folder: it ends with a separator or is one already."""
+    text = os.fspath(path)
+    return text.endswith(("/", os.sep)) or Path(text).expanduser().is_dir()
+
+
+def file_stem(title: str, fallback: str) -> str:
+    """A file name made from a session's title: path separators, control characters and
+    the like become ``_``; ``fallback`` (the id) when nothing is left."""
+    stem = " ".join(_UNSAFE.sub("_", title).split()).strip(" ._")
+    return stem[:100].rstrip(" ._") or fallback
+
+
+def target_file(path: str | os.PathLike[str], title: str, session_id: str, format: str) -> Path:
+    """Where an export goes: ``path`` itself, or ``<title>.<ext>`` inside it if it is a folder."""
+    target = Path(path).expanduser()
+    if is_folder(path):
+        return target / (file_stem(title, session_id) + EXTENSIONS[format])
+    return target
+
+
+@contextlib.contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """A text stream (UTF-8, ``\\n`` line ends) whose content replaces ``path`` when the
+    block ends without an error; on an error ``path`` is left as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+class AttachmentFolder:
+    """Writes attachments into ``folder`` and returns their link relative to the export:
+    ``attachments/<name>-<first 12 hex of sha256><ext>`` (the same bytes, one file)."""
+
+    def __init__(self, folder: Path, link_prefix: str = ATTACHMENTS_FOLDER) -> None:
+        self.folder = folder
+        self.link_prefix = link_prefix
+        self.written: list[Path] = []
+
+    def __call__(self, attachment: Attachment, data: bytes) -> str:
+        name = file_name(attachment)
+        path = self.folder / name
+        if not (path.is_file() and path.stat().st_size == len(data)):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            self.written.append(path)
+        return f"{self.link_prefix}/{name}"
+
+
+def file_name(attachment: Attachment) -> str:
+    """An attachment's file name: its name (an id: safe in a path) with its content's
+    hash and an extension for its type."""
+    stem, suffix = os.path.splitext(attachment.name)
+    extension = _MIME_EXTENSIONS.get(attachment.mime_type) or suffix or ".bin"
+    base = stem if suffix.lower() == extension else attachment.name
+    return f"{base}-{attachment.sha256[:12]}{extension}"

@@ -16,15 +16,14 @@ from typing import Any
 
 from .exports import BUNDLE_FORMAT, FORMAT_VERSION, session_document
 from .imports import (
+    MAX_BUNDLE_BYTES,
     Progress,
     check_on_conflict,
-    import_error,
-    parse_session,
     plan_import,
-    read_input,
     write_import,
 )
 from .mirror import ActiveMirror
+from .parsing import import_error, parse_session, read_input
 from .paths import default_vault_path
 from .vault.files import (
     delete_vault_files,
@@ -34,9 +33,6 @@ from .vault.files import (
     vault_folder,
     write_vault_files,
 )
-
-#: Largest bundle accepted by :func:`import_all_data` (bytes).
-MAX_BUNDLE_BYTES = 1024 * 1024 * 1024
 
 
 def export_all_data(

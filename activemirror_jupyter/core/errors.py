@@ -31,6 +31,10 @@ class InvalidImportError(ActiveMirrorError, ValueError):
     """Data given to an import is malformed; nothing was written."""
 
 
+class SessionSealedError(ActiveMirrorError):
+    """The session is sealed: it can be read, exported and deleted, never changed."""
+
+
 class ResponderError(ActiveMirrorError):
     """The configured responder failed to produce a reply; the user's message is kept."""
 

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from os import PathLike
 from typing import Any
 
-from .errors import SessionNotFoundError
+from .errors import ActiveMirrorError, SessionNotFoundError
 from .ids import new_id, validate_id
-from .models import Message, SessionMetadata, check_max_context, check_title
+from .journal import VerifyReport, verify_rows
+from .models import (
+    Message,
+    SearchHit,
+    SessionMetadata,
+    check_max_context,
+    check_role,
+    check_tags,
+    check_title,
+)
 from .paging import check_page
 from .replies import Responder
-from .search import search_words
+from .search import search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
+from .storage.base import SearchQuery
 from .timeutil import utcnow
+
+#: The largest attachment a message takes by default (20 MiB).
+DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 2**20
 
 
 class ActiveMirror:
@@ -23,7 +38,8 @@ class ActiveMirror:
     ``$ACTIVEMIRROR_HOME/conversations.db``), ``"json"`` (``storage_path`` or
     ``$ACTIVEMIRROR_HOME/conversations/``), ``"memory"``, or ``"postgresql"`` (with ``dsn``).
     With ``autosave=True`` every change is written at once; otherwise on ``Session.save()``.
-    A ``responder`` (``(context: list[Message]) -> str``) answers user messages.
+    A ``responder`` (``(context: list[Message]) -> str``) answers user messages. An
+    attachment larger than ``max_attachment_bytes`` is refused.
     """
 
     def __init__(
@@ -36,7 +52,17 @@ class ActiveMirror:
         user_id: str | None = None,
         autosave: bool = False,
         responder: Responder | None = None,
+        max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
     ) -> None:
+        if (
+            isinstance(max_attachment_bytes, bool)
+            or not isinstance(max_attachment_bytes, int)
+            or max_attachment_bytes < 0
+        ):
+            raise ValueError(
+                "max_attachment_bytes must be a whole number of bytes, "
+                f"not {max_attachment_bytes!r}"
+            )
         if user_id is not None:
             validate_id(user_id, "user id")
         if responder is not None and not callable(responder):
@@ -45,6 +71,7 @@ class ActiveMirror:
         self.user_id = user_id
         self.autosave = bool(autosave)
         self.responder = responder
+        self.max_attachment_bytes = max_attachment_bytes
         self.store: Storage = open_storage(
             storage_type, db_path=db_path, storage_path=storage_path, dsn=dsn
         )
@@ -71,9 +98,11 @@ class ActiveMirror:
         *,
         max_context_messages: int | None = None,
         user_id: str | None = None,
+        tags: Iterable[str] = (),
     ) -> Session:
         """A new session, in RAM until saved (at once with autosave)."""
         check_title(title)
+        tags = check_tags(tags)
         if parent_session_id is not None:
             validate_id(parent_session_id, "parent session id")
         if user_id is not None:
@@ -89,6 +118,7 @@ class ActiveMirror:
             updated_at=now,
             message_count=0,
             max_context_messages=check_max_context(max_context_messages),
+            tags=tags,
         )
         session = Session(self, meta, stored=False)
         if self.autosave:
@@ -109,32 +139,167 @@ class ActiveMirror:
         limit: int | None = None,
         offset: int = 0,
         parent_session_id: str | None = None,
+        tag: str | None = None,
     ) -> list[SessionMetadata]:
-        """Saved sessions, most recently updated first. Reads no message bodies."""
+        """Saved sessions, most recently updated first (only the children of
+        ``parent_session_id`` and those tagged ``tag``, if given). Reads no message bodies."""
         check_page(limit, offset)
-        if parent_session_id is not None:
-            validate_id(parent_session_id, "parent session id")
-        return self.store.list_sessions(limit, offset, parent_session_id)
+        parent, tag = _session_filters(parent_session_id, tag)
+        return self.store.list_sessions(limit, offset, parent, tag)
 
-    def count_sessions(self, *, parent_session_id: str | None = None) -> int:
-        """How many saved sessions there are (with that parent, if given)."""
-        if parent_session_id is not None:
-            validate_id(parent_session_id, "parent session id")
-        return self.store.count_sessions(parent_session_id)
+    def count_sessions(
+        self, *, parent_session_id: str | None = None, tag: str | None = None
+    ) -> int:
+        """How many saved sessions there are (with that parent and tag, if given)."""
+        parent, tag = _session_filters(parent_session_id, tag)
+        return self.store.count_sessions(parent, tag)
 
     def delete_session(self, session_id: str) -> bool:
         """Delete a session and its messages; True if it existed. Its children are kept."""
         validate_id(session_id, "session id")
         return self.store.delete_session(session_id)
 
+    # -- search ------------------------------------------------------------------------------
+
     def search(
-        self, query: str, *, session_id: str | None = None, limit: int = 50
+        self,
+        query: str,
+        *,
+        session_id: str | None = None,
+        role: str | None = None,
+        tag: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[Message]:
-        """Saved messages containing every word of ``query``, newest first.
+        """Saved messages holding every word of ``query`` (in their text or a text
+        attachment), newest first, filtered by session, role, session tag and time
+        (``since``/``until``: aware datetimes).
 
         ``query`` is plain words: punctuation and operators are ignored, never an error."""
-        words = search_words(query)
+        q = _search_query(query, session_id, role, tag, since, until, limit, offset)
+        return self.store.search(q) if q.words else []
+
+    def search_hits(
+        self,
+        query: str,
+        *,
+        session_id: str | None = None,
+        role: str | None = None,
+        tag: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[SearchHit]:
+        """:meth:`search`, each message with its session's title and a snippet of where the
+        words are (with the offsets of the matched words in it)."""
+        q = _search_query(query, session_id, role, tag, since, until, limit, offset)
+        if not q.words:
+            return []
+        titles: dict[str, str] = {}
+        hits = []
+        for message in self.store.search(q):
+            if message.session_id not in titles:
+                meta = self.store.get_session(message.session_id)
+                titles[message.session_id] = meta.title if meta is not None else ""
+            text, highlights = _snippet_of(message, q.words)
+            hits.append(SearchHit(message, titles[message.session_id], text, highlights))
+        return hits
+
+    def count_search(
+        self,
+        query: str,
+        *,
+        session_id: str | None = None,
+        role: str | None = None,
+        tag: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many saved messages :meth:`search` would find without a limit."""
+        q = _search_query(query, session_id, role, tag, since, until, None, 0)
+        return self.store.count_search(q) if q.words else 0
+
+    # -- integrity and changes ------------------------------------------------------------------
+
+    def verify(self, session_id: str | None = None) -> VerifyReport:
+        """Check the chain, head and seal of one saved session (or of all of them): any
+        change made behind the API is a problem in the report, at the first message it
+        touches. Reads a page of messages at a time."""
         if session_id is not None:
             validate_id(session_id, "session id")
-        check_page(limit, 0)
-        return self.store.search(words, session_id, limit)
+            meta = self.store.get_session(session_id)
+            if meta is None:
+                raise SessionNotFoundError(session_id, self.store.description)
+            return verify_rows(meta, self.store.stored_rows(session_id))
+        report = VerifyReport()
+        for meta in self.store.list_sessions(None, 0, None):
+            report.add(verify_rows(meta, self.store.stored_rows(meta.session_id)))
+        return report
+
+    def version(self) -> str:
+        """An opaque token that changes whenever any session is saved or deleted here, by any
+        process (kernels, the command line, the server): cheap enough to poll."""
+        return self.store.version()
+
+
+def _session_filters(parent: str | None, tag: str | None) -> tuple[str | None, str | None]:
+    if parent is not None:
+        validate_id(parent, "parent session id")
+    if tag is not None:
+        validate_id(tag, "tag")
+    return parent, tag
+
+
+def _search_query(
+    query: str,
+    session_id: str | None,
+    role: str | None,
+    tag: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int | None,
+    offset: int,
+) -> SearchQuery:
+    words = search_words(query)
+    if session_id is not None:
+        validate_id(session_id, "session id")
+    if role is not None:
+        check_role(role)
+    if tag is not None:
+        validate_id(tag, "tag")
+    for name, when in (("since", since), ("until", until)):
+        if when is not None:
+            if not isinstance(when, datetime):
+                raise TypeError(f"{name} must be a datetime, not {type(when).__name__}")
+            if when.tzinfo is None:
+                raise ValueError(f"{name} must be an aware datetime (with a timezone), not {when}")
+    check_page(limit, offset)
+    return SearchQuery(
+        tuple(words),
+        session_id,
+        role,
+        tag,
+        since,
+        until,
+        limit if limit is not None else -1,
+        offset,
+    )
+
+
+def _snippet_of(message: Message, words: tuple[str, ...]) -> tuple[str, list[tuple[int, int]]]:
+    """The snippet of the message's text, or of the first text attachment holding a word."""
+    wanted = set(words)
+    if wanted & set(search_words(message.content)) or not message.attachments:
+        return snippet(message.content, words)
+    for attachment in message.attachments:
+        if attachment.is_text:
+            try:
+                text = attachment.read().decode("utf-8", "replace")
+            except ActiveMirrorError:
+                continue
+            if wanted & set(search_words(text)):
+                return snippet(text, words)
+    return snippet(message.content, words)

@@ -1,18 +1,93 @@
-"""The records the stores hand back: a message, and a session's metadata."""
+"""The records the stores hand back: a message with its attachments, a session's metadata,
+and a search hit — with the checks on what goes into them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .ids import validate_id
+
 ROLES = ("user", "assistant", "system")
+#: A session that is sealed has this status (and ``metadata["seal"]``).
+SEALED = "sealed"
+
+_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """Bytes kept with a message: a figure, a table, a file. ``read()`` returns them,
+    reading them from the store only when asked (also after the store was reopened).
+
+    Made with :meth:`from_bytes`; the stores make the ones they hand back."""
+
+    name: str
+    mime_type: str
+    size: int
+    sha256: str
+    _source: bytes | Callable[[], bytes] = field(default=b"", repr=False, compare=False)
+
+    @classmethod
+    def from_bytes(cls, name: str, mime_type: str, data: bytes) -> Attachment:
+        """An attachment of ``data`` held in memory. ``name`` follows the id rule
+        (``out-1``, ``figure.png``); ``mime_type`` is ``type/subtype`` (``image/png``)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
+        data = bytes(data)
+        return cls(
+            check_attachment_name(name),
+            check_mime_type(mime_type),
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+            data,
+        )
+
+    @classmethod
+    def stored(
+        cls, name: str, mime_type: str, size: int, sha256: str, reader: Callable[[], bytes]
+    ) -> Attachment:
+        """An attachment whose bytes ``reader()`` fetches from a store (not read yet)."""
+        return cls(name, mime_type, size, sha256, reader)
+
+    def read(self) -> bytes:
+        """The bytes. Raises :class:`~.errors.StorageError` if the store's bytes are gone or
+        are not the ones recorded (their SHA-256 differs)."""
+        source = self._source
+        data = source if isinstance(source, bytes) else source()
+        if len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            from .errors import StorageError
+
+            raise StorageError(
+                f"attachment {self.name!r}: the stored bytes are not the ones recorded "
+                f"(sha256 {self.sha256[:12]}…); the store was changed behind the API"
+            )
+        return data
+
+    @property
+    def is_text(self) -> bool:
+        return self.mime_type.startswith("text/")
+
+    def info(self) -> dict[str, Any]:
+        """``{"name", "mime_type", "size", "sha256"}``: everything but the bytes."""
+        return {
+            "name": self.name,
+            "mime_type": self.mime_type,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
 
 
 @dataclass(frozen=True)
 class Message:
-    """One message of a session. ``timestamp`` is an aware UTC datetime."""
+    """One message of a session. ``timestamp`` is an aware UTC datetime; ``hash`` links it
+    to the message before it once saved (None until then)."""
 
     id: str
     session_id: str
@@ -20,6 +95,14 @@ class Message:
     content: str
     timestamp: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    # Where the message sits in its store's chain, not part of what it says: a message is
+    # equal to its saved self.
+    hash: str | None = field(default=None, compare=False)
+
+    def attachment(self, name: str) -> Attachment | None:
+        """The attachment called ``name``, if the message has one."""
+        return next((a for a in self.attachments if a.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -36,11 +119,77 @@ class SessionMetadata:
     message_count: int
     max_context_messages: int | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    head: str | None = None  # the hash of the last saved message
+
+    @property
+    def sealed(self) -> bool:
+        return self.status == SEALED
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result: the message, its session's title, and a short plain-text
+    ``snippet`` around the matches with the ``(start, end)`` offsets of the matched words."""
+
+    message: Message
+    session_title: str
+    snippet: str
+    highlights: list[tuple[int, int]]
 
 
 def is_cell(message: Message) -> bool:
     """Whether ``message`` records an executed cell (autolog): its content is code."""
     return message.metadata.get("kind") == "cell" or message.metadata.get("autolog") is True
+
+
+def check_attachment_name(name: object) -> str:
+    return validate_id(name, "attachment name")
+
+
+def check_mime_type(mime_type: object) -> str:
+    if not isinstance(mime_type, str) or not _MIME.fullmatch(mime_type):
+        raise ValueError(
+            f"invalid mime type {mime_type!r}: use type/subtype in lower case, e.g. image/png"
+        )
+    return mime_type
+
+
+def check_sha256(value: object, what: str = "sha256") -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
+        raise ValueError(f"{what} must be 64 lower-case hex digits, not {value!r}")
+    return value
+
+
+def check_attachments(attachments: object, max_bytes: int | None = None) -> tuple[Attachment, ...]:
+    """A tuple of attachments with distinct names, each at most ``max_bytes`` long."""
+    if attachments is None:
+        return ()
+    if isinstance(attachments, (str, bytes, Attachment)) or not isinstance(attachments, Iterable):
+        raise TypeError("attachments must be a list of Attachment (Attachment.from_bytes(...))")
+    found: list[Attachment] = []
+    for item in attachments:
+        if not isinstance(item, Attachment):
+            raise TypeError(
+                f"attachments must be Attachment objects (Attachment.from_bytes(...)), "
+                f"not {type(item).__name__}"
+            )
+        if any(a.name == item.name for a in found):
+            raise ValueError(f"attachment name {item.name!r} appears twice in one message")
+        if max_bytes is not None and item.size > max_bytes:
+            raise ValueError(
+                f"attachment {item.name!r} is {item.size:,} bytes, over the limit of "
+                f"{max_bytes:,} bytes (ActiveMirror(max_attachment_bytes=…)); nothing was kept"
+            )
+        found.append(item)
+    return tuple(found)
+
+
+def check_tags(tags: object) -> tuple[str, ...]:
+    """Tags: a list of names following the id rule, each kept once, in order."""
+    if isinstance(tags, str) or not isinstance(tags, Iterable):
+        raise TypeError(f"tags must be a list of strings, not {type(tags).__name__}")
+    return tuple(dict.fromkeys(validate_id(tag, "tag") for tag in tags))
 
 
 def check_role(role: object) -> str:

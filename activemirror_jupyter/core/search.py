@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # Letters and digits; '_' and punctuation separate words, as in SQLite FTS5's unicode61.
 _WORD = re.compile(r"[^\W_]+")
@@ -27,3 +28,42 @@ def fold(text: str) -> str:
         return text.lower()  # nothing to decompose; the common case, and much faster
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def snippet(text: str, words: Sequence[str], width: int = 160) -> tuple[str, list[tuple[int, int]]]:
+    """A plain-text excerpt of ``text``, about ``width`` characters around its first match
+    of ``words`` with whitespace folded, and the ``(start, end)`` offsets in the excerpt of
+    every word that matches one of ``words`` (compared as :func:`search_words` compares).
+    An excerpt that does not reach an end of ``text`` is marked there with "…"."""
+    wanted = set(words)
+    spans = [m.span() for m in _WORD.finditer(text) if set(search_words(m.group())) & wanted]
+    start = max(0, spans[0][0] - width // 3) if spans else 0
+    if start > 0:  # begin at a word, not inside one
+        space = text.find(" ", start, spans[0][0])
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + width)
+    excerpt, where = _fold_whitespace(text[start:end])
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    shift = len(prefix)
+    highlights = [
+        (shift + where[s - start], shift + where[e - start])
+        for s, e in spans
+        if start <= s and e <= end
+    ]
+    return prefix + excerpt + suffix, highlights
+
+
+def _fold_whitespace(text: str) -> tuple[str, list[int]]:
+    """``text`` with each run of whitespace as one space, and for each offset of ``text``
+    (its end included) the offset it has in the result."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        where.append(len(out))
+        if not ch.isspace():
+            out.append(ch)
+        elif i == 0 or not text[i - 1].isspace():
+            out.append(" ")
+    where.append(len(out))
+    return "".join(out), where

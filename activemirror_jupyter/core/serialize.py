@@ -2,9 +2,9 @@
 API, the command line, JSON exports and the JSON folder's files.
 
 One record, two spellings of its keys: ``snake_case`` for the API and the command line,
-``camelCase`` (:func:`camel`) for the spec's files and our exports. A session's own id is
-``id``; a message refers to its session as ``session_id`` (``sessionId``). Timestamps are
-always :func:`~.timeutil.to_iso` text, ending in ``Z``.
+``camelCase`` for the spec's files and our exports. A session's own id is ``id``; a
+message refers to its session as ``session_id`` (``sessionId``). Timestamps are always
+:func:`~.timeutil.to_iso` text, ending in ``Z``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .models import Message, SessionMetadata
+from .models import Attachment, Message, SessionMetadata
 from .timeutil import to_iso
 
 
-def session_record(meta: SessionMetadata) -> dict[str, Any]:
+def session_record(meta: SessionMetadata, *, camel_case: bool = False) -> dict[str, Any]:
     """A session's metadata, in the spec's field order (its fields first, then ours)."""
-    return {
+    record = {
         "id": meta.session_id,
         "title": meta.title,
         "user_id": meta.user_id,
@@ -29,11 +29,17 @@ def session_record(meta: SessionMetadata) -> dict[str, Any]:
         "status": meta.status,
         "max_context_messages": meta.max_context_messages,
         "metadata": dict(meta.metadata),
+        "tags": list(meta.tags),
+        "head": meta.head,
     }
+    return camel(record) if camel_case else record
 
 
-def message_record(message: Message, *, with_session: bool = True) -> dict[str, Any]:
-    """A message; without its session's id where the record sits inside its session."""
+def message_record(
+    message: Message, *, with_session: bool = True, camel_case: bool = False
+) -> dict[str, Any]:
+    """A message, its attachments described (not their bytes); without its session's id
+    where the record sits inside its session."""
     record: dict[str, Any] = {"id": message.id}
     if with_session:
         record["session_id"] = message.session_id
@@ -42,8 +48,15 @@ def message_record(message: Message, *, with_session: bool = True) -> dict[str, 
         content=message.content,
         timestamp=to_iso(message.timestamp),
         metadata=message.metadata,
+        hash=message.hash,
+        attachments=[attachment_record(a, camel_case=camel_case) for a in message.attachments],
     )
-    return record
+    return camel(record) if camel_case else record
+
+
+def attachment_record(attachment: Attachment, *, camel_case: bool = False) -> dict[str, Any]:
+    record = attachment.info()
+    return camel(record) if camel_case else record
 
 
 def camel(record: Mapping[str, Any]) -> dict[str, Any]:

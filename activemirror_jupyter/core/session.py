@@ -3,25 +3,32 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from .errors import SessionNotFoundError, SessionSealedError
 from .exports import export_session
 from .ids import new_id
+from .journal import SIGNATURE_ALGORITHM, seal_payload
 from .models import (
+    SEALED,
+    Attachment,
     Message,
     SessionMetadata,
+    check_attachments,
     check_content,
     check_max_context,
     check_metadata,
     check_role,
+    check_tags,
     check_title,
 )
 from .paging import check_page, page_bounds
 from .replies import Responder, call_responder
-from .storage.base import Storage
-from .timeutil import utcnow
+from .storage.base import Saved, Storage
+from .timeutil import to_iso, utcnow
 
 
 class Owner(Protocol):
@@ -30,6 +37,7 @@ class Owner(Protocol):
     store: Storage
     autosave: bool
     responder: Responder | None
+    max_attachment_bytes: int
 
     def list_sessions(
         self, *, limit: int | None = None, offset: int = 0, parent_session_id: str | None = None
@@ -79,7 +87,12 @@ class Session:
 
     @property
     def metadata(self) -> dict[str, Any]:
+        """A copy of the session's metadata (assign a dict to replace it)."""
         return dict(self._meta.metadata)
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._update(metadata=check_metadata(value, "session metadata"))
 
     @property
     def title(self) -> str:
@@ -100,6 +113,24 @@ class Session:
         self._update(status=value)
 
     @property
+    def tags(self) -> tuple[str, ...]:
+        """The session's tags (assign a list to set them)."""
+        return self._meta.tags
+
+    @tags.setter
+    def tags(self, value: Iterable[str]) -> None:
+        self._update(tags=check_tags(value))
+
+    @property
+    def head(self) -> str | None:
+        """The hash of the last saved message (None while nothing is saved)."""
+        return self._meta.head
+
+    @property
+    def sealed(self) -> bool:
+        return self._meta.sealed
+
+    @property
     def max_context_messages(self) -> int | None:
         return self._meta.max_context_messages
 
@@ -117,6 +148,7 @@ class Session:
         return len(self._unsaved)
 
     def _update(self, **changes: Any) -> None:
+        self._check_open()
         with self._lock:
             self._meta = replace(self._meta, updated_at=utcnow(), **changes)
             self._dirty = True
@@ -131,28 +163,54 @@ class Session:
 
     # -- messages ---------------------------------------------------------------------------
 
-    def send(self, content: str, role: str = "user", metadata: dict | None = None) -> Message:
-        """Add a message. With a responder and role ``user``, the responder's reply is
-        added as an ``assistant`` message and returned; otherwise the new message is."""
+    def send(
+        self,
+        content: str,
+        role: str = "user",
+        metadata: dict | None = None,
+        *,
+        attachments: Iterable[Attachment] | None = None,
+    ) -> Message:
+        """Add a message, with ``attachments`` (a list of :class:`Attachment`). With a
+        responder and role ``user``, the responder's reply is added as an ``assistant``
+        message and returned; otherwise the new message is."""
+        self._check_open()
         role = check_role(role)
         content = check_content(content)
         metadata = check_metadata(metadata)
-        message = self._append(role, content, metadata)
+        files = check_attachments(attachments, self._mirror.max_attachment_bytes)
+        message = self._append(role, content, metadata, files)
         responder = self._mirror.responder
         if responder is None or role != "user":
             return message
         reply = call_responder(responder, self.context)
-        return self._append("assistant", reply.text, check_metadata(reply.metadata))
+        return self._append("assistant", reply.text, check_metadata(reply.metadata), ())
 
-    def _append(self, role: str, content: str, metadata: dict[str, Any]) -> Message:
+    def _check_open(self) -> None:
+        if self.sealed:
+            raise SessionSealedError(
+                f"session {self.title!r} ({self.id}) is sealed: it can be read, exported and "
+                "deleted, not changed"
+            )
+
+    def _append(
+        self, role: str, content: str, metadata: dict[str, Any], files: tuple[Attachment, ...]
+    ) -> Message:
         with self._lock:
-            message = Message(new_id("msg"), self.id, role, content, utcnow(), metadata)
+            message = Message(new_id("msg"), self.id, role, content, utcnow(), metadata, files)
             self._unsaved.append(message)
             self._meta = replace(self._meta, updated_at=message.timestamp)
             self._dirty = True
-        if self._mirror.autosave:
-            self.save()
-        return message
+            if not self._mirror.autosave:
+                return message
+            try:
+                saved = self._save()
+            except SessionSealedError:
+                # Sealed by someone else meanwhile: this message can never be kept.
+                self._unsaved.remove(message)
+                self._reload()
+                raise
+        return replace(message, hash=saved.hashes[-1]) if saved.hashes else message
 
     def save(self) -> str:
         """Write the session and its unsaved messages, all or nothing; return the id.
@@ -160,15 +218,65 @@ class Session:
         Costs as much as the unsaved messages, whatever the session's size; a second
         save with nothing new writes nothing."""
         with self._lock:
-            if not self._dirty and not self._unsaved:
-                return self.id
-            pending = list(self._unsaved)
-            count = self._mirror.store.save(self._meta, pending)
-            del self._unsaved[: len(pending)]
-            self._saved_count = count
-            self._stored = True
-            self._dirty = False
+            self._save()
         return self.id
+
+    def _save(self) -> Saved:
+        if not self._dirty and not self._unsaved:
+            return Saved(self._saved_count, self._meta.head)
+        pending = list(self._unsaved)
+        saved = self._mirror.store.save(self._meta, pending)
+        del self._unsaved[: len(pending)]
+        self._saved_count = saved.count
+        self._meta = replace(self._meta, head=saved.head)
+        self._stored = True
+        self._dirty = False
+        return saved
+
+    def _reload(self) -> None:
+        """Take the stored metadata (status, head, count) as this session's."""
+        stored = self._mirror.store.get_session(self.id)
+        if stored is not None:
+            self._meta = stored
+            self._saved_count = stored.message_count
+            self._dirty = False
+
+    def seal(self, *, sign_with: Any = None) -> dict[str, Any]:
+        """Seal the saved session: record its head in ``metadata["seal"]`` and make it
+        read-only (status ``"sealed"``); with ``sign_with`` (an unlocked
+        :class:`~.vault.VaultMemory`), sign the head with the vault's Ed25519 key. Returns
+        the seal. The session must be saved, with nothing unsaved."""
+        with self._lock:
+            self._check_open()
+            if not self._stored or self._unsaved or self._dirty:
+                unsaved = f"{len(self._unsaved)} unsaved message(s)" if self._unsaved else ""
+                raise ValueError(
+                    f"session {self.id!r} has {unsaved or 'unsaved changes'}: save() it "
+                    "before sealing"
+                )
+            stored = self._mirror.store.get_session(self.id)
+            if stored is None:
+                raise SessionNotFoundError(self.id, self._mirror.store.description)
+            seal: dict[str, Any] = {
+                "head": stored.head,
+                "sealed_at": to_iso(utcnow()),
+                "messages": stored.message_count,
+            }
+            if sign_with is not None:
+                public_key, signature = sign_with.sign(seal_payload(self.id, stored.head))
+                seal.update(
+                    algorithm=SIGNATURE_ALGORITHM, public_key=public_key, signature=signature
+                )
+            sealed = replace(
+                stored,
+                status=SEALED,
+                metadata={**stored.metadata, "seal": seal},
+                updated_at=max(stored.updated_at, utcnow()),
+            )
+            saved = self._mirror.store.save(sealed, [])
+            self._meta = replace(sealed, head=saved.head)
+            self._saved_count = saved.count
+            return dict(seal)
 
     def get_messages(self, limit: int | None = None, offset: int = 0) -> list[Message]:
         """A page of messages counted from the newest end, chronological inside the page:
@@ -192,6 +300,17 @@ class Session:
     def context(self) -> list[Message]:
         """The last ``max_context_messages`` messages (all when None): what a responder sees."""
         return self.get_messages(limit=self.max_context_messages)
+
+    def position_of(self, message_id: str) -> int | None:
+        """Where the message is among this session's messages (0 is the oldest; unsaved ones
+        count after the saved), or None if it is not one of them."""
+        with self._lock:
+            for i, message in enumerate(self._unsaved):
+                if message.id == message_id:
+                    return self._saved_count + i
+        if not self._stored:
+            return None
+        return self._mirror.store.message_position(self.id, message_id)
 
     def children(self) -> list[SessionMetadata]:
         """Saved sessions whose parent is this one."""

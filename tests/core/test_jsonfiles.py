@@ -12,7 +12,8 @@ import pytest
 from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import ActiveMirror, StorageError
-from activemirror_jupyter.core.storage.jsonfiles import INDEX_FILE, JSONStorage
+from activemirror_jupyter.core.storage.jsonfiles import JSONStorage
+from activemirror_jupyter.core.storage.jsonfolder import INDEX_FILE
 
 
 def write_json(path: Path, data: object) -> None:

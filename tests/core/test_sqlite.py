@@ -411,9 +411,11 @@ def test_an_import_that_replaces_is_all_or_nothing(tmp_path):
         )
     raw.close()
     export["title"] = "Replacement"
+    del export["head"]  # new messages, written by hand: no hashes (chained when saved)
+    unhashed = {k: v for k, v in export["messages"][0].items() if k != "hash"}
     export["messages"] = [
-        {**export["messages"][0], "id": "msg_new_1", "content": "first"},
-        {**export["messages"][0], "id": "msg_new_2", "content": "boom"},
+        {**unhashed, "id": "msg_new_1", "content": "first"},
+        {**unhashed, "id": "msg_new_2", "content": "boom"},
     ]
     with pytest.raises(StorageError, match="disk says no"):
         import_session(export, mirror, on_conflict="replace")

@@ -2,15 +2,45 @@
 
 A store keeps sessions (a row of metadata each) and their messages, which are append-only
 and numbered 0, 1, 2… within their session in the order they were saved. Paging, counting
-and listing are the store's job so that none of them reads message bodies it does not need.
+and listing are the store's job so that none of them reads message bodies (or attachment
+bytes) it does not need. Each store chains the messages it saves (:mod:`..journal`) inside
+the same write, so concurrent writers still make one chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from ..journal import Row
 from ..models import Message, SessionMetadata
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save left: the session's message count and head, and the hashes of the
+    messages it added (those already stored are not added again)."""
+
+    count: int
+    head: str | None
+    hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search: messages holding every one of ``words`` (in their text or a text
+    attachment), filtered, newest first, ``limit`` from ``offset``."""
+
+    words: tuple[str, ...]
+    session_id: str | None = None
+    role: str | None = None
+    tag: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 50
+    offset: int = 0
 
 
 @runtime_checkable
@@ -20,37 +50,55 @@ class Storage(Protocol):
 
     def save(
         self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
-    ) -> int:
-        """Create or update ``session`` and append ``new_messages``, all or nothing.
+    ) -> Saved:
+        """Create or update ``session`` and append ``new_messages``, all or nothing,
+        chaining them to the session's head and applying :func:`..journal.check_write`.
 
-        Returns the session's message count after the write. The cost follows
-        ``len(new_messages)``, not the size of the session. With ``replace``, the session's
-        stored messages and metadata are replaced by these, in the same all-or-nothing write
-        (an import with ``on_conflict="replace"``).
+        The cost follows ``len(new_messages)``, not the size of the session. With
+        ``replace``, the session's stored messages and metadata are replaced by these, in
+        the same all-or-nothing write (an import with ``on_conflict="replace"``).
         """
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         """The session's metadata (with its message count), or None. Reads no messages."""
 
     def list_sessions(
-        self, limit: int | None, offset: int, parent_session_id: str | None
+        self,
+        limit: int | None,
+        offset: int,
+        parent_session_id: str | None,
+        tag: str | None = None,
     ) -> list[SessionMetadata]:
         """Newest ``updated_at`` first; reads no message bodies."""
 
-    def count_sessions(self, parent_session_id: str | None) -> int: ...
+    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int: ...
 
     def count_messages(self, session_id: str) -> int: ...
 
     def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
-        """Messages numbered ``start`` to ``stop - 1`` (chronological). Reads only those."""
+        """Messages numbered ``start`` to ``stop - 1`` (chronological). Reads only those, and
+        no attachment bytes (each attachment reads its own when asked)."""
 
-    def delete_session(self, session_id: str) -> bool: ...
+    def message_position(self, session_id: str, message_id: str) -> int | None:
+        """Where the saved message is in its session (0 is the oldest), or None."""
+
+    def stored_rows(self, session_id: str) -> Iterator[Row]:
+        """Every stored message of the session as it is stored, in stored order, with the
+        SHA-256 of each attachment's bytes: what ``verify`` checks. Reads a page at a time."""
+
+    def delete_session(self, session_id: str) -> bool:
+        """Delete the session, its messages and the attachment bytes no other message uses."""
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         """For each of ``message_ids`` already stored, the session holding it. Stores whose
         message ids need only be unique within a session (the JSON folder) return ``{}``."""
 
-    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
-        """Saved messages containing every one of ``words`` (whole words, case-insensitive)."""
+    def search(self, query: SearchQuery) -> list[Message]:
+        """Saved messages matching ``query`` (whole words, case-insensitive), newest first."""
+
+    def count_search(self, query: SearchQuery) -> int: ...
+
+    def version(self) -> str:
+        """A token that changes whenever any process saves or deletes a session here."""
 
     def close(self) -> None: ...

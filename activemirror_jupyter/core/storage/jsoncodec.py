@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,11 +27,19 @@ from typing import Any
 from .. import serialize
 from ..errors import InvalidIdError, StorageError
 from ..ids import validate_id
-from ..models import ROLES, Message, SessionMetadata
-from ..serialize import camel
+from ..models import (
+    ROLES,
+    Attachment,
+    Message,
+    SessionMetadata,
+    check_attachment_name,
+    check_mime_type,
+    check_sha256,
+)
 from ..timeutil import from_iso, to_iso
 
-INDEX_VERSION = 1
+#: 2: entries hold tags, head and attachment hashes; messages are chained (0.2).
+INDEX_VERSION = 2
 
 # The session file's keys in the order we write them (messages last, as the SDK does).
 HEADER_KEYS = (
@@ -44,6 +53,8 @@ HEADER_KEYS = (
     "status",
     "maxContextMessages",
     "metadata",
+    "tags",
+    "head",
 )
 
 
@@ -109,6 +120,8 @@ def entry_from_header(session_id: str, header: dict[str, Any], count: int, path:
         raise _field_error(path, "'userId'", f"must be text, not {type(user).__name__}")
     metadata = header.get("metadata")
     status = header.get("status")
+    tags = header.get("tags")
+    head = header.get("head")
     return {
         "title": title if isinstance(title, str) else "",
         "userId": user,
@@ -119,6 +132,8 @@ def entry_from_header(session_id: str, header: dict[str, Any], count: int, path:
         "messageCount": count,
         "maxContextMessages": max_context,
         "metadata": metadata if isinstance(metadata, dict) else {},
+        "tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
+        "head": head if isinstance(head, str) else None,
     }
 
 
@@ -142,15 +157,37 @@ def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
         message_count=entry["messageCount"],
         max_context_messages=entry["maxContextMessages"],
         metadata=entry["metadata"],
+        tags=tuple(entry.get("tags", ())),
+        head=entry.get("head"),
     )
 
 
-def message_record(m: Message) -> dict[str, Any]:
-    """A message as the session file holds it (the JavaScript SDK's ``toJSON`` fields)."""
-    return camel(serialize.message_record(m))
+def message_record(m: Message, seq: int) -> dict[str, Any]:
+    """A message as the session file holds it: the JavaScript SDK's ``toJSON`` fields,
+    then ours (``hash``, ``attachments`` without their bytes, and ``seq``, its position)."""
+    record = serialize.message_record(m, camel_case=True)
+    if not record["attachments"]:
+        del record["attachments"]
+    record["seq"] = seq
+    return record
 
 
-def message_from_record(session_id: str, raw: Any, path: Path, pos: int) -> Message:
+def attachment_shas(records: Sequence[Any]) -> set[str]:
+    """The SHA-256 of every attachment these message records list."""
+    return {
+        a["sha256"]
+        for r in records
+        if isinstance(r, dict) and isinstance(r.get("attachments"), list)
+        for a in r["attachments"]
+        if isinstance(a, dict) and isinstance(a.get("sha256"), str)
+    }
+
+
+Reader = Callable[[str], Callable[[], bytes]]
+
+
+def message_from_record(session_id: str, raw: Any, path: Path, pos: int, reader: Reader) -> Message:
+    """A message record checked; ``reader(sha256)`` gives each attachment its bytes."""
     what = f"messages[{pos}]"
     if not isinstance(raw, dict):
         raise _field_error(path, what, f"must be an object, not {type(raw).__name__}")
@@ -169,7 +206,28 @@ def message_from_record(session_id: str, raw: Any, path: Path, pos: int) -> Mess
         content=_text(raw, "content", path),
         timestamp=from_iso(_time(raw.get("timestamp"), path, f"{what}.timestamp")),
         metadata=metadata if isinstance(metadata, dict) else {},
+        attachments=_attachments(raw.get("attachments", []), path, what, reader),
+        hash=raw.get("hash") if isinstance(raw.get("hash"), str) else None,
     )
+
+
+def _attachments(raw: Any, path: Path, what: str, reader: Reader) -> tuple[Attachment, ...]:
+    if not isinstance(raw, list):
+        raise _field_error(path, f"{what}.attachments", "must be a list")
+    found = []
+    for i, item in enumerate(raw):
+        where = f"{what}.attachments[{i}]"
+        try:
+            name = check_attachment_name(item.get("name"))
+            mime_type = check_mime_type(item.get("mimeType"))
+            sha256 = check_sha256(item.get("sha256"))
+            size = item.get("size")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise ValueError(f"size must be a whole number, not {size!r}")
+        except (AttributeError, ValueError) as exc:
+            raise _field_error(path, where, f"is not an attachment ({exc})") from None
+        found.append(Attachment.stored(name, mime_type, size, sha256, reader(sha256)))
+    return tuple(found)
 
 
 def parse_session_file(session_id: str, raw: bytes, path: Path) -> tuple[dict[str, Any], list[Any]]:
@@ -209,7 +267,7 @@ def session_header(meta: SessionMetadata, count: int, old: dict[str, Any]) -> di
     """The top-level fields of ``meta``'s session file holding ``count`` messages, over the
     ``old`` file's: its ``createdAt`` and a later ``updatedAt`` win, and the keys other
     tools put there are kept, after ours."""
-    header = camel(serialize.session_record(meta))
+    header = serialize.session_record(meta, camel_case=True)
     header["messageCount"] = count
     with contextlib.suppress(KeyError, TypeError, ValueError):
         header["createdAt"] = to_iso(from_iso(old["createdAt"]))
@@ -227,6 +285,7 @@ class Index:
     order: list[str]  # the "sessions" list, in the order sessions were first saved
     entries: dict[str, dict[str, Any]]  # session id -> sessionMeta entry
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept
+    version: int = INDEX_VERSION  # 0: not ours (the JavaScript SDK's, or none)
     _by_update: list[str] | None = None
     _metas: dict[str, SessionMetadata] = field(default_factory=dict)
 
@@ -261,7 +320,9 @@ def parse_index(raw: bytes, key: tuple[int, int, int], path: Path) -> Index:
         raise DamagedIndex("not an object with a 'sessions' list")
     order = data.get("sessions", [])
     meta = data.get("sessionMeta", {})
-    if not isinstance(meta, dict) or data.get("version", INDEX_VERSION) != INDEX_VERSION:
+    version = data.get("version", 0)
+    version = version if isinstance(version, int) and not isinstance(version, bool) else 0
+    if not isinstance(meta, dict) or version != INDEX_VERSION:
         meta = {}  # another tool's (or a future) index: ids only, metadata re-read
     for session_id in dict.fromkeys([*order, *meta]):
         try:
@@ -276,4 +337,29 @@ def parse_index(raw: bytes, key: tuple[int, int, int], path: Path) -> Index:
     entries = {i: e for i, e in meta.items() if isinstance(e, dict) and i in listed}
     ours = ("sessions", "updatedAt", "version", "sessionMeta")
     extra = {k: v for k, v in data.items() if k not in ours}
-    return Index(key, list(dict.fromkeys(order)), entries, extra)
+    return Index(key, list(dict.fromkeys(order)), entries, extra, version)
+
+
+_RECORD_ID = re.compile(rb'\s*\{"id":\s*"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})"')
+
+
+def salvage_records(raw: bytes) -> tuple[list[Any], str | None, bool]:
+    """For a session file that is not valid JSON (edited by hand, or cut short): the message
+    records, one per line as we write them, up to the first that does not parse; that
+    record's id if it can still be made out; and whether the file was cut short."""
+    truncated = not raw.rstrip().endswith(b"}")
+    lines = raw.split(b"\n")
+    start = next((i + 1 for i, line in enumerate(lines) if line.strip() == b'"messages": ['), None)
+    if start is None:
+        return [], None, truncated
+    records: list[Any] = []
+    for line in lines[start:]:
+        text = line.strip().rstrip(b",")
+        if text in (b"]", b"}", b""):
+            break
+        try:
+            records.append(json.loads(text))
+        except ValueError:
+            found = _RECORD_ID.match(line)
+            return records, found.group(1).decode() if found else None, truncated
+    return records, None, truncated

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from ..models import Message, SessionMetadata
+from ..journal import Row, chain, check_write, start_of
+from ..models import Attachment, Message, SessionMetadata
 from ..search import search_words
+from .base import Saved, SearchQuery
+from .filters import matches, newest_first, page_of
 
 
 class MemoryStorage:
@@ -17,38 +22,58 @@ class MemoryStorage:
         self._sessions: dict[str, SessionMetadata] = {}
         self._messages: dict[str, list[Message]] = {}
         self._lock = threading.Lock()
+        self._writes = itertools.count(1)
+        self._version = 0
 
     def save(
         self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
-    ) -> int:
+    ) -> Saved:
         with self._lock:
-            if replace:
-                self._messages.pop(session.session_id, None)
-            messages = self._messages.setdefault(session.session_id, [])
-            known = {m.id for m in messages}
-            messages.extend(m for m in new_messages if m.id not in known)
+            stored = self._sessions.get(session.session_id)
+            kept = [] if replace else self._messages.get(session.session_id, [])
+            known = {m.id for m in kept}
+            fresh = [m for m in dict((m.id, m) for m in new_messages).values() if m.id not in known]
+            head = kept[-1].hash if kept else None
+            hashes = chain(start_of(session.session_id, head), fresh)
+            head = hashes[-1] if hashes else head
+            check_write(stored is not None and stored.sealed, session, head)
+            added = [
+                dataclasses.replace(m, hash=h, attachments=tuple(_kept(a) for a in m.attachments))
+                for m, h in zip(fresh, hashes, strict=True)
+            ]
+            messages = [*kept, *added]
+            self._messages[session.session_id] = messages
+            updated = session.updated_at
+            if stored is not None and not replace:
+                updated = max(updated, stored.updated_at)
             self._sessions[session.session_id] = dataclasses.replace(
-                session, message_count=len(messages)
+                session, message_count=len(messages), head=head, updated_at=updated
             )
-            return len(messages)
+            self._version = next(self._writes)
+            return Saved(len(messages), head, tuple(hashes))
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         return self._sessions.get(session_id)
 
     def list_sessions(
-        self, limit: int | None, offset: int, parent_session_id: str | None
+        self,
+        limit: int | None,
+        offset: int,
+        parent_session_id: str | None,
+        tag: str | None = None,
     ) -> list[SessionMetadata]:
         with self._lock:
             rows = [
                 s
                 for s in self._sessions.values()
-                if parent_session_id is None or s.parent_session_id == parent_session_id
+                if (parent_session_id is None or s.parent_session_id == parent_session_id)
+                and (tag is None or tag in s.tags)
             ]
         rows.sort(key=lambda s: (s.updated_at, s.session_id), reverse=True)
         return rows[offset:] if limit is None else rows[offset : offset + limit]
 
-    def count_sessions(self, parent_session_id: str | None) -> int:
-        return len(self.list_sessions(None, 0, parent_session_id))
+    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
+        return len(self.list_sessions(None, 0, parent_session_id, tag))
 
     def count_messages(self, session_id: str) -> int:
         return len(self._messages.get(session_id, ()))
@@ -56,10 +81,22 @@ class MemoryStorage:
     def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
         return list(self._messages.get(session_id, [])[start:stop])
 
+    def message_position(self, session_id: str, message_id: str) -> int | None:
+        ids = [m.id for m in self._messages.get(session_id, [])]
+        return ids.index(message_id) if message_id in ids else None
+
+    def stored_rows(self, session_id: str) -> Iterator[Row]:
+        for seq, message in enumerate(list(self._messages.get(session_id, []))):
+            digests = [hashlib.sha256(a.read()).hexdigest() for a in message.attachments]
+            yield seq, message, digests
+
     def delete_session(self, session_id: str) -> bool:
         with self._lock:
             self._messages.pop(session_id, None)
-            return self._sessions.pop(session_id, None) is not None
+            existed = self._sessions.pop(session_id, None) is not None
+            if existed:
+                self._version = next(self._writes)
+            return existed
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         wanted = set(message_ids)
@@ -71,23 +108,43 @@ class MemoryStorage:
                 if m.id in wanted
             }
 
-    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
-        if not words:
-            return []
-        wanted = set(words)
-        found = []
+    def _found(self, query: SearchQuery) -> list[Message]:
         with self._lock:
+            sessions = dict(self._sessions)
             pools = (
-                [self._messages.get(session_id, [])]
-                if session_id is not None
+                [self._messages.get(query.session_id, [])]
+                if query.session_id is not None
                 else list(self._messages.values())
             )
-        for pool in pools:
-            for message in pool:
-                if wanted <= set(search_words(message.content)):
-                    found.append(message)
-        found.sort(key=lambda m: (m.timestamp, m.id), reverse=True)
-        return found[:limit]
+        wanted = set(query.words)
+        return newest_first(
+            m
+            for pool in pools
+            for m in pool
+            if matches(query, m, sessions.get(m.session_id)) and wanted <= _words(m)
+        )
+
+    def search(self, query: SearchQuery) -> list[Message]:
+        return page_of(self._found(query), query)
+
+    def count_search(self, query: SearchQuery) -> int:
+        return len(self._found(query))
+
+    def version(self) -> str:
+        return str(self._version)
 
     def close(self) -> None:
         pass
+
+
+def _kept(attachment: Attachment) -> Attachment:
+    """An attachment as this store keeps it: its bytes in RAM."""
+    return Attachment.from_bytes(attachment.name, attachment.mime_type, attachment.read())
+
+
+def _words(message: Message) -> set[str]:
+    words = set(search_words(message.content))
+    for attachment in message.attachments:
+        if attachment.is_text:
+            words |= set(search_words(attachment.read().decode("utf-8", "replace")))
+    return words

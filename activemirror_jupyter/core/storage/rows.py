@@ -3,18 +3,21 @@ the registry of named schema migrations."""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import Message, SessionMetadata
+from ..models import Attachment, Message, SessionMetadata
 
 SESSION_COLUMNS = (
     "id, user_id, title, created_at, updated_at, status, "
-    "parent_session_id, metadata, max_context_messages, message_count"
+    "parent_session_id, metadata, max_context_messages, message_count, tags, head"
 )
-MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata"
+MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata, hash"
+#: An attachment's row without its bytes (which the stores read only when asked).
+ATTACHMENT_COLUMNS = "message_id, name, mime_type, size, sha256"
 
 Migration = Callable[[Any], None]
 
@@ -58,10 +61,16 @@ def session_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> Ses
         metadata=load_json(row[7]),
         max_context_messages=row[8],
         message_count=row[9] or 0,
+        tags=load_tags(row[10]),
+        head=row[11],
     )
 
 
-def message_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> Message:
+def message_from_row(
+    row: Sequence[Any],
+    when: Callable[[Any], datetime],
+    attachments: tuple[Attachment, ...] = (),
+) -> Message:
     """A row in MESSAGE_COLUMNS order."""
     return Message(
         id=row[0],
@@ -70,4 +79,32 @@ def message_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> Mes
         content=row[3] if row[3] is not None else "",
         timestamp=when(row[4]),
         metadata=load_json(row[5]),
+        attachments=attachments,
+        hash=row[6],
     )
+
+
+def attachments_by_message(
+    rows: Iterable[Sequence[Any]], reader: Callable[[str, str], bytes]
+) -> dict[str, tuple[Attachment, ...]]:
+    """Rows in ATTACHMENT_COLUMNS order (each message's in their order) as attachments
+    whose bytes ``reader(message_id, name)`` reads when asked."""
+    found: dict[str, list[Attachment]] = {}
+    for message_id, name, mime_type, size, sha256 in rows:
+        read = functools.partial(reader, message_id, name)
+        found.setdefault(message_id, []).append(
+            Attachment.stored(name, mime_type, size, sha256, read)
+        )
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def load_tags(value: Any) -> tuple[str, ...]:
+    """A tags column: JSON text (SQLite), an array (PostgreSQL), or NULL."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    return tuple(t for t in value if isinstance(t, str)) if isinstance(value, list) else ()

@@ -2,9 +2,14 @@
 
 Schema: the spec's ``sessions(id, user_id, title, created_at, updated_at, status)`` and
 ``messages(id, session_id, role, content, timestamp)``, plus our columns
-(``sessions.parent_session_id, metadata, max_context_messages, message_count``;
-``messages.metadata, seq``) and an FTS5 index over message content. ``seq`` numbers a
-session's messages 0, 1, 2… so a page of messages is an index range, whatever its offset.
+(``sessions.parent_session_id, metadata, max_context_messages, message_count, tags, head``;
+``messages.metadata, seq, hash``), ``attachments`` (bytes in their own table, so paging never
+reads them), ``session_tags``, and FTS5 indexes over message content and text attachments.
+``seq`` numbers a session's messages 0, 1, 2… so a page of messages is an index range,
+whatever its offset.
+
+The search indexes are kept by the store: a save indexes its messages with one statement
+in the same transaction (a trigger per row made saves ~6x slower); a delete removes them.
 
 Schema changes are named migration functions applied in order and recorded in
 ``activemirror_migrations`` (see :mod:`.sqlite_schema`); a database made with the spec's schema
@@ -17,6 +22,9 @@ reported as a busy database (a StorageError saying so), never as corruption.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,21 +34,29 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError
-from ..models import Message, SessionMetadata
+from ..journal import Row, chain, check_write, start_of
+from ..models import SEALED, Attachment, Message, SessionMetadata
 from ..timeutil import from_iso, to_iso
+from .base import Saved, SearchQuery
 from .rows import (
+    ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
+    attachments_by_message,
     dump_json,
     message_from_row,
     session_from_row,
 )
 from .sqlite_schema import MIGRATIONS
+from .sqlite_search import TEXT_ATTACHMENT, count_sql, search_sql
 
 BUSY_TIMEOUT_S = 30.0
+#: Messages read at a time when a whole session is read (verify).
+PAGE_ROWS = 1000
 
 
-def session_params(s: SessionMetadata) -> tuple[Any, ...]:
+def session_params(s: SessionMetadata, count: int, head: str | None) -> tuple[Any, ...]:
+    """A session's row, in SESSION_COLUMNS order."""
     return (
         s.session_id,
         s.user_id,
@@ -51,11 +67,19 @@ def session_params(s: SessionMetadata) -> tuple[Any, ...]:
         s.parent_session_id,
         dump_json(s.metadata),
         s.max_context_messages,
+        count,
+        tags_json(s.tags),
+        head,
     )
 
 
-def message_params(m: Message, seq: int) -> tuple[Any, ...]:
-    return (m.id, m.session_id, m.role, m.content, to_iso(m.timestamp), dump_json(m.metadata), seq)
+def tags_json(tags: Sequence[str]) -> str | None:
+    return json.dumps(list(tags)) if tags else None
+
+
+def message_params(m: Message, seq: int, digest: str) -> tuple[Any, ...]:
+    timestamp = to_iso(m.timestamp)
+    return (m.id, m.session_id, m.role, m.content, timestamp, dump_json(m.metadata), digest, seq)
 
 
 class SQLiteStorage:
@@ -65,6 +89,8 @@ class SQLiteStorage:
         self.path = Path(fspath(path)).expanduser()
         self.description = f"SQLite database {self.path}"
         self._lock = threading.RLock()
+        self._writes = 0  # saves and deletes through this connection (see version())
+        self._closed = False
         if self.path.is_dir():
             raise StorageError(f"{self.description} is a folder, not a database file")
         try:
@@ -161,42 +187,93 @@ class SQLiteStorage:
 
     def save(
         self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
-    ) -> int:
-        with self._write(f"save session {session.session_id!r}") as db:
+    ) -> Saved:
+        sid = session.session_id
+        with self._write(f"save session {sid!r}") as db:
             if replace:
-                db.execute("DELETE FROM messages WHERE session_id = ?", (session.session_id,))
-                db.execute("DELETE FROM sessions WHERE id = ?", (session.session_id,))
-            # Positions are taken inside the write lock, so concurrent writers to one
-            # session interleave their messages instead of colliding.
-            (start,) = db.execute(
-                "SELECT coalesce(max(seq) + 1, 0) FROM messages WHERE session_id = ?",
-                (session.session_id,),
+                self._delete(db, sid)
+            stored = db.execute(
+                "SELECT status, head, tags, (SELECT coalesce(max(seq) + 1, 0) FROM messages "
+                "WHERE session_id = ?1) FROM sessions WHERE id = ?1",
+                (sid,),
             ).fetchone()
+            status, head, tags, start = stored if stored else (None, None, None, 0)
+            # Positions and hashes are taken inside the write lock, so concurrent writers to
+            # one session interleave their messages, and make one chain.
+            hashes = chain(start_of(sid, head), new_messages)
+            head = hashes[-1] if hashes else head
+            check_write(status == SEALED, session, head)
+            (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
             db.executemany(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?)",
-                (message_params(m, start + i) for i, m in enumerate(new_messages)),
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)",
+                map(message_params, new_messages, range(start, start + len(hashes)), hashes),
             )
-            count = start + len(new_messages)
             db.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, "
-                "title = excluded.title, status = excluded.status, "
-                "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
-                "max_context_messages = excluded.max_context_messages, "
-                "message_count = excluded.message_count, "
-                "updated_at = max(sessions.updated_at, excluded.updated_at)",
-                (*session_params(session), count),
+                "INSERT INTO messages_fts(rowid, content) "
+                "SELECT rowid, content FROM messages WHERE rowid > ?",
+                (last_rowid,),
             )
-        return count
+            self._add_attachments(db, new_messages)
+            count = start + len(new_messages)
+            self._upsert_session(db, session, count, head)
+            if tags_json(session.tags) != tags or replace:
+                db.execute("DELETE FROM session_tags WHERE session_id = ?", (sid,))
+                db.executemany(
+                    "INSERT INTO session_tags (tag, session_id) VALUES (?, ?)",
+                    ((tag, sid) for tag in session.tags),
+                )
+            self._writes += 1
+        return Saved(count, head, tuple(hashes))
+
+    @staticmethod
+    def _upsert_session(
+        db: sqlite3.Connection, session: SessionMetadata, count: int, head: str | None
+    ) -> None:
+        db.execute(
+            f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET user_id = excluded.user_id, "
+            "title = excluded.title, status = excluded.status, "
+            "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
+            "max_context_messages = excluded.max_context_messages, "
+            "message_count = excluded.message_count, tags = excluded.tags, "
+            "head = excluded.head, "
+            "updated_at = max(sessions.updated_at, excluded.updated_at)",
+            session_params(session, count, head),
+        )
+
+    @staticmethod
+    def _add_attachments(db: sqlite3.Connection, messages: Sequence[Message]) -> None:
+        rows = [
+            (m.id, i, a.name, a.mime_type, a.size, a.sha256, a.read())
+            for m in messages
+            for i, a in enumerate(m.attachments)
+        ]
+        if not rows:
+            return
+        (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM attachments").fetchone()
+        db.executemany(
+            "INSERT INTO attachments (message_id, position, name, mime_type, size, sha256, data) "
+            "VALUES (?,?,?,?,?,?,?)",
+            rows,
+        )
+        db.execute(
+            "INSERT INTO attachments_fts(rowid, text) SELECT rowid, CAST(data AS TEXT) "
+            f"FROM attachments WHERE rowid > ? AND {TEXT_ATTACHMENT}",
+            (last_rowid,),
+        )
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
         return session_from_row(rows[0], from_iso) if rows else None
 
     def list_sessions(
-        self, limit: int | None, offset: int, parent_session_id: str | None
+        self,
+        limit: int | None,
+        offset: int,
+        parent_session_id: str | None,
+        tag: str | None = None,
     ) -> list[SessionMetadata]:
-        where, params = self._parent_filter(parent_session_id)
+        where, params = _session_filter(parent_session_id, tag)
         rows = self._read(
             f"SELECT {SESSION_COLUMNS} FROM sessions{where} "
             "ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
@@ -205,14 +282,8 @@ class SQLiteStorage:
         )
         return [session_from_row(r, from_iso) for r in rows]
 
-    @staticmethod
-    def _parent_filter(parent_session_id: str | None) -> tuple[str, tuple[Any, ...]]:
-        if parent_session_id is None:
-            return "", ()
-        return " WHERE parent_session_id = ?", (parent_session_id,)
-
-    def count_sessions(self, parent_session_id: str | None) -> int:
-        where, params = self._parent_filter(parent_session_id)
+    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
+        where, params = _session_filter(parent_session_id, tag)
         return self._read(f"SELECT count(*) FROM sessions{where}", params)[0][0]
 
     def count_messages(self, session_id: str) -> int:
@@ -227,18 +298,108 @@ class SQLiteStorage:
             (session_id, start, stop),
             "read messages",
         )
-        return [message_from_row(r, from_iso) for r in rows]
+        return self._messages(rows)
+
+    def _messages(self, rows: list[Any]) -> list[Message]:
+        """Rows in MESSAGE_COLUMNS order as messages, with their attachments (not their
+        bytes: each reads its own when asked)."""
+        files = self._attachments([r[0] for r in rows])
+        return [message_from_row(r, from_iso, files.get(r[0], ())) for r in rows]
+
+    def _attachments(self, message_ids: list[str]) -> dict[str, tuple[Attachment, ...]]:
+        rows: list[Any] = []
+        for chunk in _chunks(message_ids):
+            rows += self._read(
+                f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE message_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY message_id, position",
+                chunk,
+                "read attachments",
+            )
+        return attachments_by_message(rows, self.read_attachment)
+
+    def read_attachment(self, message_id: str, name: str) -> bytes:
+        """The bytes of one attachment; works after :meth:`close` too (it opens the file
+        for the read), so an attachment outlives the store object that listed it."""
+        sql = "SELECT data FROM attachments WHERE message_id = ? AND name = ?"
+        if self._closed:
+            with contextlib.closing(
+                sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True)
+            ) as db:
+                rows = db.execute(sql, (message_id, name)).fetchall()
+        else:
+            rows = self._read(sql, (message_id, name), "read an attachment")
+        if not rows:
+            raise StorageError(
+                f"attachment {name!r} of message {message_id!r} is not in {self.description}"
+            )
+        return bytes(rows[0][0])
+
+    def message_position(self, session_id: str, message_id: str) -> int | None:
+        rows = self._read(
+            "SELECT seq FROM messages WHERE id = ? AND session_id = ?", (message_id, session_id)
+        )
+        return rows[0][0] if rows else None
+
+    def stored_rows(self, session_id: str) -> Iterator[Row]:
+        after = -1
+        while True:
+            rows = self._read(
+                f"SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (session_id, after, PAGE_ROWS),
+                "verify messages",
+            )
+            if not rows:
+                return
+            digests = self._digests([r[1] for r in rows])
+            messages = self._messages([r[1:] for r in rows])
+            for (seq, *_), message in zip(rows, messages, strict=True):
+                files = [digests.get((message.id, a.name)) for a in message.attachments]
+                yield seq, message, files
+            after = rows[-1][0]
+
+    def _digests(self, message_ids: list[str]) -> dict[tuple[str, str], str]:
+        """The SHA-256 of the bytes each attachment of these messages has now."""
+        found: dict[tuple[str, str], str] = {}
+        for chunk in _chunks(message_ids):
+            for message_id, name, data in self._read(
+                "SELECT message_id, name, data FROM attachments WHERE message_id IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+                "verify attachments",
+            ):
+                found[(message_id, name)] = hashlib.sha256(data).hexdigest()
+        return found
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:
-            db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
-            return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
+            existed = self._delete(db, session_id)
+            self._writes += 1
+            return existed
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, session_id: str) -> bool:
+        """Remove a session, its messages, their attachments and their index entries."""
+        mine = "(SELECT id FROM messages WHERE session_id = ?)"
+        db.execute(
+            "INSERT INTO messages_fts(messages_fts, rowid, content) "
+            "SELECT 'delete', rowid, content FROM messages WHERE session_id = ?",
+            (session_id,),
+        )
+        db.execute(
+            "INSERT INTO attachments_fts(attachments_fts, rowid, text) "
+            "SELECT 'delete', rowid, CAST(data AS TEXT) FROM attachments "
+            f"WHERE message_id IN {mine} AND {TEXT_ATTACHMENT}",
+            (session_id,),
+        )
+        db.execute(f"DELETE FROM attachments WHERE message_id IN {mine}", (session_id,))
+        db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+        db.execute("DELETE FROM session_tags WHERE session_id = ?", (session_id,))
+        return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        ids = list(message_ids)
-        for i in range(0, len(ids), 500):  # stay under SQLite's limit on parameters
-            chunk = ids[i : i + 500]
+        for chunk in _chunks(list(message_ids)):
             rows = self._read(
                 f"SELECT id, session_id FROM messages WHERE id IN ({','.join('?' * len(chunk))})",
                 chunk,
@@ -247,23 +408,37 @@ class SQLiteStorage:
             found.update(dict(rows))
         return found
 
-    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
-        if not words:
-            return []
-        # Each word is a quoted FTS5 string, so nothing the user typed is query syntax.
-        query = " ".join(f'"{w}"' for w in words)
-        session_filter = "" if session_id is None else " AND m.session_id = ?"
-        params = (query,) if session_id is None else (query, session_id)
-        rows = self._read(
-            f"SELECT {', '.join('m.' + c for c in MESSAGE_COLUMNS.split(', '))} "
-            "FROM messages_fts JOIN messages AS m ON m.rowid = messages_fts.rowid "
-            f"WHERE messages_fts MATCH ?{session_filter} "
-            "ORDER BY messages_fts.rowid DESC LIMIT ?",
-            (*params, limit),
-            "search",
-        )
-        return [message_from_row(r, from_iso) for r in rows]
+    def search(self, query: SearchQuery) -> list[Message]:
+        sql, params = search_sql(query, f"m.{', m.'.join(MESSAGE_COLUMNS.split(', '))}")
+        return self._messages(self._read(sql, params, "search"))
+
+    def count_search(self, query: SearchQuery) -> int:
+        sql, params = count_sql(query)
+        return self._read(sql, params, "count search hits")[0][0]
+
+    def version(self) -> str:
+        # data_version moves when another connection commits; our own writes are counted.
+        (data_version,) = self._read("PRAGMA data_version")[0]
+        return f"{data_version}.{self._writes}"
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._db.close()
+
+
+def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any, ...]]:
+    clauses, params = [], []
+    if parent is not None:
+        clauses.append("parent_session_id = ?")
+        params.append(parent)
+    if tag is not None:
+        clauses.append("id IN (SELECT session_id FROM session_tags WHERE tag = ?)")
+        params.append(tag)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``items`` in slices small enough for SQLite's limit on parameters."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

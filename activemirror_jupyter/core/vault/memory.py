@@ -37,6 +37,7 @@ from ..fsutil import atomic_write
 from ..paths import default_vault_path
 from ..timeutil import from_iso, to_iso, utcnow
 from . import format as fmt
+from . import signing
 from .entries import (
     VaultCategory,
     VaultEntry,
@@ -272,6 +273,11 @@ class VaultMemory:
             record = vault.refresh()["entries"].get(name)
             if record is None:
                 return default
+            if signing.is_signing_key(record["metadata"]):
+                raise VaultError(
+                    f"{name!r} is the vault's signing key: it signs sealed sessions "
+                    "(VaultMemory.sign) and never leaves the vault"
+                )
             return vault.read_entry(name, record)
 
     def delete(self, key: str) -> bool:
@@ -319,7 +325,9 @@ class VaultMemory:
                 record = entries[name]
                 meta = record["metadata"]
                 try:
-                    value = vault.read_entry(name, record)
+                    value = None
+                    if not signing.is_signing_key(meta):  # its value is never shown
+                        value = vault.read_entry(name, record)
                 except VaultIntegrityError as err:
                     warnings.warn(str(err), RuntimeWarning, stacklevel=2)
                     continue
@@ -328,6 +336,19 @@ class VaultMemory:
                 if any(needle in text.casefold() for text in haystack):
                     out.append(self._entry(name, record, value))
             return out
+
+    def sign(self, payload: bytes) -> tuple[str, str]:
+        """Sign ``payload`` with the vault's Ed25519 key (made on first use, kept as the
+        entry ``activemirror.signing-key``, never returned); returns ``(public key,
+        signature)`` as hex. A locked vault raises :class:`VaultLockedError`."""
+        with self._mutex:
+            vault = self._unlocked()
+            record = vault.refresh()["entries"].get(signing.KEY_NAME)
+            if record is None or not signing.is_signing_key(record["metadata"]):
+                private, metadata = signing.new_key()
+                self._store_many([(signing.KEY_NAME, private, metadata, None, None)], "replace")
+                record = self._unlocked().index["entries"][signing.KEY_NAME]
+            return signing.sign(vault.read_entry(signing.KEY_NAME, record), payload)
 
     def export_key(self) -> str:
         """A recovery key (``amvk1-…``) that opens this vault without the password:

@@ -1,0 +1,304 @@
+"""The journal: every saved message is chained to the one before it by a SHA-256 hash, a
+finished session can be sealed (and signed), and :func:`verify_rows` tells any change made
+behind the API.
+
+The chain (written down in the README so anyone can check it)::
+
+    hash(message) = SHA-256( previous ‖ "\\n" ‖ canonical(message) )   as lower-case hex
+
+where ``previous`` is the hash of the message saved before it in the session (the session's
+id for the first message), and ``canonical(message)`` is the UTF-8 of the JSON object
+``{"attachments": [{"name", "sha256"}, …], "content", "id", "metadata", "role",
+"session_id", "timestamp"}`` dumped with sorted keys, no spaces (``separators=(",", ":")``)
+and non-ASCII kept (``ensure_ascii=False``); ``timestamp`` is ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
+and the attachments are in the message's order.
+
+A seal is ``metadata["seal"] = {"head", "sealed_at", "messages"}`` plus, when signed,
+``{"algorithm": "ed25519", "public_key", "signature"}`` (hex) over :func:`seal_payload`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ActiveMirrorError, SessionSealedError
+from .models import SEALED, Message, SessionMetadata
+from .timeutil import to_iso
+
+KINDS = ("changed", "missing", "reordered", "inserted", "seal", "signature")
+SIGNATURE_ALGORITHM = "ed25519"
+
+
+# -- the chain -------------------------------------------------------------------------------
+
+
+def canonical(message: Message) -> bytes:
+    """The bytes of ``message`` that its hash covers (see the module docstring)."""
+    body = {
+        "attachments": [{"name": a.name, "sha256": a.sha256} for a in message.attachments],
+        "content": message.content,
+        "id": message.id,
+        "metadata": message.metadata,
+        "role": message.role,
+        "session_id": message.session_id,
+        "timestamp": to_iso(message.timestamp),
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link(previous: str, message: Message) -> str:
+    """The hash of ``message`` saved after the message (or session id) ``previous``."""
+    return hashlib.sha256(previous.encode() + b"\n" + canonical(message)).hexdigest()
+
+
+def chain(previous: str, messages: Iterable[Message]) -> list[str]:
+    """The hashes of ``messages`` saved in this order after ``previous``."""
+    hashes = []
+    for message in messages:
+        previous = link(previous, message)
+        hashes.append(previous)
+    return hashes
+
+
+def start_of(session_id: str, head: str | None) -> str:
+    """What the next message of a session chains from: its head, or its id when empty."""
+    return head if head is not None else session_id
+
+
+# -- seals -----------------------------------------------------------------------------------
+
+
+def seal_payload(session_id: str, head: str | None) -> bytes:
+    """What a seal's signature signs: the session and its head (which covers every
+    message)."""
+    return f"activemirror-seal-v1\n{session_id}\n{head or ''}".encode()
+
+
+def seal_of(meta: SessionMetadata) -> dict[str, Any] | None:
+    seal = meta.metadata.get("seal")
+    return seal if meta.status == SEALED and isinstance(seal, dict) else None
+
+
+def check_write(stored_sealed: bool, incoming: SessionMetadata, head: str | None) -> None:
+    """The rule every store applies inside its write (``stored_sealed``: the session as
+    stored now is sealed; ``head``: the session's head as the write would leave it): a
+    sealed session is never changed, and a session saved as sealed must end exactly where
+    its seal says."""
+    if stored_sealed:
+        raise SessionSealedError(
+            f"session {incoming.session_id!r} is sealed: it can be read, exported and "
+            "deleted, not changed"
+        )
+    seal = seal_of(incoming)
+    if incoming.sealed and (seal is None or seal.get("head") != head):
+        raise ActiveMirrorError(
+            f"session {incoming.session_id!r} changed while it was being sealed (its head is "
+            f"{head!r}, the seal says {None if seal is None else seal.get('head')!r}); "
+            "nothing was written: seal it again"
+        )
+
+
+def check_signature(session_id: str, seal: dict[str, Any]) -> str | None:
+    """Why the seal's signature does not hold (None when it does, or there is none)."""
+    if "signature" not in seal and "public_key" not in seal:
+        return None
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if seal.get("algorithm") != SIGNATURE_ALGORITHM:
+        return f"unknown signature algorithm {seal.get('algorithm')!r}"
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(str(seal.get("public_key"))))
+        signature = bytes.fromhex(str(seal.get("signature")))
+        key.verify(signature, seal_payload(session_id, seal.get("head")))
+    except (ValueError, TypeError):
+        return "the public key or signature is not hex of the right length"
+    except InvalidSignature:
+        return "the signature does not match the seal's head"
+    return None
+
+
+# -- verifying -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntegrityProblem:
+    """One change found by :func:`verify_rows`; ``kind`` is one of :data:`KINDS`."""
+
+    session_id: str
+    message_id: str | None
+    kind: str
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` found: ``ok`` when there is no problem."""
+
+    sessions: int = 0
+    messages: int = 0
+    problems: list[IntegrityProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, other: VerifyReport) -> None:
+        self.sessions += other.sessions
+        self.messages += other.messages
+        self.problems.extend(other.problems)
+
+    def lines(self) -> list[str]:
+        """One line per problem, or one line saying what was verified."""
+        if self.ok:
+            return [f"verified: {self.sessions} sessions, {self.messages} messages, no changes"]
+        return [
+            f"{p.kind}: session {p.session_id}"
+            + (f", message {p.message_id}" if p.message_id else "")
+            + f": {p.detail}"
+            for p in self.problems
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "sessions": self.sessions,
+            "messages": self.messages,
+            "problems": [
+                {
+                    "session_id": p.session_id,
+                    "message_id": p.message_id,
+                    "kind": p.kind,
+                    "detail": p.detail,
+                }
+                for p in self.problems
+            ],
+        }
+
+
+# A stored message as verify sees it: its position in the session (None where the store
+# keeps none), the message, and for each attachment the SHA-256 of the bytes actually
+# stored (None: the bytes are gone).
+Row = tuple[int | None, Message, Sequence[str | None]]
+
+
+class UnreadableMessage(Exception):
+    """Raised by a store's rows when a stored message cannot be read at all (a truncated or
+    edited file); ``message_id`` when it can still be made out."""
+
+    def __init__(self, message_id: str | None, detail: str, *, truncated: bool) -> None:
+        super().__init__(detail)
+        self.message_id = message_id
+        self.detail = detail
+        self.truncated = truncated
+
+
+def verify_rows(meta: SessionMetadata, rows: Iterable[Row]) -> VerifyReport:
+    """Check one session's stored messages, in stored order, against their chain, the
+    session's head and count, and its seal. Streams: holds two rows at a time."""
+    report = VerifyReport(sessions=1)
+    walk = _Walk(meta, report)
+    try:
+        for row, following in _pairs(rows):
+            walk.step(row, following)
+    except UnreadableMessage as exc:
+        walk.problem(exc.message_id, "missing" if exc.truncated else "changed", exc.detail)
+    else:
+        walk.finish()
+    walk.check_seal()
+    return report
+
+
+def _pairs(rows: Iterable[Row]) -> Iterator[tuple[Row, Row | None]]:
+    it = iter(rows)
+    current = next(it, None)
+    while current is not None:
+        following = next(it, None)
+        yield current, following
+        current = following
+
+
+class _Walk:
+    """One session's check: where its chain should continue from, and what was seen."""
+
+    def __init__(self, meta: SessionMetadata, report: VerifyReport) -> None:
+        self.meta = meta
+        self.report = report
+        self.previous = meta.session_id  # what the next row should chain from
+        self.expected_seq = 0  # the position the next row should have
+        self.recent: list[str] = []  # the last few hashes accepted (for "reordered")
+        self.past_head = meta.head is None  # rows from here on were not saved by the API
+
+    def problem(self, message_id: str | None, kind: str, detail: str) -> None:
+        self.report.problems.append(
+            IntegrityProblem(self.meta.session_id, message_id, kind, detail)
+        )
+
+    def step(self, row: Row, following: Row | None) -> None:
+        seq, message, digests = row
+        self.report.messages += 1
+        self._check_attachments(message, digests)
+        gap = seq is not None and seq > self.expected_seq
+        if seq is not None:
+            self.expected_seq = seq + 1
+        if self.past_head:
+            self.problem(message.id, "inserted", "a message after the session's last saved one")
+        elif message.hash is None:
+            self.problem(message.id, "inserted", "a message the API did not write (no hash)")
+        elif gap:
+            self.problem(message.id, "missing", "the message(s) saved just before it are gone")
+            self._accept(message.hash)
+        elif link(self.previous, message) == message.hash:
+            self._accept(message.hash)
+        elif self._moved(message, following):
+            self.problem(message.id, "reordered", "the message is out of its saved order")
+            self._accept(message.hash)
+        elif following is not None and following[1].hash == link(self.previous, following[1]):
+            self.problem(message.id, "inserted", "a message the API did not write")
+        else:
+            self.problem(message.id, "changed", "the message is not what was saved")
+            self._accept(message.hash)
+
+    def _check_attachments(self, message: Message, digests: Sequence[str | None]) -> None:
+        for attachment, digest in zip(message.attachments, digests, strict=True):
+            if digest is None:
+                detail = f"the bytes of attachment {attachment.name!r} are gone"
+                self.problem(message.id, "missing", detail)
+            elif digest != attachment.sha256:
+                detail = f"the bytes of attachment {attachment.name!r} changed"
+                self.problem(message.id, "changed", detail)
+
+    def _moved(self, message: Message, following: Row | None) -> bool:
+        """Whether ``message`` chains from a neighbour other than the one before it."""
+        candidates = self.recent[:-1]
+        if following is not None and following[1].hash is not None:
+            candidates.append(following[1].hash)
+        return any(link(c, message) == message.hash for c in candidates)
+
+    def _accept(self, stored_hash: str) -> None:
+        self.previous = stored_hash
+        self.recent = [*self.recent[-3:], stored_hash]
+        if stored_hash == self.meta.head:
+            self.past_head = True
+
+    def finish(self) -> None:
+        if not self.past_head:
+            gone = self.meta.message_count - self.expected_seq
+            count = f" ({gone})" if gone > 0 else ""
+            self.problem(None, "missing", f"the last saved message(s){count} are gone")
+
+    def check_seal(self) -> None:
+        meta = self.meta
+        seal = seal_of(meta)
+        if meta.sealed and seal is None:
+            self.problem(None, "seal", "the session is marked sealed but holds no seal")
+        elif seal is not None:
+            if seal.get("head") != meta.head:
+                self.problem(None, "seal", "the session's head is not the one its seal records")
+            why = check_signature(meta.session_id, seal)
+            if why is not None:
+                self.problem(None, "signature", why)

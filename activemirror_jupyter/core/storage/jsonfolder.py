@@ -1,0 +1,285 @@
+"""The JSON folder's files: ``index.json``, one file per session, and ``attachments/`` —
+read (parsed files cached while unchanged on disk) and written atomically. The store that
+puts the journal on top of them is :mod:`.jsonfiles`; the formats are :mod:`.jsoncodec`.
+
+Everything that writes runs holding the folder's writer lock (the store takes it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidIdError, StorageError
+from ..fsutil import TMP_PREFIX, atomic_write, fsync_dir
+from ..ids import validate_id
+from ..journal import chain
+from ..timeutil import to_iso, utcnow
+from .jsoncodec import (
+    INDEX_VERSION,
+    DamagedFileError,
+    DamagedIndex,
+    Index,
+    attachment_shas,
+    dumps,
+    entry_from_header,
+    message_from_record,
+    parse_index,
+    parse_session_file,
+    render_session_file,
+    stat_key,
+)
+
+INDEX_FILE = "index.json"
+ATTACHMENTS = "attachments"
+# Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
+CACHE_SESSIONS = 32
+CACHE_MESSAGES = 200_000
+
+
+@dataclass
+class Loaded:
+    """A parsed session file, kept while the file on disk is unchanged."""
+
+    key: tuple[int, int, int]
+    header: dict[str, Any]  # every top-level field but "messages", in file order
+    records: list[Any]  # the messages as parsed, unknown keys and all
+    lines: list[str] | None = None  # records serialised, filled on the first append
+    ids: set[str] | None = None
+    words: list[frozenset[str]] | None = None  # each record's search words, once searched
+
+    def message_ids(self) -> set[str]:
+        if self.ids is None:
+            self.ids = {r.get("id") for r in self.records if isinstance(r, dict)}
+        return self.ids
+
+    def message_lines(self) -> list[str]:
+        if self.lines is None:
+            self.lines = [dumps(r) for r in self.records]
+        return self.lines
+
+
+class Folder:
+    """The files of one JSON folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.index_path = path / INDEX_FILE
+        self.attachments = path / ATTACHMENTS
+        self._cache: OrderedDict[str, Loaded] = OrderedDict()
+        self._index: Index | None = None
+
+    def file(self, session_id: str) -> Path:
+        return self.path / f"{validate_id(session_id, 'session id')}.json"
+
+    # -- the index --------------------------------------------------------------------------
+
+    def read_index(self) -> Index | None:
+        """The index as on disk now (cached while unchanged); None if missing or damaged."""
+        try:
+            st = os.stat(self.index_path)
+        except FileNotFoundError:
+            return None
+        if self._index is not None and self._index.key == stat_key(st):
+            return self._index
+        try:
+            with open(self.index_path, "rb") as f:
+                key = stat_key(os.fstat(f.fileno()))
+                index = parse_index(f.read(), key, self.index_path)
+        except (FileNotFoundError, DamagedIndex):
+            return None
+        self._index = index
+        return index
+
+    def write_index(self, order: list[str], entries: dict[str, dict], extra: dict) -> None:
+        data = {
+            **extra,
+            "sessions": order,
+            "updatedAt": to_iso(utcnow()),
+            "version": INDEX_VERSION,
+            "sessionMeta": {i: entries[i] for i in order},
+        }
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        st = atomic_write(self.index_path, text.encode("utf-8"))
+        self._index = Index(stat_key(st), order, entries, extra)
+
+    def entry(self, session_id: str, loaded: Loaded) -> dict[str, Any]:
+        """The index entry of a session file as loaded."""
+        entry = entry_from_header(
+            session_id, loaded.header, len(loaded.records), self.file(session_id)
+        )
+        entry["attachments"] = sorted(attachment_shas(loaded.records))
+        entry["fileSize"] = loaded.key[2]
+        entry["fileMtimeNs"] = loaded.key[1]
+        return entry
+
+    def reconcile(self) -> None:
+        """Bring the index in line with the session files, chaining the messages of files
+        written before 0.2 (whose index had an older version)."""
+        index = self.read_index()
+        files = self._session_files()
+        listed = index.order if index is not None else []
+        known = index.entries if index is not None else {}
+        order = [i for i in listed if i in files]
+        order += sorted(set(files) - set(order))
+        entries: dict[str, dict] = {}
+        for session_id in order:
+            st = files[session_id]
+            entry = known.get(session_id)
+            if entry is not None and (entry.get("fileSize"), entry.get("fileMtimeNs")) == (
+                st.st_size,
+                st.st_mtime_ns,
+            ):
+                entries[session_id] = entry
+                continue
+            try:
+                loaded = self.load(session_id)
+                if loaded is not None and (index is None or index.version < INDEX_VERSION):
+                    loaded = self._chain_unhashed(session_id, loaded)
+                if loaded is not None:
+                    entries[session_id] = self.entry(session_id, loaded)
+            except DamagedFileError as exc:
+                # Left out of the index (the file stays as it is); loading it says why.
+                warnings.warn(str(exc), RuntimeWarning, stacklevel=4)
+        order = [i for i in order if i in entries]
+        extra = index.extra if index is not None else {}
+        if index is None or order != index.order or entries != index.entries:
+            self.write_index(order, entries, extra)
+
+    def _session_files(self) -> dict[str, os.stat_result]:
+        files: dict[str, os.stat_result] = {}
+        with os.scandir(self.path) as it:
+            for item in it:
+                name = item.name
+                if name.startswith(TMP_PREFIX):
+                    # A writer that died mid-write left it; we hold the lock, so no one is
+                    # writing now.
+                    with contextlib.suppress(OSError):
+                        os.unlink(item.path)
+                    continue
+                if not name.endswith(".json") or name == INDEX_FILE or not item.is_file():
+                    continue
+                with contextlib.suppress(InvalidIdError):  # not a name we would write
+                    files[validate_id(name[:-5])] = item.stat()
+        return files
+
+    def _chain_unhashed(self, session_id: str, loaded: Loaded) -> Loaded:
+        """A session file written before 0.2 (no message hashes) gets its chain."""
+        records = loaded.records
+        if not records or any(isinstance(r, dict) and "hash" in r for r in records):
+            return loaded
+        path = self.file(session_id)
+        messages = [
+            message_from_record(session_id, r, path, i, self.reader) for i, r in enumerate(records)
+        ]
+        hashes = chain(session_id, messages)
+        updated = [
+            {**r, "hash": h, "seq": i} for i, (r, h) in enumerate(zip(records, hashes, strict=True))
+        ]
+        header = {**loaded.header, "head": hashes[-1]}
+        return self.write_session(session_id, header, updated, [dumps(r) for r in updated])
+
+    # -- session files ----------------------------------------------------------------------
+
+    def load(self, session_id: str) -> Loaded | None:
+        """The parsed session file (cached while unchanged), None if there is none.
+
+        A file that is not a session file raises DamagedFileError naming it."""
+        path = self.file(session_id)
+        try:
+            with open(path, "rb") as f:
+                key = stat_key(os.fstat(f.fileno()))
+                cached = self._cache.get(session_id)
+                if cached is not None and cached.key == key:
+                    self._cache.move_to_end(session_id)
+                    return cached
+                raw = f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read session file {path}: {exc}") from None
+        header, records = parse_session_file(session_id, raw, path)
+        return self._remember(session_id, Loaded(key, header, records))
+
+    def raw(self, session_id: str) -> bytes | None:
+        """The session file's bytes as they are (for verify), None if there is none."""
+        try:
+            return self.file(session_id).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_session(
+        self, session_id: str, header: dict[str, Any], records: list[Any], lines: list[str]
+    ) -> Loaded:
+        header = {**header, "messageCount": len(records)}
+        st = atomic_write(self.file(session_id), render_session_file(header, lines))
+        return self._remember(session_id, Loaded(stat_key(st), header, records, lines))
+
+    def remove_session(self, session_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.file(session_id).unlink()
+            fsync_dir(self.path)
+        self._cache.pop(session_id, None)
+
+    def _remember(self, session_id: str, loaded: Loaded) -> Loaded:
+        self._cache[session_id] = loaded
+        self._cache.move_to_end(session_id)
+        while len(self._cache) > 1 and (
+            len(self._cache) > CACHE_SESSIONS
+            or sum(len(c.records) for c in self._cache.values()) > CACHE_MESSAGES
+        ):
+            self._cache.popitem(last=False)
+        return loaded
+
+    def forget(self) -> None:
+        self._cache.clear()
+        self._index = None
+
+    # -- attachments: files named by the SHA-256 of their bytes, stored once -------------------
+
+    def attachment_path(self, sha256: str) -> Path:
+        return self.attachments / sha256
+
+    def write_attachment(self, sha256: str, data: bytes) -> None:
+        path = self.attachment_path(sha256)
+        if not path.exists():
+            self.attachments.mkdir(exist_ok=True)
+            atomic_write(path, data)
+
+    def reader(self, sha256: str) -> Callable[[], bytes]:
+        """What an attachment calls to read its bytes (works after the store is closed)."""
+        path = self.attachment_path(sha256)
+
+        def read() -> bytes:
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                raise StorageError(f"attachment file {path} is missing") from None
+
+        return read
+
+    def digest(self, sha256: str) -> str | None:
+        """The SHA-256 of the bytes stored for ``sha256`` now (None if the file is gone)."""
+        import hashlib
+
+        try:
+            return hashlib.sha256(self.attachment_path(sha256).read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return None
+
+    def collect_garbage(self, used: Sequence[str] | set[str]) -> None:
+        """Remove the attachment files no message uses any more."""
+        if not self.attachments.is_dir():
+            return
+        keep = set(used)
+        for item in os.scandir(self.attachments):
+            if item.name not in keep:
+                with contextlib.suppress(OSError):
+                    os.unlink(item.path)

@@ -57,10 +57,28 @@ def _list_parser(commands: Any) -> argparse.ArgumentParser:
 
 
 def _export_parser(commands: Any) -> argparse.ArgumentParser:
-    p = commands.add_parser("export", help="export one session as JSON, Markdown or text")
+    p = commands.add_parser(
+        "export",
+        help="export a session as JSON, Markdown, text, an HTML report or a notebook",
+        description="Export a session: json (what 'import' takes back), markdown, txt, html "
+        "(a standalone report: no script, nothing fetched) or ipynb (a notebook that re-runs "
+        "the logged cells).",
+    )
     p.add_argument("session", metavar="SESSION", help="the session id")
     p.add_argument("--format", "-f", choices=EXPORT_FORMATS, default="json")
-    p.add_argument("--output", "-o", metavar="PATH", help="write to PATH (default: stdout)")
+    p.add_argument(
+        "--children",
+        action="store_true",
+        help="add every descendant session, depth first, oldest first (json: a bundle, "
+        "which 'restore' takes back)",
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        help="write to PATH (default: stdout); a folder (DIR/) gets DIR/<title>.<ext>, and "
+        "a Markdown export there links its images from DIR/attachments/",
+    )
     return p
 
 
@@ -156,9 +174,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from .core.exports import export_to_path, write_export
+
     with _open_mirror(args) as mirror:
-        text = mirror.load_session(args.session).export(args.format)
-    _write_output(text, args.output)
+        session = mirror.load_session(args.session)
+        if args.output is None or args.output == "-":
+            # Written as it is read: a large report never sits whole in memory.
+            write_export(session, args.format, sys.stdout, include_children=args.children)
+            sys.stdout.flush()
+            return 0
+        path = export_to_path(session, args.format, args.output, include_children=args.children)
+    print(f"wrote the {args.format} export of {args.session} to {path}", file=sys.stderr)
     return 0
 
 

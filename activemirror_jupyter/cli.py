@@ -183,7 +183,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             write_export(session, args.format, sys.stdout, include_children=args.children)
             sys.stdout.flush()
             return 0
-        path = export_to_path(session, args.format, args.output, include_children=args.children)
+        path = export_to_path(
+            session,
+            args.format,
+            args.output,
+            include_children=args.children,
+            create_folders=True,
+        )
     print(f"wrote the {args.format} export of {args.session} to {path}", file=sys.stderr)
     return 0
 

@@ -154,18 +154,21 @@ def export_to_path(
     path: str | os.PathLike[str],
     *,
     include_children: bool = False,
+    create_folders: bool = False,
 ) -> Path:
     """Write the export to ``path`` and return the file written. A folder (a path ending
-    with a separator, or an existing folder) gets ``<title>.<ext>``; a Markdown export in a
-    folder links its attachments as files in ``attachments/`` beside it instead of holding
-    them as ``data:`` URIs. The file is replaced only once the export is complete."""
+    with a separator, or an existing folder) gets ``<title>.<ext>`` and is made if needed;
+    a Markdown export in a folder links its attachments as files in ``attachments/`` beside
+    it instead of holding them as ``data:`` URIs. A file's folder must exist, unless
+    ``create_folders``. The file is replaced only once the export is complete."""
     check_format(format)
     meta = session.metadata_snapshot()
     target = target_file(path, meta.title, meta.session_id, format)
+    folder = is_folder(path)
     place = None
-    if format == "markdown" and is_folder(path):
+    if format == "markdown" and folder:
         place = AttachmentFolder(target.parent / ATTACHMENTS_FOLDER)
-    with replacing(target) as out:
+    with replacing(target, create_folders=create_folders or folder) as out:
         write_export(session, format, out, include_children=include_children, place=place)
     return target
 

@@ -159,21 +159,43 @@ def _save(m: MagicsAPI, args: argparse.Namespace) -> None:
 
 @SESSION.command(
     "export",
-    "Export the current session (Markdown is shown inline).",
+    "Export the current session: Markdown and HTML are shown inline (HTML in a sandboxed "
+    "frame), the others printed; --output writes a file.",
     arg("--format", choices=EXPORT_FORMATS, default="markdown"),
-    arg("--output", metavar="PATH", help="write the export to this file"),
+    arg(
+        "--children",
+        action="store_true",
+        help="add every descendant session, depth first, oldest first",
+    ),
+    arg(
+        "--output",
+        metavar="PATH",
+        help="write the export to this file; a folder (DIR/) gets DIR/<title>.<ext>, and "
+        "Markdown there links its images from DIR/attachments/",
+    ),
     arg("--session", metavar="ID", help="another session than the current one"),
 )
 def _export(m: MagicsAPI, args: argparse.Namespace) -> Any:
+    from ..core.exports import export_to_path
+
     session = m.open_session(args.session) if args.session else m.current()
-    text = session.export(args.format)
+    family = " and its family" if args.children else ""
     if args.output:
-        path = Path(args.output).expanduser()
-        path.write_text(text, encoding="utf-8")
-        print(f"Wrote the {args.format} export of {session.title!r} to {path}.")
+        path = export_to_path(session, args.format, args.output, include_children=args.children)
+        print(f"Wrote the {args.format} export of {session.title!r}{family} to {path}.")
         return None
+    text = session.export(args.format, include_children=args.children)
     if args.format == "markdown":
         return Markdown(text)
+    if args.format == "html":
+        from IPython.display import display
+
+        from ..core.reports.page import framed
+
+        # A sandboxed frame without allow-scripts: the report renders, nothing in it runs.
+        summary = f"HTML report of {session.title!r}{family}; --output PATH saves it as a file"
+        display({"text/html": framed(text, session.title), "text/plain": summary}, raw=True)
+        return None
     print(text)
     return None
 

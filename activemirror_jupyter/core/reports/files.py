@@ -5,6 +5,7 @@ written through a temporary file so a failed export leaves nothing half-written,
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -58,10 +59,14 @@ def target_file(path: str | os.PathLike[str], title: str, session_id: str, forma
 
 
 @contextlib.contextmanager
-def replacing(path: Path) -> Iterator[TextIO]:
+def replacing(path: Path, *, create_folders: bool = False) -> Iterator[TextIO]:
     """A text stream (UTF-8, ``\\n`` line ends) whose content replaces ``path`` when the
-    block ends without an error; on an error ``path`` is left as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    block ends without an error; on an error ``path`` is left as it was. The folder must
+    exist, unless ``create_folders``."""
+    if create_folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path.parent))
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:

@@ -146,3 +146,15 @@ def page_head(title: str) -> str:
 
 def page_tail() -> str:
     return "</main>\n</body>\n</html>\n"
+
+
+def framed(document: str, title: str, height: int = 600) -> str:
+    """A report shown inside a page (a notebook output, a widget): an ``<iframe>`` whose
+    ``srcdoc`` is the report, sandboxed without ``allow-scripts`` (nor same-origin, forms,
+    popups) — whatever the report held, nothing in it can run."""
+    return (
+        f'<iframe title="{escape(title)}" sandbox="" referrerpolicy="no-referrer" '
+        f'style="width: 100%; height: {int(height)}px; border: 1px solid #d1d9e0; '
+        f'border-radius: 4px; background: #ffffff;" srcdoc="{escape(document, quote=True)}">'
+        "</iframe>"
+    )

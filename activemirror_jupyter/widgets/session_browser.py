@@ -17,6 +17,7 @@ from ..core.exports import EXPORT_FORMATS
 from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
 from ..core.paging import Page
+from ..core.reports.page import framed
 from ..core.session import Session
 from .common import Pager, StatusLine, button, check_positive, heading, panel_frame, row
 from .render import (
@@ -118,11 +119,20 @@ class SessionBrowser(widgets.VBox):
         self.export_format = widgets.Dropdown(
             options=EXPORT_FORMATS, value="markdown", layout=widgets.Layout(width="120px")
         )
+        self.export_children = widgets.Checkbox(
+            value=False,
+            description="with children",
+            indent=False,
+            tooltip="Add every descendant session, depth first, oldest first",
+            layout=widgets.Layout(width="auto"),
+        )
         self.export_button = button("Export", "Show the session exported in this format", "eye")
         self.export_button.on_click(lambda _: self.show_export())
         self.hide_export_button = button("Hide export", "Hide the export", "eye-slash")
         self.hide_export_button.on_click(lambda _: self.hide_export())
-        self.export_view = widgets.HTML("")  # JSON and text: the source, escaped
+        # JSON, text and ipynb: the source, escaped; HTML: the report in a frame sandboxed
+        # without scripts (it is a page of its own, with its own styles).
+        self.export_view = widgets.HTML("")
         # Markdown is rendered by the front end's Markdown renderer, as the magics show it;
         # the export itself escapes HTML in user text, so markup stays text. The Output
         # widget is made on the first Markdown export: most panels never need one.
@@ -132,7 +142,12 @@ class SessionBrowser(widgets.VBox):
                 self.header,
                 row(self.message_pager, self.page_size),
                 self.messages,
-                row(self.export_format, self.export_button, self.hide_export_button),
+                row(
+                    self.export_format,
+                    self.export_children,
+                    self.export_button,
+                    self.hide_export_button,
+                ),
                 self.export_view,
             ]
         )
@@ -197,7 +212,12 @@ class SessionBrowser(widgets.VBox):
     def _show_session(self) -> None:
         session = self.session
         has_session = session is not None
-        for control in (self.export_button, self.export_format, self.page_size):
+        for control in (
+            self.export_button,
+            self.export_format,
+            self.export_children,
+            self.page_size,
+        ):
             control.disabled = not has_session
         self.hide_export_button.disabled = not self.export_shown
         if session is None:
@@ -265,18 +285,21 @@ class SessionBrowser(widgets.VBox):
         return bool(self.export_view.value) or rendered
 
     def show_export(self) -> None:
-        """Show the open session exported in the chosen format, inline: Markdown rendered,
-        JSON and text as their source."""
+        """Show the open session exported in the chosen format (with its children if
+        ticked), inline: Markdown rendered, HTML as the report in a sandboxed frame, JSON,
+        text and notebooks as their source."""
         if self.session is None:
             return
         session = self.session
 
         def export() -> None:
             fmt = self.export_format.value
-            text = session.export(fmt)
+            text = session.export(fmt, include_children=self.export_children.value)
             self.hide_export()
             if fmt == "markdown":
                 self._markdown_area().outputs = (markdown_output(text),)
+            elif fmt == "html":
+                self.export_view.value = framed(text, session.title, height=480)
             else:
                 self.export_view.value = export_html(text)
             self.hide_export_button.disabled = False

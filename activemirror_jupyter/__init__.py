@@ -28,6 +28,9 @@ _EXPORTS = {
     "VaultCategory": "activemirror_jupyter.core.vault",
     "VaultEntry": "activemirror_jupyter.core.vault",
     "LLMResponder": "activemirror_jupyter.core.responders",
+    # the notebook layer: imported when used, and then without IPython or pandas
+    "attachment_from": "activemirror_jupyter.capture.values",
+    "provenance": "activemirror_jupyter.capture.provenance",
     "ActiveMirrorError": "activemirror_jupyter.core.errors",
     "InvalidIdError": "activemirror_jupyter.core.errors",
     "SessionNotFoundError": "activemirror_jupyter.core.errors",

@@ -1,5 +1,5 @@
-"""How sessions, messages and vault entries look in a notebook: pandas DataFrames with real
-datetime columns, and variable snapshots.
+"""How sessions, messages, search hits, provenance and vault entries look in a notebook:
+pandas DataFrames with real datetime columns.
 
 The magics and the widgets both render through here, so a column name is decided once.
 pandas escapes ``<``, ``>`` and ``&`` in a DataFrame's HTML repr (and in ``to_html()``) but
@@ -9,15 +9,14 @@ not in ``to_markdown()`` or a ``Styler``; anything this project emits as HTML go
 
 from __future__ import annotations
 
-import math
-import reprlib
-from collections.abc import Iterable
-from datetime import date, datetime
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from .core.models import Message, SessionMetadata
+from .core.models import Message, SearchHit, SessionMetadata
 
 SESSION_COLUMNS = [
     "session_id",
@@ -29,12 +28,8 @@ SESSION_COLUMNS = [
 ]
 MESSAGE_COLUMNS = ["timestamp", "role", "content", "id"]
 VAULT_COLUMNS = ["key", "category", "tags", "created_at", "updated_at"]
-
-# Limits of a variable snapshot (``%%mirror_send --attach``).
-MAX_ROWS = 5
-MAX_COLUMNS = 20
-MAX_CELL = 80
-MAX_REPR = 200
+HIT_COLUMNS = [*MESSAGE_COLUMNS, "session_id", "session_title", "snippet"]
+PROVENANCE_COLUMNS = ["field", "value"]
 
 
 def _times(values: list[datetime]) -> pd.Series:
@@ -93,72 +88,43 @@ def vault_frame(entries: Iterable[Any]) -> pd.DataFrame:
     )
 
 
-# -- variable snapshots (``%%mirror_send --attach``)
+# -- search hits and provenance
 
 
-def _cell(value: Any) -> Any:
-    """One DataFrame cell as a compact JSON value."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 2**53 else str(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:  # numpy scalars
-            return _cell(value.item())
-        except (TypeError, ValueError):
-            pass
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, (datetime, date, pd.Timestamp)):
-        return value.isoformat()
-    text = str(value)
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+def hits_frame(hits: Iterable[SearchHit]) -> pd.DataFrame:
+    """Search hits as a DataFrame: the message columns, then ``session_id, session_title,
+    snippet`` (a short plain-text excerpt around the matched words)."""
+    rows = list(hits)
+    frame = messages_frame([hit.message for hit in rows], with_session=True)
+    frame["session_title"] = pd.Series([hit.session_title for hit in rows], dtype=object)
+    frame["snippet"] = pd.Series([hit.snippet for hit in rows], dtype=object)
+    return frame[HIT_COLUMNS]
 
 
-def _type_name(value: Any) -> str:
-    cls = type(value)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+def provenance_frame(facts: Mapping[str, Any]) -> pd.DataFrame:
+    """A provenance record (:func:`activemirror_jupyter.provenance`) as a two-column table,
+    ``field, value``: one row per fact, ``git.commit``/``git.branch``/``git.dirty`` (or
+    ``git`` = None), then one ``package <name>`` row per package."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in facts.items():
+        if key == "packages" and isinstance(value, Mapping):
+            rows += [(f"package {name}", str(version)) for name, version in value.items()]
+        elif key == "git" and isinstance(value, Mapping):
+            rows += [(f"git.{name}", part) for name, part in value.items()]
+        else:
+            rows.append((str(key), value))
+    packages = [row for row in rows if row[0].startswith("package ")]
+    rows = [row for row in rows if not row[0].startswith("package ")] + packages
+    return pd.DataFrame(
+        {
+            "field": pd.Series([name for name, _ in rows], dtype=object),
+            "value": pd.Series([_fact(value) for _, value in rows], dtype=object),
+        },
+        columns=PROVENANCE_COLUMNS,
     )
 
 
-_short = reprlib.Repr()
-_short.maxstring = MAX_REPR
-_short.maxother = MAX_REPR
-_short.maxlist = _short.maxtuple = _short.maxset = _short.maxdict = 10
-
-
-def snapshot(name: str, value: Any) -> dict[str, Any]:
-    """A small JSON description of a notebook variable, kept in a message's
-    ``metadata["attachments"]`` (the Markdown export shows DataFrames as tables)::
-
-        {"name": "df", "type": "pandas.DataFrame", "shape": [100, 3],
-         "columns": ["a", "b", "c"], "dtypes": ["int64", "float64", "str"],
-         "head": [[1, 0.5, "x"], ...]}                 # first MAX_ROWS rows, as lists
-        {"name": "n", "type": "int", "repr": "42"}      # anything else
-
-    At most MAX_COLUMNS columns are kept (``"columns_truncated": true`` then); every cell
-    is a JSON value, text cut to MAX_CELL characters; a repr to MAX_REPR."""
-    if isinstance(value, pd.DataFrame):
-        frame = value.iloc[:MAX_ROWS, :MAX_COLUMNS]
-        return {
-            "name": name,
-            "type": "pandas.DataFrame",
-            "shape": [int(value.shape[0]), int(value.shape[1])],
-            "columns": [_cell(c) if not isinstance(c, str) else c for c in frame.columns],
-            "dtypes": [str(t) for t in frame.dtypes],
-            "head": [[_cell(v) for v in row] for row in frame.itertuples(index=False)],
-            **({"columns_truncated": True} if value.shape[1] > MAX_COLUMNS else {}),
-        }
-    try:
-        text = _short.repr(value)
-    except Exception as exc:  # a broken __repr__ is the variable's problem, not the note's
-        text = f"<repr failed: {type(exc).__name__}>"
-    if len(text) > MAX_REPR:
-        text = text[: MAX_REPR - 1] + "…"
-    return {"name": name, "type": _type_name(value), "repr": text}
+def _fact(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

@@ -1,24 +1,23 @@
-"""display.py: the DataFrames, captions, escaping and variable snapshots users see."""
+"""display.py: the DataFrames, captions and escaping users see."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import pandas as pd
 
 from activemirror_jupyter.core.markup import escape
-from activemirror_jupyter.core.models import Message, SessionMetadata
+from activemirror_jupyter.core.models import Message, SearchHit, SessionMetadata
 from activemirror_jupyter.core.paging import Page
 from activemirror_jupyter.core.vault import VaultEntry
 from activemirror_jupyter.display import (
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
     VAULT_COLUMNS,
+    hits_frame,
     messages_frame,
+    provenance_frame,
     sessions_frame,
-    snapshot,
     vault_frame,
 )
 
@@ -122,40 +121,39 @@ def test_page_captions_count_from_the_newest_end() -> None:
     assert empty.caption().startswith("page 1 of 1 · no messages here")
 
 
-def test_dataframe_snapshot_is_small_json() -> None:
-    frame = pd.DataFrame(
-        {
-            "n": np.arange(10, dtype="int64"),
-            "x": [0.5, np.nan] + [1.0] * 8,
-            "when": pd.date_range("2024-01-01", periods=10, tz="UTC"),
-            "label": ["a" * 200] + ["b"] * 9,
-            "flag": [True] * 10,
-        }
-    )
-    snap = snapshot("df", frame)
-    assert json.loads(json.dumps(snap, allow_nan=False)) == snap
-    assert snap["type"] == "pandas.DataFrame" and snap["shape"] == [10, 5]
-    assert snap["columns"] == ["n", "x", "when", "label", "flag"]
-    assert snap["dtypes"][:2] == ["int64", "float64"]
-    assert len(snap["head"]) == 5
-    first, second = snap["head"][:2]
-    assert first[0] == 0 and first[1] == 0.5 and first[2].startswith("2024-01-01T00:00:00")
-    assert second[1] is None and first[4] is True
-    assert len(first[3]) == 80 and first[3].endswith("…")
+def hit(i: int, snippet: str) -> SearchHit:
+    return SearchHit(message(i, "found"), f"Session {i}", snippet, [(0, 5)])
 
 
-def test_wide_frames_and_other_values() -> None:
-    wide = pd.DataFrame([list(range(30))], columns=[f"c{i}" for i in range(30)])
-    snap = snapshot("wide", wide)
-    assert len(snap["columns"]) == 20 and snap["columns_truncated"] is True
-    assert snapshot("n", 42) == {"name": "n", "type": "int", "repr": "42"}
-    big = snapshot("xs", list(range(10_000)))
-    assert big["type"] == "list" and len(big["repr"]) < 200
-    series = snapshot("s", pd.Series([1, 2]))
-    assert series["type"].endswith("Series") and "1" in series["repr"]
+def test_hits_frame_keeps_the_message_columns_and_adds_where_and_snippet() -> None:
+    frame = hits_frame([hit(2, "found 2 <b>here</b>"), hit(1, "…found 1")])
+    assert list(frame.columns) == [*MESSAGE_COLUMNS, "session_id", "session_title", "snippet"]
+    assert list(frame["snippet"]) == ["found 2 <b>here</b>", "…found 1"]
+    assert list(frame["session_title"]) == ["Session 2", "Session 1"]
+    assert isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype)
+    assert "<b>" not in frame._repr_html_()
+    empty = hits_frame([])
+    assert list(empty.columns) == list(frame.columns) and empty.empty
 
-    class Broken:
-        def __repr__(self) -> str:
-            raise RuntimeError("no")
 
-    assert "Broken" in snapshot("b", Broken())["repr"]  # a broken repr does not stop a note
+def test_provenance_frame_is_one_row_per_fact() -> None:
+    facts = {
+        "notebook": None,
+        "python": "3.11.7",
+        "platform": "Linux",
+        "hostname": "<lab>",
+        "user": "me",
+        "packages": {"numpy": "2.1.0", "pandas": "2.2.3"},
+        "git": {"commit": "a" * 40, "branch": None, "dirty": True},
+    }
+    frame = provenance_frame(facts)
+    assert list(frame.columns) == ["field", "value"]
+    rows = dict(zip(frame["field"], frame["value"], strict=True))
+    assert rows["python"] == "3.11.7" and rows["notebook"] is None
+    assert rows["git.commit"] == "a" * 40 and rows["git.dirty"] is True
+    assert rows["git.branch"] is None
+    assert list(frame["field"])[-2:] == ["package numpy", "package pandas"]
+    assert rows["package pandas"] == "2.2.3"
+    assert "&lt;lab&gt;" in frame._repr_html_()
+    no_git = provenance_frame({**facts, "git": None, "packages": {}})
+    assert dict(zip(no_git["field"], no_git["value"], strict=True))["git"] is None

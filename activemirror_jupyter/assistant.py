@@ -77,6 +77,8 @@ def send_and_show(
     role: str,
     metadata: dict[str, Any] | None,
     responder: Any,
+    *,
+    attachments: Any = None,
 ) -> Message:
     """``session.send(…)``, showing the assistant's reply as Markdown as it streams
     (``responder`` is the one the session's mirror uses).
@@ -84,12 +86,12 @@ def send_and_show(
     Returns what ``send`` returns. When the responder fails, the error says that the user's
     message was kept (``send`` has stored it) and that no reply was stored."""
     if responder is None or role != "user":
-        return session.send(content, role=role, metadata=metadata)
+        return session.send(content, role=role, metadata=metadata, attachments=attachments)
     name = responder_name(responder).replace("`", "")
     view = ReplyView(f"**assistant** · `{name}`")
     try:
         with streaming_replies(view.show, every=REDRAW_INTERVAL):
-            reply = session.send(content, role=role, metadata=metadata)
+            reply = session.send(content, role=role, metadata=metadata, attachments=attachments)
     except ResponderError as exc:
         raise ResponderError(
             f"{exc} — your message was added to {session.title!r}; no reply was stored"

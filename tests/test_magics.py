@@ -1,104 +1,28 @@
+# ruff: noqa: F811
 """The magics in a real IPython shell: every subcommand and option, the one-line errors,
-configuration through %config, autosave, autolog, --attach snapshots, and secrets that
-never reach the history or any output."""
+configuration through %config, autosave, --attach, tags, search, seal and verify, and
+secrets that never reach the history or any output. (Autolog with outputs and provenance:
+tests/test_capture_autolog.py.)"""
 
 from __future__ import annotations
 
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
+
+# The fixtures `ipython` and `shell` come from there (so tests name them as parameters).
+from ipython_shell import PASSWORD, SECRET, Shell, ipython, shell  # noqa: F401
 
 from activemirror_jupyter import ActiveMirror
 from activemirror_jupyter.magics import MirrorMagics, load_ipython_extension, redact
 from activemirror_jupyter.magics import unload_ipython_extension as unload
 
-PASSWORD = "correct horse battery staple 7"
-SECRET = "sk-live-4242-very-secret-token"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture(scope="session")
-def ipython(tmp_path_factory: pytest.TempPathFactory) -> InteractiveShell:
-    """One real shell for the run (IPython keeps one per process), history in memory, its
-    own IPython folder (read once, when the shell starts; the variable is restored then)."""
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipythondir")))
-        return InteractiveShell.instance(config=config)
-
-
-@dataclass
-class Ran:
-    result: Any
-    out: str
-    err: str
-    success: bool
-    count: int | None
-
-
-class Shell:
-    """Runs cells the way a notebook does and captures what the user would see."""
-
-    def __init__(self, ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
-        self.ip = ip
-        self._capsys = capsys
-
-    def run(self, source: str) -> Ran:
-        self._capsys.readouterr()
-        result = self.ip.run_cell(source, store_history=True)
-        out, err = self._capsys.readouterr()
-        return Ran(result.result, out, err, result.success, result.execution_count)
-
-    def error(self, source: str) -> str:
-        """Run a cell that must fail with one clear line; return that line."""
-        ran = self.run(source)
-        assert not ran.success, ran.out
-        lines = [line for line in ran.err.splitlines() if line.strip()]
-        assert len(lines) == 1, ran.err
-        assert "Traceback" not in ran.err + ran.out
-        assert lines[0].startswith("UsageError: ")
-        return lines[0]
-
-    @property
-    def magics(self) -> MirrorMagics:
-        return self.ip.magics_manager.registry["MirrorMagics"]
-
-    @property
-    def ns(self) -> dict[str, Any]:
-        return self.ip.user_ns
-
-    def history_text(self) -> str:
-        hm = self.ip.history_manager
-        stored = [repr(row) for row in hm.get_range(raw=True, output=True)]
-        return "\n".join([*hm.input_hist_raw, *hm.input_hist_parsed, *stored])
-
-
-@pytest.fixture
-def shell(
-    ipython: InteractiveShell,
-    activemirror_home: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Shell]:
-    monkeypatch.setenv("AM_VAULT_PASSWORD", PASSWORD)
-    monkeypatch.setenv("AM_SECRET", SECRET)
-    ipython.reset(new_session=True)
-    load_ipython_extension(ipython)
-    yield Shell(ipython, capsys)
-    unload(ipython)
-    ipython.config.pop("MirrorMagics", None)
-    ipython.reset(new_session=True)
 
 
 def saved_messages(home: Path, session_id: str) -> list:
@@ -396,7 +320,16 @@ def test_search_returns_messages_with_their_session(shell: Shell) -> None:
     shell.run("%%mirror_send\nSomething else")
     ran = shell.run("%mirror_session search focus multitasking")
     assert list(ran.result["content"]) == ["Focus beats multitasking"]
-    assert list(ran.result.columns) == ["timestamp", "role", "content", "id", "session_id"]
+    assert list(ran.result.columns) == [
+        "timestamp",
+        "role",
+        "content",
+        "id",
+        "session_id",
+        "session_title",
+        "snippet",
+    ]
+    assert list(ran.result["session_title"]) == ["Ideas"]
     ran = shell.run('%mirror_session search "nothing (at all"')
     assert ran.result.empty and "No saved message" in ran.out
 
@@ -456,7 +389,9 @@ def test_send_roles_and_another_session(shell: Shell) -> None:
     assert "the cell is empty" in shell.error("%%mirror_send\n  \n")
 
 
-def test_attach_snapshots_and_markdown_table(shell: Shell) -> None:
+def test_attach_keeps_real_attachments_named_after_the_variables(
+    shell: Shell, activemirror_home: Path
+) -> None:
     shell.run(
         "import pandas as pd\n"
         "df = pd.DataFrame({'city': ['Oslo', 'Lima', '<b>x</b>', 'Pune', 'Rome', 'Kyiv'],"
@@ -466,18 +401,41 @@ def test_attach_snapshots_and_markdown_table(shell: Shell) -> None:
     shell.run("%mirror_session new Research")
     ran = shell.run("%%mirror_send --attach df n\nTemperatures look seasonal")
     assert ran.success, ran.err
-    (message,) = shell.magics.session.get_messages()
-    frame, number = message.metadata["attachments"]
-    assert frame["name"] == "df" and frame["shape"] == [6, 2]
-    assert frame["columns"] == ["city", "temp"]
-    assert frame["dtypes"][1] == "float64"
-    assert len(frame["head"]) == 5 and frame["head"][2] == ["<b>x</b>", None]
-    assert number == {"name": "n", "type": "int", "repr": "42"}
-    markdown = shell.run("%mirror_session export").result.data
-    assert "| city | temp |" in markdown.replace("  ", " ")
-    assert "| Oslo | 3.5 |" in markdown
-    assert "<b>" not in markdown and "&lt;b&gt;" in markdown
+    (message,) = saved_messages(activemirror_home, shell.magics.session.id)
+    assert "attachments" not in message.metadata  # 0.2: real attachments, not snapshots
+    frame, number = message.attachments
+    assert (frame.name, frame.mime_type) == ("df", "text/csv")
+    assert frame.read().decode() == shell.ns["df"].to_csv()  # the whole frame, index kept
+    assert (number.name, number.mime_type, number.read()) == ("n", "text/plain", b"42")
+
+
+def test_attach_mistakes_are_one_line_and_send_nothing(shell: Shell) -> None:
+    shell.run("%mirror_session new Careful notes")
+    shell.run("blob = b'\\x89PNG'\n_hidden = 1\nbig = 'x' * 5000")
     assert "no variable named 'missing'" in shell.error("%%mirror_send --attach missing\ntext")
+    line = shell.error("%%mirror_send --attach blob\ntext")
+    assert "--attach blob" in line and "Attachment.from_bytes" in line
+    assert "invalid attachment name '_hidden'" in shell.error("%%mirror_send --attach _hidden\nx")
+    assert "appears twice" in shell.error("%%mirror_send --attach big big\nx")
+    shell.magics.mirror.max_attachment_bytes = 1000
+    assert "over the limit of 1,000 bytes" in shell.error("%%mirror_send --attach big\nx")
+    assert shell.magics.session.message_count == 0  # nothing of a refused send is kept
+
+
+def test_messages_with_0_1_snapshots_still_export_as_tables(shell: Shell) -> None:
+    shell.run("%mirror_session new Old notes")
+    snapshot = {
+        "name": "summary",
+        "type": "pandas.DataFrame",
+        "shape": [2, 2],
+        "columns": ["city", "mean"],
+        "dtypes": ["object", "float64"],
+        "head": [["Oslo", 6.8], ["<b>Lima</b>", 20.2]],
+    }
+    shell.magics.session.send("From 0.1", metadata={"attachments": [snapshot]})
+    markdown = shell.run("%mirror_session export").result.data
+    assert "| city | mean |" in markdown and "| Oslo | 6.8 |" in markdown
+    assert "<b>" not in markdown
 
 
 # -- autolog ---------------------------------------------------------------------------------
@@ -495,15 +453,15 @@ def test_autolog_records_cells_and_never_vault_arguments(shell: Shell) -> None:
     shell.run("%%mirror_send\nA note, logged once")
     shell.run("%mirror_session autolog off")
     shell.run("y = 'not logged'")
-    logged = [m for m in session.get_messages() if m.metadata.get("autolog")]
+    logged = [m for m in session.get_messages() if m.metadata.get("kind") == "cell"]
     sources = [m.content for m in logged]
     assert "x = 21 * 2" in sources and "1 / 0" in sources
     assert all(m.role == "system" for m in logged)
     ok = next(m for m in logged if m.content == "x = 21 * 2")
-    assert ok.metadata["success"] is True and isinstance(ok.metadata["execution_count"], int)
+    assert ok.metadata["status"] == "ok" and isinstance(ok.metadata["execution_count"], int)
     failed = next(m for m in logged if m.content == "1 / 0")
-    assert failed.metadata["success"] is False
-    assert failed.metadata["error"].startswith("ZeroDivisionError")
+    assert failed.metadata["status"] == "error"
+    assert failed.metadata["error"] == "ZeroDivisionError: division by zero"
     vault_lines = [s for s in sources if "%vault" in s]
     assert vault_lines == [
         "%vault [arguments not logged]",

@@ -16,6 +16,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -81,6 +82,10 @@ class MagicsAPI(Protocol):
     def current_or_new(self) -> Any: ...
     def describe(self, session: Any) -> str: ...
     def cell_number(self) -> int: ...
+    def record_provenance(self, session: Any, *, replace: bool = False) -> bool: ...
+    @property
+    def autolog_options(self) -> Any: ...
+    def set_autolog(self, options: Any) -> None: ...
     def make_responder(self, model: str, **options: Any) -> Any: ...
     def set_responder(self, responder: Any) -> None: ...
 
@@ -174,6 +179,26 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, not {text!r}")
     return value
+
+
+def moment(text: str) -> datetime:
+    """A point in time from the command line: a date (``2024-05-01``, midnight UTC) or an
+    ISO 8601 time (``2024-05-01T14:30``, ``…Z``, ``…+02:00``); without an offset it is UTC."""
+    value = text.strip()
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    try:
+        if len(value) == 10:
+            when = datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
+        else:
+            when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date (2024-05-01) or an ISO time (2024-05-01T14:30), not {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc)
 
 
 def _int(text: str, what: str) -> int:

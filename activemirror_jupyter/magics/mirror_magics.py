@@ -9,8 +9,7 @@ the public methods subcommands use; the subcommands themselves live in
 
 from __future__ import annotations
 
-import os
-import re
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,22 +20,23 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Bool, Int, TraitError, Unicode, observe, validate
 
 from .. import assistant
-from ..core.errors import ActiveMirrorError, ResponderError
+from ..capture.autolog import AutologOptions, CellCapture, redact
+from ..capture.provenance import notebook_path, provenance
+from ..core.errors import ResponderError
 from ..core.mirror import ActiveMirror
 from ..core.session import Session
 from ..settings import StoreSettings, expand_path
+from . import record_commands  # noqa: F401  (registers its %mirror_session subcommands)
 from .args import one_line, plural, split_line, user_errors
 from .session_commands import SEND, SESSION, send_cell
 from .vault_commands import VAULT, returns_secret
 
-# A %vault line in autolog keeps the magic's name and loses its arguments.
-_VAULT_LINE = re.compile(r"(%vault\b|run_line_magic\(\s*['\"]vault['\"]).*$", re.MULTILINE)
-_SEND_CELL = re.compile(r"\A\s*%%mirror_send\b")
+__all__ = ["MirrorMagics", "redact"]
 
 
-def redact(source: str) -> str:
-    """``source`` with the arguments of every ``%vault`` call removed (for autolog)."""
-    return _VAULT_LINE.sub(r"\1 [arguments not logged]", source)
+def warn(text: str) -> None:
+    """One warning line under the cell (autolog never raises into a cell)."""
+    print(" ".join(text.split()), file=sys.stderr)
 
 
 @magics_class
@@ -51,6 +51,13 @@ class MirrorMagics(Magics, StoreSettings):
     autolog = Bool(False, help="Record every executed cell in the current session.").tag(
         config=True
     )
+    autolog_outputs = Bool(
+        True, help="Autolog keeps each cell's outputs (result, displays, figures, printed text)."
+    ).tag(config=True)
+    autolog_skip_errors = Bool(False, help="Autolog leaves out cells that fail.").tag(config=True)
+    autolog_skip_magics = Bool(
+        False, help="Autolog leaves out cells that are only magics or shell commands."
+    ).tag(config=True)
     default_model = Unicode(
         None, allow_none=True, help="llm model that answers user messages (none: no replies)."
     ).tag(config=True)
@@ -70,6 +77,8 @@ class MirrorMagics(Magics, StoreSettings):
         # shell.execution_count inside a cell to get its In [n] (checked after each cell).
         self._count_offset = 1 if IPython.version_info[0] >= 9 else 0
         self._count_at_start = 0
+        self._depth = 0  # cells running (a cell may run cells); autolog follows the outermost
+        self._capture: CellCapture | None = None  # the running cell's, while autolog is on
         #: Answers user messages; kept across store changes (``%mirror_session responder``).
         self.responder: Any = None
         # Magics.__init__ registers us in shell.configurables (so %config works) and takes
@@ -151,6 +160,9 @@ class MirrorMagics(Magics, StoreSettings):
                 pass
         if self in self.shell.configurables:
             self.shell.configurables.remove(self)
+        if self._capture is not None:  # unloaded inside a cell
+            self._capture.stop()
+            self._capture = None
         self.lock_vault()
         self._vault = None
         self._close_store()
@@ -196,19 +208,42 @@ class MirrorMagics(Magics, StoreSettings):
 
     def notebook_name(self) -> str:
         """The running notebook's file name without extension, if the kernel knows it."""
-        ns = self.shell.user_ns
-        path = ns.get("__session__") or ns.get("__vsc_ipynb_file__")
-        path = path or os.environ.get("JPY_SESSION_NAME")
-        if isinstance(path, str) and path.strip():
-            return Path(path).stem or "Notebook"
-        return "Notebook"
+        path = notebook_path()
+        return (Path(path).stem or "Notebook") if path else "Notebook"
+
+    def record_provenance(self, session: Session, *, replace: bool = False) -> bool:
+        """Store :func:`~..capture.provenance` in ``session.metadata["provenance"]`` (unless
+        it has one and not ``replace``); True if stored."""
+        if not replace and "provenance" in session.metadata:
+            return False
+        session.metadata = {**session.metadata, "provenance": provenance()}
+        return True
+
+    @property
+    def autolog_options(self) -> AutologOptions:
+        return AutologOptions(
+            outputs=self.autolog_outputs,
+            skip_errors=self.autolog_skip_errors,
+            skip_magics=self.autolog_skip_magics,
+        )
+
+    def set_autolog(self, options: AutologOptions | None) -> None:
+        """Turn autolog on with ``options``, or off (None)."""
+        if options is not None:
+            self.autolog_outputs = options.outputs
+            self.autolog_skip_errors = options.skip_errors
+            self.autolog_skip_magics = options.skip_magics
+        self.autolog = options is not None
 
     @staticmethod
     def describe(session: Session) -> str:
-        """``'Title' (session_…): 3 messages, 1 unsaved``."""
+        """``'Title' (session_…): 3 messages, 1 unsaved, tags a, b, sealed``."""
         saved = "" if not session.unsaved_count else f", {session.unsaved_count} unsaved"
+        tags = f", tags {', '.join(session.tags)}" if session.tags else ""
+        sealed = ", sealed" if session.sealed else ""
         return (
-            f"{session.title!r} ({session.id}): {plural(session.message_count, 'message')}{saved}"
+            f"{session.title!r} ({session.id}): "
+            f"{plural(session.message_count, 'message')}{saved}{tags}{sealed}"
         )
 
     # -- the responder ----------------------------------------------------------------------
@@ -295,30 +330,49 @@ class MirrorMagics(Magics, StoreSettings):
     def _pre_run_cell(self, info: Any) -> None:
         self.running_cell = getattr(info, "raw_cell", None)
         self._count_at_start = self.shell.execution_count
+        self._depth += 1
+        if not self.autolog or self._depth > 1 or self._capture is not None:
+            return
+        try:
+            limit = self.mirror.max_attachment_bytes
+            self._capture = CellCapture(self.shell, self.autolog_options, limit)
+        except Exception as exc:  # a capture problem never stops the cell
+            warn(f"autolog: this cell's outputs are not recorded: {one_line(exc)}")
 
     def _post_run_cell(self, result: Any) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return  # a cell run by a cell: its outputs belong to the outer one
         self.running_cell = None
         if result.info is not None and result.info.store_history and result.execution_count:
             self._count_offset = self._count_at_start - result.execution_count
+        capture, self._capture = self._capture, None
+        if capture is None:
+            return  # autolog was off when the cell started (or turned on by it)
         if not self.autolog:
+            capture.stop()
             return
-        info = getattr(result, "info", None)
-        source = getattr(info, "raw_cell", None)
-        if not isinstance(source, str) or not source.strip() or _SEND_CELL.match(source):
-            return
-        logged = redact(source)
-        error = result.error_before_exec or result.error_in_exec
-        metadata: dict[str, Any] = {
-            "autolog": True,
-            "execution_count": result.execution_count,
-            "success": bool(result.success),
-        }
-        if error is not None:
-            text = type(error).__name__
-            if logged == source:  # the message of a %vault error stays out of the log
-                text = f"{text}: {' '.join(str(error).split())}"[:200]
-            metadata["error"] = text
+        self._log_cell(capture, result)
+
+    def _log_cell(self, capture: CellCapture, result: Any) -> None:
+        """Send the finished cell to the current session; any problem is one warning line."""
         try:
-            self.current_or_new().send(logged.rstrip("\n"), role="system", metadata=metadata)
-        except (ActiveMirrorError, ValueError, OSError) as exc:
-            print(f"autolog: this cell was not recorded: {one_line(exc)}")
+            count = result.execution_count
+            if not isinstance(count, int):
+                count = self.cell_number()
+            record = capture.finish(result, count, notebook_path())
+            if record.content is not None:
+                session = self.current_or_new()
+                self.record_provenance(session)  # the first cell autologged in a session
+                session.send(
+                    record.content,
+                    role="system",
+                    metadata=record.metadata,
+                    attachments=record.attachments,
+                )
+        except Exception as exc:
+            capture.stop()
+            warn(f"autolog: this cell was not recorded: {one_line(exc)}")
+            return
+        if record.problems:
+            warn(f"autolog: some of this cell's output was not recorded: {record.problems[0]}")

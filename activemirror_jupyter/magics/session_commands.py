@@ -11,10 +11,11 @@ from IPython.core.error import UsageError
 from IPython.display import Markdown
 
 from .. import assistant
+from ..capture.values import attachment_from
 from ..core.errors import ResponderError, SessionNotFoundError
 from ..core.exports import EXPORT_FORMATS
 from ..core.imports import ON_CONFLICT, import_session
-from ..core.models import ROLES
+from ..core.models import ROLES, Attachment
 from ..core.paging import Page
 from .args import (
     Commands,
@@ -23,6 +24,7 @@ from .args import (
     arg,
     count,
     frames,
+    one_line,
     plural,
     positive_int,
     split_line,
@@ -47,8 +49,9 @@ SEND.add_argument(
     "--attach",
     nargs="+",
     metavar="VAR",
-    help="attach a snapshot of these variables (a DataFrame: shape, columns, dtypes, first "
-    "rows; anything else: type and repr)",
+    help="attach these variables, each named after its variable: a matplotlib figure as a "
+    "PNG, a DataFrame as CSV (the whole frame), anything else as its best rich "
+    "representation (see activemirror_jupyter.attachment_from)",
 )
 
 
@@ -58,21 +61,27 @@ def send_cell(m: MagicsAPI, line: str, cell: str) -> None:
     content = cell.strip("\n")
     if not content.strip():
         raise UsageError("%%mirror_send: the cell is empty; write the message below the magic")
-    attachments = []
-    for name in args.attach or []:
-        if name not in m.shell.user_ns:
-            raise UsageError(f"%%mirror_send --attach: no variable named {name!r}")
-        attachments.append(frames().snapshot(name, m.shell.user_ns[name]))
+    attachments = [attached(m, name) for name in args.attach or []]
     session = m.open_session(args.session) if args.session else m.current_or_new()
     metadata: dict[str, Any] = {"source": "mirror_send", "execution_count": m.cell_number()}
-    if attachments:
-        metadata["attachments"] = attachments
-    assistant.send_and_show(session, content, args.role, metadata, m.mirror.responder)
+    assistant.send_and_show(
+        session, content, args.role, metadata, m.mirror.responder, attachments=attachments
+    )
     state = "saved" if not session.unsaved_count else f"{session.unsaved_count} unsaved"
     print(
         f"Added a {args.role} message to {session.title!r} "
         f"({plural(session.message_count, 'message')}, {state})."
     )
+
+
+def attached(m: MagicsAPI, name: str) -> Attachment:
+    """The notebook variable ``name`` as an attachment named after it."""
+    if name not in m.shell.user_ns:
+        raise UsageError(f"%%mirror_send --attach: no variable named {name!r}")
+    try:
+        return attachment_from(m.shell.user_ns[name], name)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"%%mirror_send --attach {name}: {one_line(exc)}") from None
 
 
 # -- %mirror_session subcommands --------------------------------------------------------------
@@ -92,6 +101,7 @@ def _new(m: MagicsAPI, args: argparse.Namespace) -> None:
         " ".join(args.title), args.parent, max_context_messages=args.max_context
     )
     m.set_current(session)
+    m.record_provenance(session)
     print(f"Started session {session.title!r} ({session.id}); it is now current.")
 
 
@@ -112,13 +122,17 @@ def _load(m: MagicsAPI, args: argparse.Namespace) -> None:
     arg("--limit", type=positive_int, metavar="N", help="how many (default: page_size)"),
     arg("--offset", type=count, default=0, metavar="N", help="skip the N most recent"),
     arg("--parent", metavar="ID", help="only the children of this session"),
+    arg("--tag", metavar="NAME", help="only the sessions tagged NAME"),
 )
 def _list(m: MagicsAPI, args: argparse.Namespace) -> Any:
     limit = args.limit or m.page_size
-    rows = m.mirror.list_sessions(limit=limit, offset=args.offset, parent_session_id=args.parent)
-    total = m.mirror.count_sessions(parent_session_id=args.parent)
+    which = {"parent_session_id": args.parent, "tag": args.tag}
+    rows = m.mirror.list_sessions(limit=limit, offset=args.offset, **which)
+    total = m.mirror.count_sessions(**which)
     if total > len(rows):
         print(f"sessions {args.offset + 1}–{args.offset + len(rows)} of {total} (newest first)")
+    elif not rows and args.tag and not total:
+        print(f"No saved session is tagged {args.tag!r}.")
     elif not rows:
         print("No saved sessions yet: %mirror_session new TITLE starts one.")
     return frames().sessions_frame(rows)
@@ -232,21 +246,6 @@ def _delete(m: MagicsAPI, args: argparse.Namespace) -> None:
     print(f"Deleted session {args.id}.{note}")
 
 
-@SESSION.command(
-    "search",
-    "Saved messages containing every word of QUERY, newest first, as a DataFrame.",
-    arg("query", nargs="+", help="plain words"),
-    arg("--limit", type=positive_int, default=50, metavar="N", help="at most N (default 50)"),
-    arg("--session", metavar="ID", help="only in this session"),
-)
-def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
-    query = " ".join(args.query)
-    found = m.mirror.search(query, session_id=args.session, limit=args.limit)
-    if not found:
-        print(f"No saved message contains {query!r}.")
-    return frames().messages_frame(found, with_session=True)
-
-
 @SESSION.command("browse", "A widget to browse sessions and page through their messages.")
 def _browse(m: MagicsAPI, args: argparse.Namespace) -> Any:
     from ..widgets import SessionBrowser
@@ -303,19 +302,3 @@ def _responder(m: MagicsAPI, args: argparse.Namespace) -> None:
             )
         )
     print(assistant.describe(m.responder))
-
-
-@SESSION.command(
-    "autolog",
-    "Record every executed cell in the current session (on), or stop (off).",
-    arg("state", nargs="?", choices=("on", "off"), help="without it: say whether it is on"),
-)
-def _autolog(m: MagicsAPI, args: argparse.Namespace) -> None:
-    if args.state is not None:
-        m.autolog = args.state == "on"
-    if not m.autolog:
-        print("Autolog is off.")
-    elif m.session is None:
-        print("Autolog is on: cells will be recorded in a new session, started with the next cell.")
-    else:
-        print(f"Autolog is on: each cell you run is recorded in {m.session.title!r}.")

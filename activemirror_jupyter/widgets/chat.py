@@ -74,6 +74,8 @@ class ChatPanel(widgets.VBox):
         self.messages.add_class("am-scroll")
         # A streaming reply while it arrives; empty otherwise.
         self.pending = widgets.HTML("")
+        # Why the text box is disabled (a sealed session); empty otherwise.
+        self.notice = widgets.HTML("")
         self.role = widgets.Dropdown(
             options=list(ROLES),
             value="user",
@@ -98,6 +100,7 @@ class ChatPanel(widgets.VBox):
             self.header,
             self.messages,
             self.pending,
+            self.notice,
             self.text,
             row(self.role, self.send_button, self.save_button, self.refresh_button),
         ]
@@ -128,6 +131,9 @@ class ChatPanel(widgets.VBox):
     def send(self) -> None:
         """Send the text box as a message with the chosen role; clear it when stored."""
         content = self.text.value
+        if self.session is not None and self.session.sealed:
+            self.status.show(sealed_text(self.session), "error")
+            return
         if not content.strip():
             self.status.show("Type a message first.", "error")
             return
@@ -189,6 +195,17 @@ class ChatPanel(widgets.VBox):
         unsaved = self.session.unsaved_count
         return f"Sent; {unsaved} unsaved message{'s' if unsaved != 1 else ''} (Save to keep)."
 
+    def _allow_input(self, allowed: bool) -> None:
+        """A sealed session takes no messages: the text box and Send are disabled, and a
+        line says why."""
+        for control in (self.text, self.role, self.send_button):
+            control.disabled = not allowed
+        self.notice.value = (
+            ""
+            if allowed or self.session is None
+            else f'<span class="am-muted">{escape(sealed_text(self.session))}</span>'
+        )
+
     def _render(self) -> None:
         session = self.session
         autosave = self.mirror.autosave
@@ -202,6 +219,7 @@ class ChatPanel(widgets.VBox):
             self.save_button.disabled = True
             return
         self.save_button.disabled = session.unsaved_count == 0
+        self._allow_input(not session.sealed)
         try:
             latest = session.get_messages(limit=self.history)
         except ActiveMirrorError as err:
@@ -211,3 +229,10 @@ class ChatPanel(widgets.VBox):
         self._shown_count = session.message_count
         self.header.value = session_header_html(session)
         self.messages.value = messages_html(latest, first_number=first)
+
+
+def sealed_text(session: Session) -> str:
+    return (
+        f"This session is sealed: it can be read and exported, not added to. "
+        f"Start a new session to write more ({session.title!r})."
+    )

@@ -90,6 +90,41 @@ PANEL_CSS = """
 .am-panel .am-role-assistant { color: var(--jp-success-color1); font-weight: 600; }
 .am-panel .am-role-system { color: var(--jp-warn-color1); font-weight: 600; }
 .am-panel .am-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.am-panel pre.am-code, .am-panel pre.am-output {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+  font-family: var(--jp-code-font-family);
+  font-size: var(--jp-code-font-size);
+  margin: 0;
+  padding: 4px 6px;
+}
+.am-panel pre.am-code { background: var(--jp-cell-editor-background, var(--jp-layout-color2)); }
+.am-panel pre.am-output { max-height: 240px; overflow-y: auto; }
+.am-panel .am-attachment {
+  margin-top: 4px;
+  padding-left: 6px;
+  border-left: 2px solid var(--jp-border-color2);
+}
+.am-panel img.am-image { max-width: 100%; max-height: 480px; display: block; }
+.am-panel table.am-preview { width: auto; }
+.am-panel .am-badge, .am-panel .am-tag {
+  border-radius: 8px;
+  padding: 0 6px;
+  font-size: var(--jp-ui-font-size0);
+  border: 1px solid var(--jp-border-color1);
+}
+.am-panel .am-sealed { color: var(--jp-warn-color1); border-color: var(--jp-warn-color1); }
+.am-panel .am-hl-k, .am-panel .am-hl-kn, .am-panel .am-hl-kc, .am-panel .am-hl-ow,
+.am-panel .am-hl-kd, .am-panel .am-hl-kr { color: var(--jp-mirror-editor-keyword-color); }
+.am-panel [class^="am-hl-s"] { color: var(--jp-mirror-editor-string-color); }
+.am-panel [class^="am-hl-m"] { color: var(--jp-mirror-editor-number-color); }
+.am-panel [class^="am-hl-c"] {
+  color: var(--jp-mirror-editor-comment-color);
+  font-style: italic;
+}
+.am-panel .am-hl-nb, .am-panel .am-hl-bp { color: var(--jp-mirror-editor-builtin-color); }
+.am-panel .am-hl-nf, .am-panel .am-hl-fm { color: var(--jp-mirror-editor-def-color); }
+.am-panel .am-hl-o { color: var(--jp-mirror-editor-operator-color); }
 </style>
 """
 

@@ -8,13 +8,14 @@ of ``Select``/``Dropdown``) render text themselves and get plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from ..core.markup import escape
-from ..core.models import Message, SessionMetadata
+from ..core.models import Attachment, Message, SessionMetadata, is_cell
 from ..core.session import Session
+from .attachments import attachment_html, snapshot_html
 
 
 def when(moment: datetime | None) -> str:
@@ -34,20 +35,35 @@ def session_label(meta: SessionMetadata) -> str:
 
 
 def session_header_html(session: Session, note: str = "") -> str:
-    """The open session's title, id and size, escaped."""
+    """The open session's title, id, size and tags, escaped, with a badge when sealed."""
     count = session.message_count
     noun = "message" if count == 1 else "messages"
     unsaved = f", {session.unsaved_count} unsaved" if session.unsaved_count else ""
     extra = f' · <span class="am-muted">{escape(note)}</span>' if note else ""
+    tags = "".join(f' <span class="am-tag">{escape(tag)}</span>' for tag in session.tags)
     return (
-        f'<span class="am-heading">{escape(session.title or "(untitled)")}</span> '
+        f'<span class="am-heading">{escape(session.title or "(untitled)")}</span>'
+        f"{sealed_badge(session)}{tags} "
         f'<span class="am-muted">{escape(session.id)} · {count} {noun}{unsaved} · '
         f"updated {escape(when(session.updated_at))}</span>{extra}"
     )
 
 
+def sealed_badge(session: Session) -> str:
+    """A "sealed" badge (its tooltip: the head hash it was sealed at), or nothing."""
+    if not session.sealed:
+        return ""
+    seal = session.metadata.get("seal")
+    head = seal.get("head") if isinstance(seal, dict) else None
+    signed = isinstance(seal, dict) and "signature" in seal
+    tip = f"sealed at head {head or '(empty)'}" + (", signed" if signed else "")
+    label = "sealed · signed" if signed else "sealed"
+    return f' <span class="am-badge am-sealed" title="{escape(tip)}">🔒 {escape(label)}</span>'
+
+
 def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
-    """A table of messages (number, time, role, content), content kept as typed."""
+    """A table of messages (number, time, role, content): notes as typed, autologged cells
+    as code with their outputs under them, attachments previewed (all escaped)."""
     rows = []
     for number, message in enumerate(messages, start=first_number):
         rows.append(
@@ -55,7 +71,7 @@ def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
             f'<td class="am-muted am-nowrap">{number}</td>'
             f'<td class="am-muted am-nowrap">{escape(when(message.timestamp))}</td>'
             f'<td class="am-nowrap am-role-{escape(message.role)}">{escape(message.role)}</td>'
-            f'<td class="am-text am-wide">{escape(message.content)}</td>'
+            f"{message_cell_html(message)}"
             "</tr>"
         )
     if not rows:
@@ -66,6 +82,63 @@ def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
         '<th class="am-wide">content</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def message_cell_html(message: Message) -> str:
+    """The table cell of one message: its content and attachments (see :mod:`.attachments`);
+    a note's text as typed, an autologged cell as code with its outputs under it."""
+    metadata = message.metadata
+    if not is_cell(message):
+        parts = [escape(message.content)]
+        parts += [attachment_html(a) for a in message.attachments]
+        snapshots = metadata.get("attachments")  # 0.1: --attach kept snapshots here
+        if isinstance(snapshots, list):
+            parts += [snapshot_html(item) for item in snapshots if isinstance(item, Mapping)]
+        return f'<td class="am-text am-wide">{"".join(parts)}</td>'
+    parts = [code_html(message.content)]
+    error = metadata.get("error")
+    if isinstance(error, str) and error:
+        parts.append(f'<div class="am-error">{escape(error)}</div>')
+    for attachment, truncated in cell_outputs(message):
+        parts.append(attachment_html(attachment, truncated=truncated))
+    return f'<td class="am-wide am-cell-message">{"".join(parts)}</td>'
+
+
+def cell_outputs(message: Message) -> list[tuple[Attachment, bool]]:
+    """A cell's outputs in order, each with whether autolog cut it: the attachments its
+    ``metadata["outputs"]`` names, then any attachment it does not name."""
+    entries = message.metadata.get("outputs")
+    found: list[tuple[Attachment, bool]] = []
+    named: set[str] = set()
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        attachment = message.attachment(str(entry.get("attachment")))
+        if attachment is not None and attachment.name not in named:
+            named.add(attachment.name)
+            found.append((attachment, entry.get("truncated") is True))
+    return found + [(a, False) for a in message.attachments if a.name not in named]
+
+
+def code_html(source: str) -> str:
+    """Code, highlighted (Pygments escapes every token), monospace and preformatted."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    formatter = HtmlFormatter(nowrap=True, classprefix="am-hl-")
+    return f'<pre class="am-code">{highlight(source, _lexer(), formatter)}</pre>'
+
+
+def _lexer() -> Any:
+    """IPython's lexer (magics and ``!`` commands are code too) where it is installed."""
+    options = {"stripnl": False, "ensurenl": False}
+    try:
+        from ipython_pygments_lexers import IPython3Lexer
+    except ImportError:
+        from pygments.lexers import PythonLexer
+
+        return PythonLexer(**options)
+    return IPython3Lexer(**options)
 
 
 def markdown_output(markdown: str) -> dict[str, Any]:

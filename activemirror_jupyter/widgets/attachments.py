@@ -1,0 +1,156 @@
+"""Attachments (and 0.1 variable snapshots) as inert HTML for the panels' message tables.
+
+- ``image/png`` and ``image/svg+xml``: an ``<img>`` whose ``src`` is a ``data:`` URI of the
+  bytes — an SVG is never put inline, so script in it cannot run; a PNG whose bytes do not
+  start with the PNG signature, or an SVG that is not SVG text, is not shown as an image.
+- ``text/csv``: a table of the first rows, with the number of rows.
+- text (``text/plain`` — printed output and results —, ``text/markdown``,
+  ``application/json``): the start of the text, escaped, preformatted.
+- anything else (``text/html`` included: it is never rendered): a name and size line.
+
+Every attachment has that name line (name, type, size; "truncated" for an output cut by
+autolog). Every piece of text and every name is escaped; the bytes only ever reach the page
+as base64 in a ``data:`` URI whose type is fixed here, never as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from itertools import islice
+from typing import Any
+
+from ..core.errors import ActiveMirrorError
+from ..core.markup import escape
+from ..core.models import Attachment
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Images up to this size are shown; bigger ones get their name line only.
+MAX_IMAGE_BYTES = 2 * 2**20
+#: Text previews: at most this many characters of at most this many bytes of text.
+MAX_TEXT_CHARS = 4000
+MAX_TEXT_BYTES = 4 * 2**20
+#: CSV previews: the first rows and columns.
+CSV_ROWS = 10
+CSV_COLUMNS = 20
+MAX_CELL = 80
+_TEXT_TYPES = ("text/plain", "text/markdown", "application/json")
+
+
+def size_text(size: int) -> str:
+    """``532 B``, ``4.1 kB``, ``2.3 MB``."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1000**2:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1000**2:.1f} MB"
+
+
+def attachment_html(attachment: Attachment, *, truncated: bool = False) -> str:
+    """One attachment: its name line and, where its type has one, a preview."""
+    facts = [attachment.mime_type, size_text(attachment.size)]
+    if truncated:
+        facts.append("truncated")
+    name = (
+        f'<div class="am-muted am-attachment-name"><b>{escape(attachment.name)}</b> · '
+        f"{escape(' · '.join(facts))}</div>"
+    )
+    try:
+        preview = _preview(attachment)
+    except ActiveMirrorError as err:  # the stored bytes are gone or were changed
+        preview = f'<div class="am-error">{escape(err)}</div>'
+    return f'<div class="am-attachment">{name}{preview}</div>'
+
+
+def _preview(attachment: Attachment) -> str:
+    kind = attachment.mime_type
+    if kind == "image/png" and attachment.size <= MAX_IMAGE_BYTES:
+        data = attachment.read()
+        return _image("image/png", data, attachment.name) if data.startswith(PNG_SIGNATURE) else ""
+    if kind == "image/svg+xml" and attachment.size <= MAX_IMAGE_BYTES:
+        data = attachment.read()
+        return _image("image/svg+xml", data, attachment.name) if _is_svg(data) else ""
+    if kind == "text/csv" and attachment.size <= MAX_TEXT_BYTES:
+        return csv_table_html(attachment.read().decode("utf-8", "replace"))
+    if kind in _TEXT_TYPES and attachment.size <= MAX_TEXT_BYTES:
+        return text_html(attachment.read().decode("utf-8", "replace"))
+    return ""
+
+
+def _image(mime_type: str, data: bytes, name: str) -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    return f'<img class="am-image" alt="{escape(name)}" src="data:{mime_type};base64,{encoded}">'
+
+
+def _is_svg(data: bytes) -> bool:
+    try:
+        text = data[:4096].decode("utf-8").lower()
+    except UnicodeDecodeError:
+        return False
+    return "<svg" in text
+
+
+def text_html(text: str) -> str:
+    """The start of ``text``, escaped and preformatted, saying how much more there is."""
+    shown = text[:MAX_TEXT_CHARS]
+    more = len(text) - len(shown)
+    tail = f'<div class="am-muted">… {more:,} more characters</div>' if more else ""
+    return f'<pre class="am-output">{escape(shown)}</pre>{tail}'
+
+
+def csv_table_html(text: str) -> str:
+    """The first :data:`CSV_ROWS` rows of CSV ``text`` as a table, with the row count (the
+    first line is the header)."""
+    rows = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(rows, [])
+        first = list(islice(rows, CSV_ROWS))
+        total = len(first) + sum(1 for _ in rows)
+    except csv.Error as err:
+        return f'<div class="am-muted">not readable as CSV: {escape(err)}</div>'
+    noun = "row" if total == 1 else "rows"
+    caption = f"{total:,} {noun}" + (
+        f", the first {len(first)} shown" if total > len(first) else ""
+    )
+    return _table(header, first) + f'<div class="am-muted">{escape(caption)}</div>'
+
+
+def _table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        text = text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+        return escape(text)
+
+    head = "".join(f"<th>{cell(c)}</th>" for c in list(header)[:CSV_COLUMNS])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(c)}</td>" for c in list(row)[:CSV_COLUMNS]) + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<table class="am-table am-preview"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def snapshot_html(item: Mapping[str, Any]) -> str:
+    """A 0.1 variable snapshot (``metadata["attachments"]`` of ``%%mirror_send --attach``):
+    a DataFrame's first rows as a table, anything else as its repr."""
+    facts = [str(item.get("type", ""))]
+    shape = item.get("shape")
+    if isinstance(shape, list) and shape:
+        facts.append(" × ".join(str(n) for n in shape))
+    name = (
+        f'<div class="am-muted am-attachment-name"><b>{escape(item.get("name", "attachment"))}'
+        f"</b> · {escape(' · '.join(f for f in facts if f))}</div>"
+    )
+    columns, rows = item.get("columns"), item.get("head")
+    if isinstance(columns, list) and isinstance(rows, list):
+        body = _table(columns, [row for row in rows if isinstance(row, list)])
+    elif isinstance(item.get("repr"), str):
+        body = text_html(item["repr"])
+    else:
+        body = ""
+    return f'<div class="am-attachment">{name}{body}</div>'

@@ -1,7 +1,8 @@
-"""Jupyter server extension: a read-only HTTP API over the session store.
+"""Jupyter server extension: an HTTP API over the session store for the JupyterLab "Mirror"
+sidebar — listing sessions as families, reading messages and attachments, search, exports,
+verifying the journal, adding sessions and notes, and a change token to poll.
 
-``GET /activemirror/api/sessions``, ``…/sessions/{id}``, ``…/sessions/{id}/messages`` and
-``…/sessions/{id}/export``, for the JupyterLab "Mirror" sidebar. Enabled on install by
+Routes are in :mod:`.handlers`. Enabled on install by
 ``jupyter-config/jupyter_server_config.d/activemirror_jupyter.json``; configured through
 :class:`MirrorServer`. The vault is never served.
 """

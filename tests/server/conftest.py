@@ -96,8 +96,33 @@ def raw_get(http_server_client: Any, jp_auth_header: dict[str, str], jp_base_url
     return get
 
 
+_dumps = json.dumps  # the fixture below takes a `json=` argument
+
+
+@pytest.fixture
+def api_send(jp_fetch: Callable[..., Any]) -> Callable[..., Any]:
+    """``await api_send("POST", "sessions", json={...})`` (or ``body=b"..."`` for raw bytes)
+    → (status, parsed JSON or text, headers), authenticated with the server's token."""
+
+    async def send(
+        method: str, *parts: str, json: Any = None, body: bytes | str | None = None
+    ) -> tuple[int, Any, Any]:
+        if body is None:
+            body = _dumps(json)
+        response = await jp_fetch(
+            "activemirror", "api", *parts, method=method, body=body, raise_error=False
+        )
+        return _decode(response)
+
+    return send
+
+
 def _decode(response: Any) -> tuple[int, Any, Any]:
-    text = response.body.decode("utf-8") if response.body else ""
+    """JSON parsed, text as str, anything else (images) as bytes."""
+    try:
+        text = response.body.decode("utf-8") if response.body else ""
+    except UnicodeDecodeError:
+        return response.code, response.body, response.headers
     if response.headers.get("Content-Type", "").startswith("application/json"):
         try:
             return response.code, json.loads(text), response.headers

@@ -201,16 +201,6 @@ async def test_each_export_format(store, api, fmt, content_type):
         assert body == expected
 
 
-@one_store
-async def test_an_unknown_export_format_is_a_400_listing_the_formats(store, api):
-    session_id = seed_long_session(store, 1)
-
-    status, body, _ = await api("sessions", session_id, "export", params={"format": "html"})
-
-    assert status == 400
-    assert "markdown" in body["message"] and "txt" in body["message"]
-
-
 # -- errors --------------------------------------------------------------------------------
 
 

@@ -85,9 +85,16 @@ class CellCapture:
         self.limit = limit
         self.started = time.perf_counter()
         self.recorder: OutputRecorder | None = None
+        self.problems: list[str] = []
         if options.outputs:
-            self.recorder = OutputRecorder(shell, limit)
-            self.recorder.start()
+            recorder = OutputRecorder(shell, limit)
+            try:
+                recorder.start()
+            except Exception as exc:  # the cell is still logged, without its outputs
+                recorder.stop()
+                self.problems.append(f"{type(exc).__name__}: {exc}")
+            else:
+                self.recorder = recorder
 
     def stop(self) -> None:
         """Stop recording outputs (the cell has ended)."""
@@ -98,7 +105,8 @@ class CellCapture:
         """The message for the finished cell ``result`` (IPython's ExecutionResult)."""
         duration = time.perf_counter() - self.started
         self.stop()
-        record = CellRecord(problems=list(self.recorder.problems) if self.recorder else [])
+        recorded = self.recorder.problems if self.recorder is not None else []
+        record = CellRecord(problems=[*self.problems, *recorded])
         source = getattr(getattr(result, "info", None), "raw_cell", None)
         if not isinstance(source, str) or not source.strip() or _SEND_CELL.match(source):
             return record

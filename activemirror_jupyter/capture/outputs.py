@@ -44,14 +44,14 @@ class Output:
     seen: int = 0  # bytes produced
     stream: str | None = None
     display_id: str | None = None
-    truncated: bool = False
-    note: str = ""  # said at the end of the kept text (why it was cut)
+    truncated: bool = False  # less than was shown is kept (cut, or a lesser representation)
+    cut: bool = False  # the text was cut: a note at its end says how much was kept
+    note: str = ""  # what stands in for a representation too big to keep
 
     def data(self, limit: int) -> bytes:
         """The bytes kept, and the note, at most ``limit`` bytes."""
-        if self.truncated and not self.note and self.mime_type == "text/plain":
-            self.note = truncation_note(self.seen, self.size)
-        return (b"".join(self.chunks) + self.note.encode())[:limit]
+        note = truncation_note(self.seen, self.size) if self.cut else self.note
+        return (b"".join(self.chunks) + note.encode())[:limit]
 
 
 def truncation_note(seen: int, kept: int) -> str:
@@ -230,18 +230,18 @@ class OutputRecorder:
             self._append_text(last, data)
 
     def _append_text(self, output: Output, data: bytes) -> None:
+        """Keep ``data`` while the text fits in ``limit``; past that, cut it to leave room
+        for the note and keep counting."""
         output.seen += len(data)
-        if output.truncated:
+        if output.cut:
             return
-        room = self.limit - output.size
-        if len(data) <= room:
+        if output.size + len(data) <= self.limit:
             output.chunks.append(data)
             output.size += len(data)
             return
-        keep = _utf8_prefix(data, max(0, room - NOTE_ROOM))
-        output.chunks.append(keep)
-        output.size += len(keep)
-        output.truncated = True
+        kept = _utf8_prefix(b"".join([*output.chunks, data]), max(0, self.limit - NOTE_ROOM))
+        output.chunks, output.size = [kept], len(kept)
+        output.cut = output.truncated = True
 
     def _add_display(self, bundle: Any, display_id: Any, update: bool) -> None:
         display_id = display_id if isinstance(display_id, str) else None

@@ -118,12 +118,12 @@ def test_each_role_sees_only_its_own_rows_through_raw_sql(team):
             bob.execute("DROP TABLE messages")
         # The search function, which runs as the tables' owner, checks who is asking.
         found = bob.execute(
-            "SELECT count(*) FROM activemirror_search('alice', 'apricot', NULL, 10)"
+            "SELECT activemirror_count('alice', 'apricot', NULL, NULL, NULL, NULL, NULL)"
         ).fetchone()
         assert found == (0,)
     with psycopg.connect(team["alice"], autocommit=True) as alice_sql:
         found = alice_sql.execute(
-            "SELECT count(*) FROM activemirror_search('alice', 'apricot', NULL, 10)"
+            "SELECT activemirror_count('alice', 'apricot', NULL, NULL, NULL, NULL, NULL)"
         ).fetchone()
         assert found == (2,)
     # The administrator (the tables' owner) sees both people's rows.
@@ -323,7 +323,7 @@ def test_a_save_repeated_after_an_unknown_outcome_writes_nothing_twice(postgres_
         meta = session.metadata_snapshot()
         session.save()  # the commit "went through"
         later = replace(pending[-1], id="msg_later", content="c")
-        assert mirror.store.save(meta, [*pending, later]) == 3
+        assert mirror.store.save(meta, [*pending, later]).count == 3
         assert [m.content for m in mirror.load_session(session.id).get_messages()] == [
             "a", "b", "c",
         ]  # fmt: skip

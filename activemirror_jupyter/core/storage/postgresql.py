@@ -37,7 +37,6 @@ import select
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +46,15 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
-from ..models import Message, SessionMetadata
-from .postgresql_schema import MIGRATIONS, OWN, search_query, search_vector
+from ..journal import Row, chain, check_write, start_of
+from ..models import SEALED, Attachment, Message, SessionMetadata
+from .base import Saved, SearchQuery
+from .postgresql_schema import MIGRATIONS, OWN, as_utc, search_query, search_vector
 from .rows import (
+    ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
     SESSION_COLUMNS,
+    attachments_by_message,
     dump_json,
     message_from_row,
     session_from_row,
@@ -60,14 +63,10 @@ from .rows import (
 #: Seconds to wait for a connection when the DSN sets no ``connect_timeout``.
 DEFAULT_CONNECT_TIMEOUT_S = 10
 DEFAULT_POOL_SIZE = 4
+#: Messages read at a time when a whole session is read (verify).
+PAGE_ROWS = 1000
 #: Roles and grants for a team's shared database (run by an admin with psql; see the README).
 SETUP_SQL = Path(__file__).with_name("postgresql_setup.sql")
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 class PostgreSQLStorage:
@@ -235,14 +234,15 @@ class PostgreSQLStorage:
 
     def save(
         self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
-    ) -> int:
-        with self._connection(f"save session {session.session_id!r}", write=True) as conn:
-            if replace:
-                conn.execute(
-                    f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session.session_id,)
-                )
-                conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session.session_id,))
-            self._upsert_session(conn, session)
+    ) -> Saved:
+        sid = session.session_id
+        with self._connection(f"save session {sid!r}", write=True) as conn:
+            stored = self._lock_session(conn, session)
+            if replace and stored is not None:
+                check_write(stored[0] == SEALED, session, None)  # a sealed one stays
+                self._delete(conn, sid)
+                stored = self._lock_session(conn, session)
+            status, head = stored if stored is not None else (None, None)
             # Where the new messages start, and whether the first of them is already there:
             # when the connection drops at commit time the caller cannot know whether the
             # commit went through, keeps the messages and saves them again.
@@ -250,25 +250,26 @@ class PostgreSQLStorage:
                 "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM messages "
                 f"        WHERE {OWN} AND session_id = %s), "
                 f"EXISTS (SELECT 1 FROM messages WHERE {OWN} AND id = %s)",
-                (session.session_id, new_messages[0].id if new_messages else None),
+                (sid, new_messages[0].id if new_messages else None),
             ).fetchone()  # type: ignore[misc]
             messages = self._not_yet_written(conn, new_messages) if repeated else new_messages
+            hashes = chain(start_of(sid, head), messages)
+            head = hashes[-1] if hashes else head
+            check_write(status == SEALED, session, head)
             count = start + len(messages)
-            self._append(conn, session.session_id, messages, start)
-        return count
+            self._update_session(conn, session, count, head)
+            self._append(conn, messages, hashes, start)
+            self._changed(conn)
+        return Saved(count, head, tuple(hashes))
 
     @staticmethod
-    def _upsert_session(conn: psycopg.Connection, session: SessionMetadata) -> None:
-        # The upsert locks the session's row: concurrent saves of one session take turns,
-        # and each numbers its messages after the other's.
-        conn.execute(
+    def _lock_session(conn: psycopg.Connection, session: SessionMetadata) -> Any:
+        """The stored ``(status, head)`` of the session, its row locked for this write
+        (concurrent saves of one session take turns), or None if this write creates it."""
+        created = conn.execute(
             f"INSERT INTO sessions ({SESSION_COLUMNS}) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0) "
-            "ON CONFLICT (owner, id) DO UPDATE SET user_id = excluded.user_id, "
-            "title = excluded.title, status = excluded.status, "
-            "parent_session_id = excluded.parent_session_id, metadata = excluded.metadata, "
-            "max_context_messages = excluded.max_context_messages, "
-            "updated_at = greatest(sessions.updated_at, excluded.updated_at)",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, 0, %s, NULL) "
+            "ON CONFLICT (owner, id) DO NOTHING RETURNING 1",
             (
                 session.session_id,
                 session.user_id,
@@ -279,23 +280,54 @@ class PostgreSQLStorage:
                 session.parent_session_id,
                 dump_json(session.metadata),
                 session.max_context_messages,
+                list(session.tags),
+            ),
+        ).fetchone()
+        if created:
+            return None
+        return conn.execute(
+            f"SELECT status, head FROM sessions WHERE {OWN} AND id = %s FOR UPDATE",
+            (session.session_id,),
+        ).fetchone()
+
+    @staticmethod
+    def _update_session(
+        conn: psycopg.Connection, session: SessionMetadata, count: int, head: str | None
+    ) -> None:
+        conn.execute(
+            "UPDATE sessions SET user_id = %s, title = %s, status = %s, "
+            "parent_session_id = %s, metadata = %s, max_context_messages = %s, tags = %s, "
+            "message_count = %s, head = %s, updated_at = greatest(updated_at, %s) "
+            f"WHERE {OWN} AND id = %s",
+            (
+                session.user_id,
+                session.title,
+                session.status,
+                session.parent_session_id,
+                dump_json(session.metadata),
+                session.max_context_messages,
+                list(session.tags),
+                count,
+                head,
+                session.updated_at,
+                session.session_id,
             ),
         )
 
     @staticmethod
     def _append(
-        conn: psycopg.Connection, session_id: str, messages: Sequence[Message], start: int
+        conn: psycopg.Connection, messages: Sequence[Message], hashes: list[str], start: int
     ) -> None:
-        """Insert ``messages`` numbered from ``start`` and set the session's count."""
-        count = start + len(messages)
-        # One statement for the batch and the count (COPY is not allowed under row security).
+        """Insert ``messages`` numbered from ``start``, and their attachments."""
+        if not messages:
+            return
+        # One statement for the batch (COPY is not allowed under row security).
         conn.execute(
-            "WITH added AS ("
-            f" INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
             # binary arrays (%b): nothing to quote on our side or to parse on the server's
             " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamptz[], %b::text[]::json[], %b::int[], %b::text[]::tsvector[]))"
-            f" UPDATE sessions SET message_count = %s WHERE {OWN} AND id = %s",
+            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::int[],"
+            " %b::text[]::tsvector[])",
             (
                 [m.id for m in messages],
                 [m.session_id for m in messages],
@@ -303,11 +335,30 @@ class PostgreSQLStorage:
                 [m.content for m in messages],
                 [m.timestamp for m in messages],
                 [dump_json(m.metadata) for m in messages],
-                list(range(start, count)),
+                hashes,
+                list(range(start, start + len(messages))),
                 [search_vector(m.content) for m in messages],
-                count,
-                session_id,
             ),
+        )
+        files = [(m.id, i, a) for m in messages for i, a in enumerate(m.attachments)]
+        if files:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO attachments (message_id, position, name, mime_type, size, "
+                    "sha256, data, search_vector) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (mid, i, a.name, a.mime_type, a.size, a.sha256, data, _text_vector(a, data))
+                        for mid, i, a in files
+                        for data in (a.read(),)
+                    ],
+                )
+
+    @staticmethod
+    def _changed(conn: psycopg.Connection) -> None:
+        """Move this role's change counter (what ``version()`` reads)."""
+        conn.execute(
+            "INSERT INTO activemirror_versions (version) VALUES (1) "
+            "ON CONFLICT (owner) DO UPDATE SET version = activemirror_versions.version + 1"
         )
 
     @staticmethod
@@ -328,28 +379,26 @@ class PostgreSQLStorage:
             (session_id,),
             f"read session {session_id!r}",
         )
-        return session_from_row(rows[0], _utc) if rows else None
+        return session_from_row(rows[0], as_utc) if rows else None
 
     def list_sessions(
-        self, limit: int | None, offset: int, parent_session_id: str | None
+        self,
+        limit: int | None,
+        offset: int,
+        parent_session_id: str | None,
+        tag: str | None = None,
     ) -> list[SessionMetadata]:
-        where, params = self._parent_filter(parent_session_id)
+        where, params = _session_filter(parent_session_id, tag)
         rows = self._read(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {OWN}{where} "
             "ORDER BY updated_at DESC, id DESC LIMIT %s OFFSET %s",
             (*params, limit, offset),  # LIMIT NULL is no limit
             "list sessions",
         )
-        return [session_from_row(r, _utc) for r in rows]
+        return [session_from_row(r, as_utc) for r in rows]
 
-    @staticmethod
-    def _parent_filter(parent_session_id: str | None) -> tuple[str, tuple[Any, ...]]:
-        if parent_session_id is None:
-            return "", ()
-        return " AND parent_session_id = %s", (parent_session_id,)
-
-    def count_sessions(self, parent_session_id: str | None) -> int:
-        where, params = self._parent_filter(parent_session_id)
+    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
+        where, params = _session_filter(parent_session_id, tag)
         return self._read(
             f"SELECT count(*) FROM sessions WHERE {OWN}{where}", params, "count sessions"
         )[0][0]
@@ -368,13 +417,86 @@ class PostgreSQLStorage:
             (session_id, start, stop),
             "read messages",
         )
-        return [message_from_row(r, _utc) for r in rows]
+        return self._messages(rows)
+
+    def _messages(self, rows: list[Any]) -> list[Message]:
+        """Rows in MESSAGE_COLUMNS order, with their attachments (not their bytes)."""
+        files = attachments_by_message(
+            self._read(
+                f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE {OWN} "
+                "AND message_id = ANY(%s) ORDER BY message_id, position",
+                ([r[0] for r in rows],),
+                "read attachments",
+            )
+            if rows
+            else [],
+            self.read_attachment,
+        )
+        return [message_from_row(r, as_utc, files.get(r[0], ())) for r in rows]
+
+    def read_attachment(self, message_id: str, name: str) -> bytes:
+        """The bytes of one attachment (also after :meth:`close`: it connects for it)."""
+        query = f"SELECT data FROM attachments WHERE {OWN} AND message_id = %s AND name = %s"
+        if self._closed:
+            with psycopg.connect(self._conninfo, autocommit=True) as conn:
+                rows = conn.execute(query, (message_id, name)).fetchall()
+        else:
+            rows = self._read(query, (message_id, name), "read an attachment")
+        if not rows:
+            raise StorageError(
+                f"attachment {name!r} of message {message_id!r} is not in {self.description}"
+            )
+        return bytes(rows[0][0])
+
+    def message_position(self, session_id: str, message_id: str) -> int | None:
+        rows = self._read(
+            f"SELECT seq FROM messages WHERE {OWN} AND session_id = %s AND id = %s",
+            (session_id, message_id),
+            "find a message",
+        )
+        return rows[0][0] if rows else None
+
+    def stored_rows(self, session_id: str) -> Iterator[Row]:
+        after = -1
+        while True:
+            rows = self._read(
+                f"SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE {OWN} AND session_id = %s "
+                "AND seq > %s ORDER BY seq LIMIT %s",
+                (session_id, after, PAGE_ROWS),
+                "verify messages",
+            )
+            if not rows:
+                return
+            digests = dict(
+                ((mid, name), digest)
+                for mid, name, digest in self._read(
+                    "SELECT message_id, name, encode(sha256(data), 'hex') FROM attachments "
+                    f"WHERE {OWN} AND message_id = ANY(%s)",
+                    ([r[1] for r in rows],),
+                    "verify attachments",
+                )
+            )
+            messages = self._messages([r[1:] for r in rows])
+            for (seq, *_), message in zip(rows, messages, strict=True):
+                yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
+            after = rows[-1][0]
 
     def delete_session(self, session_id: str) -> bool:
         with self._connection(f"delete session {session_id!r}", write=True) as conn:
-            conn.execute(f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session_id,))
-            cur = conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session_id,))
-            return cur.rowcount > 0
+            existed = self._delete(conn, session_id)
+            self._changed(conn)
+            return existed
+
+    @staticmethod
+    def _delete(conn: psycopg.Connection, session_id: str) -> bool:
+        conn.execute(
+            f"DELETE FROM attachments WHERE {OWN} AND message_id IN "
+            f"(SELECT id FROM messages WHERE {OWN} AND session_id = %s)",
+            (session_id,),
+        )
+        conn.execute(f"DELETE FROM messages WHERE {OWN} AND session_id = %s", (session_id,))
+        cur = conn.execute(f"DELETE FROM sessions WHERE {OWN} AND id = %s", (session_id,))
+        return cur.rowcount > 0
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         rows = self._read(
@@ -384,15 +506,38 @@ class PostgreSQLStorage:
         )
         return dict(rows)
 
-    def search(self, words: Sequence[str], session_id: str | None, limit: int) -> list[Message]:
-        if not words:
-            return []
+    @staticmethod
+    def _query_params(query: SearchQuery) -> tuple[Any, ...]:
+        return (
+            search_query(query.words),
+            query.session_id,
+            query.role,
+            query.tag,
+            query.since,
+            query.until,
+        )
+
+    def search(self, query: SearchQuery) -> list[Message]:
         rows = self._read(
-            f"SELECT {MESSAGE_COLUMNS} FROM activemirror_search(current_user, %s::tsquery, %s, %s)",
-            (search_query(words), session_id, limit),
+            f"SELECT {MESSAGE_COLUMNS} FROM activemirror_find(current_user, "
+            "%s::tsquery, %s, %s, %s, %s, %s, %s, %s)",
+            (*self._query_params(query), None if query.limit < 0 else query.limit, query.offset),
             "search",
         )
-        return [message_from_row(r, _utc) for r in rows]
+        return self._messages(rows)
+
+    def count_search(self, query: SearchQuery) -> int:
+        return self._read(
+            "SELECT activemirror_count(current_user, %s::tsquery, %s, %s, %s, %s, %s)",
+            self._query_params(query),
+            "count search hits",
+        )[0][0]
+
+    def version(self) -> str:
+        rows = self._read(
+            f"SELECT version FROM activemirror_versions WHERE {OWN}", (), "read the version"
+        )
+        return str(rows[0][0]) if rows else "0"
 
     def close(self) -> None:
         with self._pool_lock:
@@ -400,6 +545,22 @@ class PostgreSQLStorage:
             self._closed = True
         if pool is not None:
             pool.close()
+
+
+def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any, ...]]:
+    where, params = "", ()
+    if parent is not None:
+        where, params = " AND parent_session_id = %s", (parent,)
+    if tag is not None:
+        where, params = where + " AND tags @> ARRAY[%s]", (*params, tag)
+    return where, params
+
+
+def _text_vector(attachment: Attachment, data: bytes) -> str | None:
+    """The words of a text attachment (others are not searched)."""
+    if not attachment.is_text:
+        return None
+    return search_vector(data.decode("utf-8", "replace"))
 
 
 def _check_idle_connection(conn: psycopg.Connection) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 import psycopg
 from psycopg import sql
 
+from ..journal import link
 from ..search import search_words
-from .rows import Migrations
+from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
 # trying the API) must get the same answers as everyone else.
@@ -154,6 +156,109 @@ def m006_indexable_row_policies(db: psycopg.Connection) -> None:
     lead with ``owner`` serve every read instead of a scan of all of a role's rows."""
     for table in ("sessions", "messages"):
         db.execute(f"ALTER POLICY {table}_own_rows ON {table} USING ({OWN}) WITH CHECK ({OWN})")
+
+
+@migration
+def m007_research_record(db: psycopg.Connection) -> None:
+    """0.2: message hashes, session tags and heads, attachments (bytes in their own table,
+    with a tsvector of text attachments), and a per-role change counter (``changes``)."""
+    db.execute("ALTER TABLE messages ADD COLUMN hash text")
+    db.execute("ALTER TABLE sessions ADD COLUMN tags text[] NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE sessions ADD COLUMN head text")
+    db.execute("CREATE INDEX sessions_tags ON sessions USING gin (tags)")
+    db.execute(
+        "CREATE TABLE attachments ("
+        " owner text NOT NULL DEFAULT current_user,"
+        " message_id text NOT NULL,"
+        " position integer NOT NULL,"
+        " name text NOT NULL,"
+        " mime_type text NOT NULL,"
+        " size integer NOT NULL,"
+        " sha256 text NOT NULL,"
+        " data bytea NOT NULL,"
+        " search_vector tsvector,"
+        " PRIMARY KEY (owner, message_id, position),"
+        " FOREIGN KEY (owner, message_id) REFERENCES messages (owner, id))"
+    )
+    db.execute("CREATE INDEX attachments_search ON attachments USING gin (search_vector)")
+    db.execute(
+        "CREATE TABLE activemirror_versions ("
+        " owner text PRIMARY KEY DEFAULT current_user, version bigint NOT NULL DEFAULT 0)"
+    )
+    for table in ("attachments", "activemirror_versions"):
+        db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        db.execute(f"CREATE POLICY {table}_own_rows ON {table} USING ({OWN}) WITH CHECK ({OWN})")
+
+
+@migration
+def m008_hash_chains(db: psycopg.Connection) -> None:
+    """Chain the messages of stores written before 0.2, session by session, in saved order
+    (run by the tables' owner, who sees every role's rows)."""
+    sessions = db.execute("SELECT owner, id FROM sessions").fetchall()
+    for owner, session_id in sessions:
+        rows = db.execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = %s AND session_id = %s "
+            "ORDER BY seq",
+            (owner, session_id),
+        ).fetchall()
+        previous = session_id
+        updates = []
+        for row in rows:
+            previous = link(previous, message_from_row(row, as_utc))
+            updates.append((previous, owner, row[0]))
+        with db.cursor() as cur:
+            cur.executemany("UPDATE messages SET hash = %s WHERE owner = %s AND id = %s", updates)
+        db.execute(
+            "UPDATE sessions SET head = %s WHERE owner = %s AND id = %s",
+            (previous if updates else None, owner, session_id),
+        )
+
+
+@migration
+def m009_filtered_search(db: psycopg.Connection) -> None:
+    """Search with filters, over message content and text attachments, as two functions
+    that run as the tables' owner (see m005 for why) and return only ``for_role``'s rows."""
+    (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
+    db.execute("DROP FUNCTION activemirror_search(text, tsquery, text, integer)")
+    hits = (
+        " FROM messages AS m WHERE m.owner = for_role"
+        " AND pg_has_role(session_user, for_role, 'MEMBER')"
+        " AND m.id IN (SELECT id FROM messages WHERE owner = for_role AND search_vector @@ query"
+        "  UNION SELECT message_id FROM attachments"
+        "  WHERE owner = for_role AND search_vector @@ query)"
+        " AND (in_session IS NULL OR m.session_id = in_session)"
+        " AND (in_role IS NULL OR m.role = in_role)"
+        " AND (with_tag IS NULL OR m.session_id IN"
+        "  (SELECT id FROM sessions WHERE owner = for_role AND tags @> ARRAY[with_tag]))"
+        " AND (since IS NULL OR m.timestamp >= since)"
+        " AND (until IS NULL OR m.timestamp < until)"
+    )
+    arguments = (
+        "for_role text, query tsquery, in_session text, in_role text, with_tag text,"
+        " since timestamptz, until timestamptz"
+    )
+    db.execute(
+        sql.SQL(
+            "CREATE FUNCTION activemirror_find(" + arguments + ", max_rows integer, skip integer)"
+            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
+            " SET search_path = {}, pg_temp AS $$ SELECT m.*"
+            + hits
+            + " ORDER BY m.timestamp DESC, m.id DESC LIMIT max_rows OFFSET skip $$"
+        ).format(sql.Identifier(schema))
+    )
+    db.execute(
+        sql.SQL(
+            "CREATE FUNCTION activemirror_count(" + arguments + ")"
+            " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+            " SET search_path = {}, pg_temp AS $$ SELECT count(*)" + hits + " $$"
+        ).format(sql.Identifier(schema))
+    )
+
+
+def as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 -- activemirror-jupyter: roles and grants for a team's shared PostgreSQL database.
 --
 -- Row-level security itself comes with the tables: the store's migrations enable and force
--- it on `sessions` and `messages`, with policies that let each database role see and change
+-- it on `sessions`, `messages`, `attachments` and `activemirror_versions`, with policies that let each database role see and change
 -- only the rows it owns (`owner = current_user`). The tables' owner is the administrator and
 -- sees everything: keep that role out of notebooks. This file gives the team's roles access.
 --
@@ -41,14 +41,21 @@ BEGIN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO activemirror_users', current_database());
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO activemirror_users', schema_name);
 
-    REVOKE ALL ON sessions, messages, activemirror_migrations FROM PUBLIC;
+    REVOKE ALL ON sessions, messages, attachments, activemirror_versions,
+        activemirror_migrations FROM PUBLIC;
     -- Rows are filtered by the policies: a member only ever reads and writes its own.
-    GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, messages TO activemirror_users;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, messages, attachments,
+        activemirror_versions TO activemirror_users;
     -- Members check that the schema is up to date; only the owner changes it.
     GRANT SELECT ON activemirror_migrations TO activemirror_users;
     -- Search runs as the owner but returns only the caller's own rows.
-    REVOKE ALL ON FUNCTION activemirror_search(text, tsquery, text, integer) FROM PUBLIC;
-    GRANT EXECUTE ON FUNCTION activemirror_search(text, tsquery, text, integer)
-        TO activemirror_users;
+    REVOKE ALL ON FUNCTION activemirror_find(text, tsquery, text, text, text, timestamptz,
+        timestamptz, integer, integer) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION activemirror_find(text, tsquery, text, text, text, timestamptz,
+        timestamptz, integer, integer) TO activemirror_users;
+    REVOKE ALL ON FUNCTION activemirror_count(text, tsquery, text, text, text, timestamptz,
+        timestamptz) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION activemirror_count(text, tsquery, text, text, text, timestamptz,
+        timestamptz) TO activemirror_users;
 END
 $setup$;

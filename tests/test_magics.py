@@ -6,11 +6,13 @@ tests/test_capture_autolog.py.)"""
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -497,6 +499,177 @@ def test_redact_keeps_the_magic_and_drops_its_arguments() -> None:
         "a = 1\nk = %vault [arguments not logged]\n"
         "get_ipython().run_line_magic('vault' [arguments not logged]"
     )
+
+
+# -- tags, search with filters, seal and verify ---------------------------------------------------
+
+
+def test_tags_add_remove_and_list_by_tag(shell: Shell, activemirror_home: Path) -> None:
+    shell.run("%mirror_session new Tagged study")
+    tagged = shell.magics.session.id
+    ran = shell.run("%mirror_session tag add weather draft")
+    assert "Tags of 'Tagged study': weather, draft." in ran.out
+    shell.run("%mirror_session new Untagged")
+    assert "Tags of 'Untagged': none." in shell.run("%mirror_session tag").out
+    ran = shell.run(f"%mirror_session tag --session {tagged}")
+    assert "Tags of 'Tagged study': weather, draft." in ran.out
+    frame = shell.run("%mirror_session list --tag weather").result
+    assert list(frame["session_id"]) == [tagged]
+    assert list(frame.columns) == [
+        "session_id",
+        "title",
+        "message_count",
+        "created_at",
+        "updated_at",
+        "parent_session_id",
+    ]
+    ran = shell.run(f"%mirror_session load {tagged}")
+    assert "tags weather, draft" in ran.out  # shown with the session
+    assert "Tags of 'Tagged study': weather." in shell.run("%mirror_session tag remove draft").out
+    with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
+        assert other.load_session(tagged).tags == ("weather",)  # saved at once (autosave)
+    ran = shell.run("%mirror_session list --tag draft")
+    assert ran.result.empty and "No saved session is tagged 'draft'" in ran.out
+    assert "has no tag 'nope'" in shell.error("%mirror_session tag remove nope")
+    assert "invalid tag" in shell.error("%mirror_session tag add 'bad tag'")
+    assert "invalid tag" in shell.error("%mirror_session list --tag '<b>'")
+    assert "name the tag" in shell.error("%mirror_session tag add")
+    assert "invalid choice: 'weather'" in shell.error("%mirror_session tag weather")
+
+
+def search_setup(shell: Shell) -> dict[str, Any]:
+    shell.run("%mirror_session new Harbour survey")
+    shell.run("%mirror_session tag add field")
+    shell.run("%%mirror_send\nThe tide gauge reads low at dawn")
+    shell.run("%%mirror_send --role assistant\nA tide table for the harbour")
+    survey = shell.magics.session
+    shell.run("%mirror_session new Office notes")
+    shell.run("%%mirror_send\nBudget for tide gauges " + "and more words " * 30 + "then tide again")
+    office = shell.magics.session
+    return {"survey": survey, "office": office}
+
+
+def test_search_filters_by_role_tag_session_and_pages(shell: Shell) -> None:
+    made = search_setup(shell)
+    every = shell.run("%mirror_session search tide").result
+    assert len(every) == 3 and list(every["session_title"])[0] == "Office notes"  # newest first
+    long = every["snippet"][0]
+    assert "tide" in long.lower() and len(long) < 200 and "…" in long
+    assert list(shell.run("%mirror_session search tide --role assistant").result["content"]) == [
+        "A tide table for the harbour"
+    ]
+    tagged = shell.run("%mirror_session search tide --tag field").result
+    assert set(tagged["session_title"]) == {"Harbour survey"} and len(tagged) == 2
+    one = shell.run(f"%mirror_session search tide --session {made['office'].id}").result
+    assert list(one["session_id"]) == [made["office"].id]
+    ran = shell.run("%mirror_session search tide --limit 2 --offset 1")
+    assert len(ran.result) == 2 and "matches 2–3 of 3" in ran.out
+    ran = shell.run("%mirror_session search tide --role system")
+    assert ran.result.empty and "with these filters" in ran.out
+
+
+def test_search_dates_are_utc_since_inclusive_until_exclusive(shell: Shell) -> None:
+    search_setup(shell)
+    every = shell.run("%mirror_session search tide").result
+    oldest = every["timestamp"].min().to_pydatetime()
+    exact = oldest.isoformat()
+    since = shell.run(f"%mirror_session search tide --since {exact}").result
+    assert len(since) == 3  # inclusive
+    until = shell.run(f"%mirror_session search tide --until {exact}").result
+    assert until.empty  # exclusive
+    zulu = oldest.replace(tzinfo=None).isoformat() + "Z"
+    assert len(shell.run(f"%mirror_session search tide --since {zulu}").result) == 3
+    naive = oldest.replace(tzinfo=None).isoformat()  # no offset: read as UTC
+    assert len(shell.run(f"%mirror_session search tide --until {naive}").result) == 0
+    today = oldest.date()
+    tomorrow = today + timedelta(days=1)
+    assert len(shell.run(f"%mirror_session search tide --since {today}").result) == 3
+    assert len(shell.run(f"%mirror_session search tide --until {tomorrow}").result) == 3
+    assert shell.run(f"%mirror_session search tide --since {tomorrow}").result.empty
+
+
+def test_search_mistakes_are_one_line(shell: Shell) -> None:
+    search_setup(shell)
+    for bad in ("yesterday", "2024-13-01", "2024-02-30", "''"):
+        line = shell.error(f"%mirror_session search tide --since {bad}")
+        assert "argument --since: expected a date (2024-05-01) or an ISO time" in line, bad
+    assert "--since must be earlier than --until" in shell.error(
+        "%mirror_session search tide --since 2024-06-02 --until 2024-06-01"
+    )
+    assert "invalid choice: 'robot'" in shell.error("%mirror_session search tide --role robot")
+    assert "positive whole number" in shell.error("%mirror_session search tide --limit 0")
+    assert "whole number ≥ 0" in shell.error("%mirror_session search tide --offset -1")
+    assert "invalid session id" in shell.error("%mirror_session search tide --session ../x")
+    assert "invalid tag" in shell.error("%mirror_session search tide --tag 'a b'")
+
+
+def test_seal_makes_the_session_read_only(shell: Shell, activemirror_home: Path) -> None:
+    shell.run("%mirror_session new Final report")
+    shell.run("%%mirror_send\nConclusion: the tide is late")
+    session = shell.magics.session
+    ran = shell.run("%mirror_session seal")
+    assert f"Sealed 'Final report' ({session.id}): 1 message, head " in ran.out
+    assert shell.run(f"%mirror_session load {session.id}").out.rstrip().endswith("sealed.")
+    with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
+        stored = other.load_session(session.id)
+        assert stored.sealed and stored.metadata["seal"]["head"] == stored.head
+    assert "is sealed" in shell.error("%%mirror_send\nOne more thing")
+    assert "is sealed" in shell.error("%mirror_session tag add late")
+    assert "already sealed" in shell.error("%mirror_session seal")
+    assert session.message_count == 1
+    markdown = shell.run("%mirror_session export").result.data  # reading still works
+    assert "the tide is late" in markdown
+
+
+def test_seal_turns_autolog_off_and_needs_everything_saved(shell: Shell) -> None:
+    shell.run("%mirror_session new Logged then sealed")
+    shell.run("%mirror_session autolog on")
+    shell.run("x = 1")
+    ran = shell.run("%mirror_session seal")
+    assert "Autolog is now off" in ran.out and not shell.magics.autolog
+    shell.run("%config MirrorMagics.autosave = False")
+    shell.run("%mirror_session new Unsaved")
+    shell.run("%%mirror_send\nnot on disk yet")
+    line = shell.error("%mirror_session seal")
+    assert "1 unsaved message" in line and "%mirror_session save" in line
+    assert not shell.magics.session.sealed
+
+
+def test_seal_sign_needs_the_unlocked_vault(shell: Shell, activemirror_home: Path) -> None:
+    shell.run("%mirror_session new Signed report")
+    shell.run("%%mirror_send\nSigned conclusion")
+    session = shell.magics.session
+    line = shell.error("%mirror_session seal --sign")
+    assert "the vault is locked" in line
+    assert not session.sealed  # nothing was sealed
+    with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
+        assert not other.load_session(session.id).sealed
+    shell.run("%vault unlock --env AM_VAULT_PASSWORD")
+    ran = shell.run("%mirror_session seal --sign")
+    assert "signed with key" in ran.out
+    seal = session.metadata["seal"]
+    assert seal["algorithm"] == "ed25519" and len(seal["signature"]) > 64
+    ran = shell.run(f"%mirror_session verify {session.id}")
+    assert ran.out.strip() == "verified: 1 sessions, 1 messages, no changes"
+
+
+def test_verify_reports_a_change_behind_the_api(shell: Shell, activemirror_home: Path) -> None:
+    shell.run("%mirror_session new Checked")
+    shell.run("%%mirror_send\nfirst")
+    shell.run("%%mirror_send\nsecond")
+    first = shell.magics.session.get_messages()[0]
+    shell.run("%mirror_session new Other")
+    shell.run("%%mirror_send\nelsewhere")
+    ran = shell.run("%mirror_session verify")
+    assert ran.out.strip() == "verified: 2 sessions, 3 messages, no changes"
+    with sqlite3.connect(activemirror_home / "conversations.db") as conn:
+        conn.execute("UPDATE messages SET content = 'edited' WHERE id = ?", (first.id,))
+    ran = shell.run("%mirror_session verify")
+    lines = ran.out.strip().splitlines()
+    assert len(lines) >= 1 and all(first.session_id in line for line in lines)
+    assert lines[0].startswith("changed:") and first.id in lines[0]
+    assert "Session not found" in shell.error("%mirror_session verify session_missing")
+    assert "invalid session id" in shell.error("%mirror_session verify ../x")
 
 
 # -- %vault ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ and checks both what the panel shows and what is on disk afterwards.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,9 @@ import llm_models
 import pytest
 
 from activemirror_jupyter.core.errors import ResponderError
+from activemirror_jupyter.core.markup import escape
 from activemirror_jupyter.core.mirror import ActiveMirror
+from activemirror_jupyter.core.models import Attachment
 from activemirror_jupyter.core.vault import VaultCategory, VaultMemory
 from activemirror_jupyter.widgets import ChatPanel, SessionBrowser, VaultPanel
 
@@ -88,7 +91,9 @@ def all_widgets(root: widgets.Widget) -> list[widgets.Widget]:
 def html_shown(root: widgets.Widget) -> str:
     """All the HTML the panel currently sends to the browser."""
     return "\n".join(
-        w.value for w in all_widgets(root) if isinstance(w, widgets.HTML) and w.layout.display != "none"
+        w.value
+        for w in all_widgets(root)
+        if isinstance(w, widgets.HTML) and w.layout.display != "none"
     )
 
 
@@ -247,7 +252,8 @@ def test_refresh_shows_changes_made_elsewhere(mirror: ActiveMirror, reopen) -> N
 
 
 def test_session_deleted_elsewhere_is_a_message_not_a_traceback(
-    mirror: ActiveMirror, reopen  # type: ignore[no-untyped-def]
+    mirror: ActiveMirror,
+    reopen,  # type: ignore[no-untyped-def]
 ) -> None:
     keep = make_session(mirror, "Keep", 1)
     gone = make_session(mirror, "Gone", 1)
@@ -437,6 +443,164 @@ def test_chat_redraws_after_a_cell_that_sends(mirror: ActiveMirror) -> None:
     assert panel._after_cell not in shell.events.callbacks["post_run_cell"]
 
 
+# ------------------------------------------------------------------------------ the research record
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+def cell_session(mirror: ActiveMirror) -> str:
+    """A session with an autologged cell whose outputs are of every kind, some hostile."""
+    session = mirror.create_session("Record")
+    outputs = [
+        ("out-1", "text/plain", f"printed {XSS}\n".encode(), "stream"),
+        ("out-2", "image/png", PNG, "display_data"),
+        ("out-3", "image/svg+xml", SVG, "display_data"),
+        ("out-4", "text/html", b"<b onclick=alert(1)>html</b>", "display_data"),
+        ("out-5", "text/plain", b"'a result'", "execute_result"),
+    ]
+    session.send(
+        f"x = '{XSS}'  # <script>\nprint(x)",
+        role="system",
+        metadata={
+            "kind": "cell",
+            "execution_count": 3,
+            "duration_s": 0.1,
+            "status": "error",
+            "error": f"ValueError: {XSS}",
+            "notebook": None,
+            "outputs": [
+                {"attachment": name, "output_type": kind, **({"truncated": True} if n == 0 else {})}
+                for n, (name, _, _, kind) in enumerate(outputs)
+            ],
+        },
+        attachments=[Attachment.from_bytes(n, m, d) for n, m, d, _ in outputs],
+    )
+    return session.save()
+
+
+def test_cell_messages_show_as_code_with_their_outputs_under_them(mirror: ActiveMirror) -> None:
+    browser = SessionBrowser(mirror, session_id=cell_session(mirror))
+    html = browser.messages.value
+    assert '<pre class="am-code">' in html and "am-hl-" in html  # highlighted code
+    code = html.index("am-code")
+    positions = [html.index(f"<b>out-{i}</b>") for i in range(1, 6)]
+    assert code < positions[0] and positions == sorted(positions)  # outputs in order, below
+    printed = f"printed {XSS}\n".encode()
+    assert f"out-1</b> · text/plain · {len(printed)} B · truncated" in html
+    assert f"printed {escape(XSS)}" in html  # printed text shown, escaped
+    png = base64.b64encode(PNG).decode()
+    assert f'src="data:image/png;base64,{png}"' in html
+    assert 'src="data:image/svg+xml;base64,' in html  # SVG only ever as an <img>
+    assert "<svg" not in html and "<script" not in html and "<b onclick" not in html
+    assert "&lt;b onclick" not in html  # HTML outputs are named, never shown
+    assert f"ValueError: {escape(XSS)}" in html
+    assert "<img src=x" not in html
+
+
+def test_attachment_bytes_are_never_taken_for_markup(mirror: ActiveMirror) -> None:
+    session = mirror.create_session("Hostile")
+    lies = [
+        Attachment.from_bytes("fake.png", "image/png", b"<script>alert(1)</script>"),
+        Attachment.from_bytes("fake.svg", "image/svg+xml", b"<html><img src=x onerror=alert(1)>"),
+        Attachment.from_bytes("rows.csv", "text/csv", f'a,"{XSS}"\n1,<script>\n'.encode()),
+        Attachment.from_bytes("blob", "application/octet-stream", b"\x00<script>"),
+        Attachment.from_bytes("bad-utf8", "text/plain", b"\xff\xfe<img src=x>"),
+    ]
+    session.send(XSS, attachments=lies)
+    html = SessionBrowser(mirror, session_id=session.save()).messages.value
+    assert "<script" not in html and "<img src=x" not in html and "<html" not in html
+    assert "data:image/png" not in html and "data:image/svg" not in html  # not what they say
+    for name in ("fake.png", "fake.svg", "rows.csv", "blob", "bad-utf8"):
+        assert f"<b>{name}</b>" in html  # each still named, with its size
+    assert "<b>blob</b> · application/octet-stream · 9 B" in html
+    assert "<td>&lt;script&gt;</td>" in html and "1 row" in html
+
+
+def test_a_dataframe_attachment_is_a_table_of_its_first_rows(mirror: ActiveMirror) -> None:
+    import pandas as pd
+
+    from activemirror_jupyter import attachment_from
+
+    frame = pd.DataFrame({"city": [f"city {i}" for i in range(300)], "temp": range(300)})
+    session = mirror.create_session("Frames")
+    session.send("The whole frame", attachments=[attachment_from(frame, "df")])
+    html = SessionBrowser(mirror, session_id=session.save()).messages.value
+    assert "<th></th><th>city</th><th>temp</th>" in html  # the index is kept
+    assert "<td>city 9</td>" in html and "city 10<" not in html
+    assert "300 rows, the first 10 shown" in html
+    assert shown_contents(html)[0].startswith("The whole frame")
+
+
+def test_0_1_snapshots_still_show_as_tables(mirror: ActiveMirror) -> None:
+    session = mirror.create_session("Old")
+    snapshot = {
+        "name": "summary",
+        "type": "pandas.DataFrame",
+        "shape": [2, 2],
+        "columns": ["city", "mean"],
+        "head": [["Oslo", 6.8], [XSS, None]],
+    }
+    session.send("from 0.1", metadata={"attachments": [snapshot, {"name": "n", "repr": "42"}]})
+    html = SessionBrowser(mirror, session_id=session.save()).messages.value
+    assert "<th>city</th><th>mean</th>" in html and "<td>6.8</td>" in html
+    assert f"<td>{escape(XSS)}</td>" in html and "<td>null</td>" in html
+    assert '<pre class="am-output">42</pre>' in html
+
+
+def test_attachment_bytes_changed_in_the_store_are_a_line_not_a_traceback(
+    mirror: ActiveMirror, db_path: Path
+) -> None:
+    import sqlite3
+
+    sid = cell_session(mirror)
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE attachments SET data = ? WHERE name = 'out-2'", (b"changed",))
+    browser = SessionBrowser(mirror, session_id=sid)
+    html = browser.messages.value
+    assert "out-2" in html and "the store was changed behind the API" in html
+    assert "out-5" in html  # the other outputs still show
+
+
+def test_a_sealed_session_shows_a_badge_and_the_chat_refuses_input(
+    mirror: ActiveMirror,
+    reopen,  # type: ignore[no-untyped-def]
+) -> None:
+    session = mirror.create_session("Sealed study", tags=["field", "final"])
+    session.send("the last word")
+    session.save()
+    session.seal()
+    browser = SessionBrowser(mirror, session_id=session.id)
+    header = browser.header.value
+    assert "am-sealed" in header and "sealed at head " + str(session.head) in header
+    assert '<span class="am-tag">field</span>' in header
+    panel = ChatPanel(mirror.load_session(session.id))
+    assert panel.text.disabled and panel.send_button.disabled and panel.role.disabled
+    assert "This session is sealed" in panel.notice.value
+    panel.text.value = "sneaking in"
+    panel.send()
+    assert panel.status.kind == "error" and "sealed" in panel.status.text
+    assert [m.content for m in reopen().load_session(session.id).get_messages()] == [
+        "the last word"
+    ]
+
+
+def test_the_chat_disables_input_when_its_session_is_sealed_elsewhere(
+    mirror: ActiveMirror,
+    reopen,  # type: ignore[no-untyped-def]
+) -> None:
+    kernel = reopen(autosave=True)  # as the magics' store: each message saved at once
+    session = kernel.create_session("Open for now")
+    session.send("first")
+    panel = ChatPanel(session)
+    assert not panel.text.disabled
+    reopen().load_session(session.id).seal()
+    panel.text.value = "too late"
+    panel.send()
+    assert panel.status.kind == "error" and "sealed" in panel.status.text
+    assert panel.text.disabled and panel.send_button.disabled
+
+
 # ------------------------------------------------------------------------------ VaultPanel
 
 
@@ -444,7 +608,9 @@ def test_chat_redraws_after_a_cell_that_sends(mirror: ActiveMirror) -> None:
 def vault_path(tmp_path: Path) -> Path:
     path = tmp_path / "vault"
     with VaultMemory(PASSWORD, path, kdf_iterations=FAST_KDF) as vault:
-        vault.store("api_key", "sk-secret-123", {"category": VaultCategory.PRIVATE, "tags": ["llm"]})
+        vault.store(
+            "api_key", "sk-secret-123", {"category": VaultCategory.PRIVATE, "tags": ["llm"]}
+        )
         vault.store("goal", {"run": "10k"}, {"category": "goals"})
     return path
 

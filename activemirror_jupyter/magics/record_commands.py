@@ -113,14 +113,11 @@ def _provenance(m: MagicsAPI, args: argparse.Namespace) -> Any:
 )
 def _tag(m: MagicsAPI, args: argparse.Namespace) -> None:
     session = _session(m, args.session)
-    if args.action is None:
-        if args.names:
-            raise UsageError("%mirror_session tag: say `add` or `remove` before the tags")
-    elif not args.names:
+    if args.action is not None and not args.names:
         raise UsageError(f"%mirror_session tag {args.action}: name the tag")
-    elif args.action == "add":
+    if args.action == "add":
         session.tags = [*session.tags, *args.names]
-    else:
+    elif args.action == "remove":
         missing = [name for name in args.names if name not in session.tags]
         if missing:
             raise UsageError(f"session {session.title!r} has no tag {missing[0]!r}")

@@ -3,6 +3,7 @@ ACTIVEMIRROR_HOME, and their outputs show what each notebook promises."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -88,32 +89,91 @@ def test_quickstart(tmp_path: Path, activemirror_home: Path) -> None:
         assert (meta.title, meta.message_count) == ("Daily Planning", 12)
 
 
-def test_research_log(tmp_path: Path, activemirror_home: Path) -> None:
+def test_research_log(
+    tmp_path: Path, activemirror_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notebook = NOTEBOOKS / "02_research_log.ipynb"
+    monkeypatch.setenv("JPY_SESSION_NAME", str(notebook))  # as Jupyter Server tells a kernel
     cells = run("02_research_log.ipynb", tmp_path)
-    assert "Autolog is on" in text(cells["autolog-on"])
+    assert "Autolog is on (with outputs)" in text(cells["autolog-on"])
     assert data(cells["analysis"], "text/plain") == "(6, 5)"
+    assert "python" in data(cells["provenance"], "text/html")
+    assert data(cells["figure"], "image/png")  # the inline figure the notebook shows
+    assert data(cells["attachments"], "text/plain") == (
+        "[('summary', 'text/csv', True), ('fig', 'image/png', True)]"
+    )
     log = data(cells["log"], "text/html")
     assert "readings = pd.DataFrame" in log and "Dropped one Pune reading" in log
     family = data(cells["family"], "text/html")
     assert "Weather study: cleaning" in family and "Weather study: next steps" in family
-    markdown = data(cells["export"], "text/markdown")
-    assert "# Weather study: cleaning" in markdown
-    assert "| city | mean | max |" in markdown and "| Oslo | 6.8 | 17.8 |" in markdown
+    tagged = data(cells["tagged"], "text/html")
+    assert "Weather study: next steps" in tagged and "Weather study: cleaning" not in tagged
+    found = data(cells["search"], "text/html")
+    assert "Dropped one Pune reading" in found and "full year of monthly readings" in found
+    assert "readings = pd.DataFrame" not in found  # the logged code is role system
+    assert "# Weather study: cleaning" in data(cells["export"], "text/markdown")
 
     with ActiveMirror() as mirror:
         (study,) = [s for s in mirror.list_sessions() if s.title == "Weather study"]
-        children = mirror.load_session(study.session_id).children()
-        assert sorted(c.title for c in children) == [
-            "Weather study: cleaning",
-            "Weather study: next steps",
+        assert study.tags == ("weather",)
+        children = {c.title: c for c in mirror.load_session(study.session_id).children()}
+        assert sorted(children) == ["Weather study: cleaning", "Weather study: next steps"]
+        cleaning = mirror.load_session(children["Weather study: cleaning"].session_id)
+        assert cleaning.tags == ("weather", "cleaning")
+        assert children["Weather study: next steps"].tags == ("weather", "todo")
+        check_provenance(cleaning.metadata["provenance"], notebook)
+
+        messages = cleaning.get_messages()
+        cells_logged = [m for m in messages if m.metadata.get("kind") == "cell"]
+        assert [m.content.splitlines()[0] for m in cells_logged] == [
+            "readings = pd.DataFrame({",
+            'summary = clean.groupby("city")["temp_c"].agg(["mean", "max"]).round(1).reset_index()',
+            "fig, ax = plt.subplots(figsize=(4, 2.5))",
         ]
-        cleaning = next(c for c in children if c.title.endswith("cleaning"))
-        messages = mirror.load_session(cleaning.session_id).get_messages()
-        logged = [m for m in messages if m.metadata.get("autolog")]
-        assert any("summary = clean.groupby" in m.content for m in logged)
-        assert all(isinstance(m.metadata["execution_count"], int) for m in logged)
+        analysis, summary, figure = cells_logged
+        assert all(m.role == "system" and m.metadata["status"] == "ok" for m in cells_logged)
+        assert all(m.metadata["notebook"] == str(notebook) for m in cells_logged)
+        assert kept(analysis) == [("execute_result", "text/plain", b"(6, 5)")]
+        ((kind, mime, table),) = kept(summary)
+        assert (kind, mime) == ("execute_result", "text/html") and b"Oslo" in table
+        assert kept(figure)[0] == ("stream", "text/plain", b"cities: Lima, Oslo, Pune\n")
+        assert kept(figure)[1][:2] == ("display_data", "image/png")
+        assert kept(figure)[1][2].startswith(b"\x89PNG\r\n\x1a\n")
+
         (note,) = [m for m in messages if m.metadata.get("source") == "mirror_send"]
-        assert note.metadata["attachments"][0]["shape"] == [3, 3]
+        csv, png = note.attachments
+        assert (csv.name, csv.mime_type) == ("summary", "text/csv")
+        assert csv.read().decode().splitlines() == [
+            ",city,mean,max",
+            "0,Lima,20.2,23.5",
+            "1,Oslo,6.8,17.8",
+            "2,Pune,21.4,21.4",
+        ]
+        assert (png.name, png.mime_type) == ("fig", "image/png")
+        assert png.read().startswith(b"\x89PNG\r\n\x1a\n")
+        assert mirror.verify().ok
+
+
+def kept(message: Any) -> list[tuple[str, str, bytes]]:
+    """A logged cell's outputs: (output type, mime type, bytes), in order."""
+    found = []
+    for entry in message.metadata["outputs"]:
+        attachment = message.attachment(entry["attachment"])
+        found.append((entry["output_type"], attachment.mime_type, attachment.read()))
+    return found
+
+
+def check_provenance(facts: dict[str, Any], notebook: Path) -> None:
+    assert facts["notebook"] == str(notebook)
+    assert facts["python"] and facts["hostname"] and facts["user"]
+    assert {"pandas", "matplotlib", "ipykernel"} <= set(facts["packages"])
+    in_git = subprocess.run(
+        ["git", "-C", str(notebook.parent), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    if in_git.returncode == 0:  # a clone (CI, a developer): the commit the notebook is at
+        assert facts["git"]["commit"] == in_git.stdout.strip()
+    else:  # an unpacked sdist, or no git: no record, and no error
+        assert facts["git"] is None
 
 
 def test_vault_notebook_keeps_secrets_out_of_outputs(

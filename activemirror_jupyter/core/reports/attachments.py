@@ -164,25 +164,31 @@ class CellFacts:
     failed: bool
     error: str
     notebook: str
+    not_kept: int = 0  # outputs past the autolog's limit, counted but not kept
 
 
 def cell_facts(message: Message) -> CellFacts:
     """The facts of a cell message, 0.2's (``status``, ``error``…) or 0.1's (``success``)."""
     meta = message.metadata
-    count = meta.get("execution_count")
-    duration = meta.get("duration_s")
+    count, duration = _number(meta.get("execution_count")), _number(meta.get("duration_s"))
     failed = meta.get("status") == "error" or meta.get("success") is False
-    error = meta.get("error")
-    notebook = meta.get("notebook")
+    error, notebook = meta.get("error"), meta.get("notebook")
+    not_kept = _number(meta.get("outputs_not_kept"))
     return CellFacts(
-        count if isinstance(count, int) and not isinstance(count, bool) and count >= 0 else None,
-        float(duration)
-        if isinstance(duration, (int, float)) and not isinstance(duration, bool)
-        else None,
+        int(count) if isinstance(count, int) and count >= 0 else None,
+        float(duration) if duration is not None else None,
         failed,
         str(error) if error is not None and failed else "",
         notebook if isinstance(notebook, str) else "",
+        int(not_kept) if isinstance(not_kept, int) and not_kept > 0 else 0,
     )
+
+
+def _number(value: Any) -> int | float | None:
+    """``value`` if it is a finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from ..models import Message, SessionMetadata
 from ..storage.base import Storage
 
 #: Messages read from the store at a time.
-PAGE_SIZE = 500
+PAGE_SIZE = 200
 
 
 class FamilyCycleError(StorageError):

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 from ..models import Message, SessionMetadata, is_cell
 from .attachments import Shown, cell_facts, cell_outputs, clip, show, size_text, snapshots
 from .family import Part
-from .markdown import when
+from .markdown import row_cells, when
 from .page import page_head, page_tail
 from .rich import highlight_python, markdown_html
 from .sanitize import sanitize_html
@@ -206,6 +206,8 @@ def cell_html(message: Message, anchor: str, stamp: str) -> str:
                 inner += '<p class="am-muted">(cut when it was recorded: it was too big)</p>'
             html.append(f'<div class="{css}">{inner}</div>')
         html.append("</div>")
+    if facts.not_kept:
+        html.append(f'<p class="am-muted">{facts.not_kept:,} more outputs were not kept</p>')
     if facts.failed:
         html.append(
             f'<div class="am-error-box">{esc(facts.error or "The cell raised an error.")}</div>'
@@ -295,7 +297,7 @@ def table_html(columns: Sequence[Any], rows: Iterable[Any]) -> str:
     head = "".join(f"<th>{cell(c)}</th>" for c in columns)
     body = []
     for row in rows:
-        cells = [row.get(c) for c in columns] if isinstance(row, Mapping) else list(row)
+        cells = row_cells(row, columns)
         body.append("<tr>" + "".join(f"<td>{cell(c)}</td>" for c in cells) + "</tr>")
     return (
         f'<div class="am-table-wrap"><table><thead><tr>{head}</tr></thead>'

@@ -136,6 +136,8 @@ def cell_lines(message: Message, place: Place | None) -> list[str]:
         lines += attachment_lines(show(output.attachment), place, labelled=False)
         if output.truncated:
             lines += ["_(this output was cut when it was recorded: it was too big)_", ""]
+    if facts.not_kept:
+        lines += [f"_{facts.not_kept:,} more outputs were not kept_", ""]
     if facts.failed:
         lines += [f"**Error:** {safe_markdown_line(facts.error or 'the cell raised an error')}", ""]
     return lines
@@ -206,9 +208,15 @@ def table_lines(columns: Sequence[Any], rows: Sequence[Any]) -> list[str]:
         "|" + "---|" * len(columns),
     ]
     for row in rows:
-        cells = [row.get(c) for c in columns] if isinstance(row, Mapping) else list(row)
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(_md_cell(c) for c in row_cells(row, columns)) + " |")
     return lines
+
+
+def row_cells(row: Any, columns: Sequence[Any]) -> list[Any]:
+    """A table row's cells: a mapping by column, a list as it is, anything else alone."""
+    if isinstance(row, Mapping):
+        return [row.get(c) for c in columns]
+    return list(row) if isinstance(row, (list, tuple)) else [row]
 
 
 def fence(text: str, language: str = "") -> list[str]:

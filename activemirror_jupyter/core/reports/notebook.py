@@ -54,17 +54,16 @@ NOTEBOOK_METADATA = {
 
 def write_notebook(parts: Iterable[Part], out: TextIO) -> None:
     """Write the sessions of ``parts`` as one notebook, a cell at a time."""
-    ids = _CellIds()
     out.write('{\n "cells": [')
     separator = "\n  "
     sessions = []
-    for part in parts:
+    for index, part in enumerate(parts):
         sessions.append(part.meta.session_id)
         level = min(1 + part.depth, 6)
-        out.write(separator + _dumps(header_cell(part.meta, level, ids), 2))
+        out.write(separator + _dumps(header_cell(part.meta, level, index), 2))
         separator = ",\n  "
         for message in part.messages():
-            for cell in message_cells(message, ids):
+            for cell in message_cells(message, index):
                 out.write(separator + _dumps(cell, 2))
     metadata = {**NOTEBOOK_METADATA, "activemirror": {"sessions": sessions}}
     out.write(
@@ -78,21 +77,16 @@ def _dumps(value: Any, depth: int) -> str:
     return text.replace("\n", "\n" + " " * depth)
 
 
-class _CellIds:
-    """Cell ids (``[A-Za-z0-9_-]{1,64}``, unique in the notebook) made from message ids."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def __call__(self, base: str) -> str:
-        if not _CELL_ID.fullmatch(base):
-            base = "c-" + hashlib.sha256(base.encode()).hexdigest()[:20]
-        candidate, n = base, 1
-        while candidate in self.used:
-            n += 1
-            candidate = f"{base[:56]}-{n}"
-        self.used.add(candidate)
-        return candidate
+def cell_id(ident: str, part: int = 0, kind: str = "m") -> str:
+    """A cell id (``[A-Za-z0-9_-]{1,64}``) unique in the notebook without remembering the
+    ones given: a message's own id for the first session's messages (ids are unique in a
+    session); ``_<part><kind>_<id>`` for everything else (``kind``: ``s`` a session's
+    header, ``a`` a note's attachments, ``m`` a message) — no id starts with ``_`` — and
+    a hash of that when it does not fit."""
+    base = ident if part == 0 and kind == "m" else f"_{part}{kind}_{ident}"
+    if _CELL_ID.fullmatch(base):
+        return base
+    return "_h" + hashlib.sha256(f"{part}/{kind}/{ident}".encode()).hexdigest()[:32]
 
 
 def _source(text: str) -> list[str]:
@@ -111,19 +105,19 @@ def markdown_cell(
     }
 
 
-def header_cell(meta: SessionMetadata, level: int, ids: _CellIds) -> dict[str, Any]:
+def header_cell(meta: SessionMetadata, level: int, part: int = 0) -> dict[str, Any]:
     lines = header_lines(meta, level)
     return markdown_cell(
         "\n".join(lines).rstrip("\n"),
-        ids(f"session-{meta.session_id}"),
+        cell_id(meta.session_id, part, "s"),
         {"activemirror": {"session_id": meta.session_id}},
     )
 
 
-def message_cells(message: Message, ids: _CellIds) -> list[dict[str, Any]]:
+def message_cells(message: Message, part: int = 0) -> list[dict[str, Any]]:
     tag = {"message_id": message.id, "role": message.role, "timestamp": when(message.timestamp)}
     if is_cell(message):
-        return [code_cell(message, ids(message.id), tag)]
+        return [code_cell(message, cell_id(message.id, part), tag)]
     lines = [
         f"**{message.role.capitalize()} · {when(message.timestamp)}**",
         "",
@@ -131,14 +125,18 @@ def message_cells(message: Message, ids: _CellIds) -> list[dict[str, Any]]:
     ]
     for item in snapshots(message):
         lines += ["", *snapshot_lines(item)]
-    cells = [markdown_cell("\n".join(lines).rstrip("\n"), ids(message.id), {"activemirror": tag})]
+    cells = [
+        markdown_cell(
+            "\n".join(lines).rstrip("\n"), cell_id(message.id, part), {"activemirror": tag}
+        )
+    ]
     if message.attachments:
         names = ", ".join(a.name for a in message.attachments)
         cells.append(
             {
                 "cell_type": "code",
                 "execution_count": None,
-                "id": ids(f"{message.id}-attachments"),
+                "id": cell_id(message.id, part, "a"),
                 "metadata": {"activemirror": {**tag, "attachments_of": message.id}},
                 "outputs": [display_output(show(a)) for a in message.attachments],
                 "source": _source(f"# Attached to the note above: {names}"),

@@ -532,6 +532,32 @@ def test_a_dataframe_attachment_is_a_table_of_its_first_rows(mirror: ActiveMirro
     assert shown_contents(html)[0].startswith("The whole frame")
 
 
+def test_a_dataframe_result_is_rebuilt_as_a_plain_table(mirror: ActiveMirror) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"city": ["Oslo", XSS, "Lima"], "temp": [3.5, 19.0, 20.1]})
+    hostile = (
+        "<style>td {}</style><table><tr><th onclick=alert(1)>head</th></tr>"
+        "<tr><td>cell<script>alert(2)</script></td></tr></table><img src=x onerror=alert(3)>"
+    )
+    session = mirror.create_session("Results")
+    session.send(
+        "frame",
+        role="system",
+        metadata={"kind": "cell", "execution_count": 1, "status": "ok", "notebook": None},
+        attachments=[
+            Attachment.from_bytes("out-1", "text/html", frame._repr_html_().encode()),
+            Attachment.from_bytes("out-2", "text/html", hostile.encode()),
+        ],
+    )
+    html = SessionBrowser(mirror, session_id=session.save()).messages.value
+    assert "<th></th><th>city</th><th>temp</th>" in html
+    assert f"<td>1</td><td>{escape(XSS)}</td><td>19.0</td>" in html and "3 rows" in html
+    assert "<th>head</th>" in html and "<td>cell</td>" in html  # only the cells' text
+    for markup in ("<script", "alert(2)", "onclick", "<img src=x", "<style"):
+        assert markup not in html, markup
+
+
 def test_0_1_snapshots_still_show_as_tables(mirror: ActiveMirror) -> None:
     session = mirror.create_session("Old")
     snapshot = {

@@ -6,7 +6,9 @@
 - ``text/csv``: a table of the first rows, with the number of rows.
 - text (``text/plain`` — printed output and results —, ``text/markdown``,
   ``application/json``): the start of the text, escaped, preformatted.
-- anything else (``text/html`` included: it is never rendered): a name and size line.
+- ``text/html``: never rendered; if it holds a table (a DataFrame's result), the text of its
+  first rows is rebuilt as our own escaped table.
+- anything else: a name and size line.
 
 Every attachment has that name line (name, type, size; "truncated" for an output cut by
 autolog). Every piece of text and every name is escaped; the bytes only ever reach the page
@@ -20,6 +22,7 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
 from itertools import islice
 from typing import Any
 
@@ -77,6 +80,8 @@ def _preview(attachment: Attachment) -> str:
         return csv_table_html(attachment.read().decode("utf-8", "replace"))
     if kind in _TEXT_TYPES and attachment.size <= MAX_TEXT_BYTES:
         return text_html(attachment.read().decode("utf-8", "replace"))
+    if kind == "text/html" and attachment.size <= MAX_TEXT_BYTES:
+        return html_table_html(attachment.read().decode("utf-8", "replace"))
     return ""
 
 
@@ -116,6 +121,79 @@ def csv_table_html(text: str) -> str:
         f", the first {len(first)} shown" if total > len(first) else ""
     )
     return _table(header, first) + f'<div class="am-muted">{escape(caption)}</div>'
+
+
+def html_table_html(markup: str) -> str:
+    """The first table of an HTML output (a DataFrame's result) rebuilt as our own table of
+    its first rows: only the cells' text is taken, escaped; the markup itself is never
+    shown. Empty when there is no table."""
+    if "<table" not in markup.lower():
+        return ""
+    reader = _TableText()
+    try:
+        reader.feed(markup)
+        reader.close()
+    except Exception:  # HTMLParser is lenient; anything it still chokes on is just not shown
+        return ""
+    if not reader.rows:
+        return ""
+    header, *rows = reader.rows
+    shown = rows[:CSV_ROWS]
+    noun = "row" if len(rows) == 1 else "rows"
+    caption = (
+        f"the first {len(shown)} of the output's {len(rows):,} table rows"
+        if len(rows) > len(shown)
+        else f"{len(rows):,} {noun}"
+    )
+    after = " ".join("".join(reader.after).split())[:MAX_CELL]  # pandas: "1000 rows × 2 columns"
+    if after:
+        caption += f" · {after}"
+    return _table(header, shown) + f'<div class="am-muted">{escape(caption)}</div>'
+
+
+class _TableText(HTMLParser):
+    """The text of each cell of each row of the first ``<table>`` (nested tables ignored)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.after: list[str] = []  # text after the table
+        self._depth = 0
+        self._done = False
+        self._cell: list[str] | None = None
+        self._hidden = 0  # inside <script> or <style>: not text anyone reads
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in ("script", "style"):
+            self._hidden += 1
+        if self._done:
+            return
+        if tag == "table":
+            self._depth += 1
+        elif self._depth == 1 and tag == "tr":
+            self.rows.append([])
+        elif self._depth == 1 and tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden = max(0, self._hidden - 1)
+        if self._done:
+            return
+        if tag == "table":
+            self._depth -= 1
+            self._done = self._depth <= 0
+        elif tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._cell is not None and self._depth == 1:
+            self._cell.append(data)
+        elif self._done and sum(map(len, self.after)) < MAX_CELL:
+            self.after.append(data)
 
 
 def _table(header: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:

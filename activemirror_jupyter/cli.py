@@ -11,16 +11,21 @@ them after a restore, exactly as before.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .core.errors import ActiveMirrorError
 from .core.exports import EXPORT_FORMATS
+from .core.fsutil import TMP_PREFIX
 from .core.imports import ON_CONFLICT
 from .core.serialize import session_record
+from .core.vault.files import vault_file_names, vault_folder
 
 PROG = "activemirror"
 
@@ -43,7 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_list_parser, _export_parser, _import_parser, _backup_parser, _restore_parser):
+    for add in (
+        _list_parser,
+        _export_parser,
+        _import_parser,
+        _backup_parser,
+        _restore_parser,
+        _verify_parser,
+    ):
         _store_options(add(commands))
     return parser
 
@@ -107,6 +119,18 @@ def _backup_parser(commands: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _verify_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "verify",
+        help="check that nothing was changed behind the API: a store, or an exported file",
+        description="Check every session's hash chain, head and seal (and signature) in the "
+        "store, or in FILE (a session export or a backup) without any store. Exit status 0 "
+        "when everything checks, 1 with one line per problem otherwise.",
+    )
+    p.add_argument("file", nargs="?", metavar="FILE", help="an export or backup to check")
+    return p
+
+
 def _restore_parser(commands: Any) -> argparse.ArgumentParser:
     p = commands.add_parser("restore", help="restore a backup into a store (and vault folder)")
     p.add_argument("path", metavar="PATH", help="a backup file written by 'backup'")
@@ -146,6 +170,29 @@ def _progress(total: int, what: str) -> Any:
 
     # disable=None: a bar on a terminal, nothing when stderr is a file or a pipe.
     return tqdm(total=total, desc=what, unit="session", file=sys.stderr, disable=None)
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """A text stream to ``path`` ('-' or None: stdout), replacing the file only once it is
+    complete (written to a temporary file beside it, fsynced, renamed)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _write_output(text: str, path: str | None) -> None:
@@ -206,9 +253,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    if args.file is not None:
+        from .core.imports import verify_export
+
+        report = verify_export(Path(args.file))
+    else:
+        with _open_mirror(args) as mirror:
+            report = mirror.verify()
+    stream = sys.stdout if report.ok else sys.stderr
+    for line in report.lines():
+        print(line, file=stream)
+    return 0 if report.ok else 1
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .core.bundles import export_all_data
-    from .core.exports import dumps
+    from .core.bundles import write_bundle
     from .core.paths import default_vault_path
 
     vault = None
@@ -218,14 +278,14 @@ def cmd_backup(args: argparse.Namespace) -> int:
             from .core.vault import VaultMemory
 
             vault = VaultMemory(vault_path=folder)  # locked: its files are copied, not read
-    with _open_mirror(args) as mirror:
+    with _open_mirror(args) as mirror, _output(args.path) as out:
         with _progress(mirror.count_sessions(), "backup") as bar:
-            bundle = export_all_data(mirror, vault, progress=bar)
-    _write_output(dumps(bundle) + "\n", args.path)
+            sessions = write_bundle(mirror, out, vault, progress=bar)
+        out.write("\n")
     if args.path != "-":
-        files = len(bundle["vault"]["files"]) if bundle["vault"] else 0
+        files = len(vault_file_names(vault_folder(vault))) if vault is not None else 0
         print(
-            f"backed up {len(bundle['sessions'])} sessions and {files} vault files to {args.path}",
+            f"backed up {sessions} sessions and {files} vault files to {args.path}",
             file=sys.stderr,
         )
     return 0
@@ -259,6 +319,7 @@ COMMANDS = {
     "import": cmd_import,
     "backup": cmd_backup,
     "restore": cmd_restore,
+    "verify": cmd_verify,
 }
 
 

@@ -9,12 +9,13 @@ A bundle holds every session, sorted by id, in the export's shape (:mod:`.export
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from .exports import BUNDLE_FORMAT, FORMAT_VERSION, session_document
+from .exports import BUNDLE_FORMAT, FORMAT_VERSION, dumps, session_document
 from .imports import (
     MAX_BUNDLE_BYTES,
     Progress,
@@ -41,20 +42,45 @@ def export_all_data(
     """Every session of ``mirror`` with its messages and, if ``vault`` is given, the vault's
     files still encrypted: one JSON-serialisable bundle for :func:`import_all_data`.
 
-    ``progress`` (e.g. a ``tqdm`` bar) is advanced by one per session."""
-    store = mirror.store
-    sessions = []
-    for meta in sorted(store.list_sessions(None, 0, None), key=lambda s: s.session_id):
-        messages = store.get_messages(meta.session_id, 0, store.count_messages(meta.session_id))
-        sessions.append(session_document(meta, messages))
-        if progress is not None:
-            progress.update(1)
+    ``progress`` (e.g. a ``tqdm`` bar) is advanced by one per session. The bundle is built
+    in memory; :func:`write_bundle` writes the same text a session at a time."""
     return {
         "format": BUNDLE_FORMAT,
         "version": FORMAT_VERSION,
-        "sessions": sessions,
-        "vault": None if vault is None else {"files": read_vault_files(vault_folder(vault))},
+        "sessions": list(_session_documents(mirror, progress)),
+        "vault": _vault_member(vault),
     }
+
+
+def write_bundle(
+    mirror: ActiveMirror, out: TextIO, vault: Any = None, *, progress: Progress | None = None
+) -> int:
+    """Write the text of ``dumps(export_all_data(mirror, vault))`` to ``out`` holding one
+    session in memory at a time (a store of any size backs up in bounded memory); returns
+    how many sessions it wrote."""
+    out.write(f'{{\n  "format": {json.dumps(BUNDLE_FORMAT)},\n  "sessions": [')
+    count = 0
+    for document in _session_documents(mirror, progress):
+        out.write(",\n    " if count else "\n    ")
+        out.write(dumps(document).replace("\n", "\n    "))
+        count += 1
+    out.write("\n  ]" if count else "]")
+    vault_text = dumps(_vault_member(vault)).replace("\n", "\n  ")
+    out.write(f',\n  "vault": {vault_text},\n  "version": {FORMAT_VERSION}\n}}')
+    return count
+
+
+def _session_documents(mirror: ActiveMirror, progress: Progress | None) -> Iterator[dict]:
+    store = mirror.store
+    for meta in sorted(store.list_sessions(None, 0, None), key=lambda s: s.session_id):
+        messages = store.get_messages(meta.session_id, 0, store.count_messages(meta.session_id))
+        yield session_document(meta, messages)
+        if progress is not None:
+            progress.update(1)
+
+
+def _vault_member(vault: Any) -> dict[str, Any] | None:
+    return None if vault is None else {"files": read_vault_files(vault_folder(vault))}
 
 
 def import_all_data(

@@ -102,7 +102,7 @@ def check_integrity(item: ParsedSession) -> None:
                     f"{item.where}.messages[{i}].attachments[{j}].sha256",
                     "does not match the attachment's bytes",
                 )
-    if not any(m.hash for m in item.messages) and item.meta.head is None:
+    if not any(m.hash for m in item.messages) and item.meta.head is None and not item.meta.sealed:
         return  # no hashes: the spec's format or a 0.1 export, chained when saved
     report = _verify_parsed(item)
     if not report.ok:

@@ -235,7 +235,9 @@ class ActiveMirror:
                 raise SessionNotFoundError(session_id, self.store.description)
             return verify_rows(meta, self.store.stored_rows(session_id))
         report = VerifyReport()
-        for meta in self.store.list_sessions(None, 0, None):
+        metas = self.store.list_sessions(None, 0, None)
+        metas += [m for m in map(self.store.get_session, self.store.damaged_sessions()) if m]
+        for meta in metas:
             report.add(verify_rows(meta, self.store.stored_rows(meta.session_id)))
         return report
 

@@ -43,9 +43,11 @@ def snippet(text: str, words: Sequence[str], width: int = 160) -> tuple[str, lis
         start = space + 1 if space != -1 else start
     end = min(len(text), start + width)
     excerpt, where = _fold_whitespace(text[start:end])
+    lead = len(excerpt) - len(excerpt.lstrip())
+    excerpt = excerpt.strip()
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    shift = len(prefix)
+    shift = len(prefix) - lead
     highlights = [
         (shift + where[s - start], shift + where[e - start])
         for s, e in spans

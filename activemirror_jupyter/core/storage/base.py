@@ -82,6 +82,10 @@ class Storage(Protocol):
     def message_position(self, session_id: str, message_id: str) -> int | None:
         """Where the saved message is in its session (0 is the oldest), or None."""
 
+    def damaged_sessions(self) -> list[str]:
+        """Sessions whose stored form cannot be read at all (a damaged file), which listing
+        leaves out and ``verify`` reports."""
+
     def stored_rows(self, session_id: str) -> Iterator[Row]:
         """Every stored message of the session as it is stored, in stored order, with the
         SHA-256 of each attachment's bytes: what ``verify`` checks. Reads a page at a time."""

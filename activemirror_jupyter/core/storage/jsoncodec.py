@@ -343,6 +343,21 @@ def parse_index(raw: bytes, key: tuple[int, int, int], path: Path) -> Index:
 _RECORD_ID = re.compile(rb'\s*\{"id":\s*"([A-Za-z0-9][A-Za-z0-9_.-]{0,127})"')
 
 
+def salvage_header(raw: bytes) -> dict[str, Any]:
+    """The top-level fields that can still be read from a damaged session file (one per line,
+    as we write them, before its messages)."""
+    header: dict[str, Any] = {}
+    for line in raw.split(b"\n")[1:]:
+        text = line.strip().rstrip(b",")
+        if text.startswith(b'"messages"'):
+            break
+        try:
+            header.update(json.loads(b"{" + text + b"}"))
+        except (ValueError, AttributeError):
+            continue
+    return header
+
+
 def salvage_records(raw: bytes) -> tuple[list[Any], str | None, bool]:
     """For a session file that is not valid JSON (edited by hand, or cut short): the message
     records, one per line as we write them, up to the first that does not parse; that

@@ -61,6 +61,7 @@ from .jsoncodec import (
     message_record,
     meta_from_entry,
     parse_session_file,
+    salvage_header,
     salvage_records,
     session_header,
 )
@@ -252,11 +253,32 @@ class JSONStorage:
             if session_id in view.entries:
                 return view.meta(session_id)
             # Not in the index: a session file another tool just wrote, or a damaged one
-            # (left out of the index; loading it raises an error naming the file).
-            loaded = self._folder.load(session_id)
+            # (left out of the index: what can still be read of it, so it can be verified;
+            # reading its messages raises an error naming the file).
+            try:
+                loaded = self._folder.load(session_id)
+            except DamagedFileError:
+                return self._salvaged(session_id)
             if loaded is None:
                 return None
             return meta_from_entry(session_id, self._folder.entry(session_id, loaded))
+
+    def _salvaged(self, session_id: str) -> SessionMetadata | None:
+        raw = self._folder.raw(session_id)
+        if raw is None:
+            return None
+        header = {**salvage_header(raw), "id": session_id}
+        header.setdefault("createdAt", "1970-01-01T00:00:00Z")
+        try:
+            count = header.get("messageCount")
+            count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+            entry = entry_from_header(session_id, header, count, self._folder.file(session_id))
+        except DamagedFileError:
+            return None
+        return meta_from_entry(session_id, entry)
+
+    def damaged_sessions(self) -> list[str]:
+        return sorted(self._folder.damaged)
 
     def list_sessions(
         self,

@@ -75,6 +75,8 @@ class Folder:
         self.attachments = path / ATTACHMENTS
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
         self._index: Index | None = None
+        #: Session files that could not be read when the folder was reconciled.
+        self.damaged: set[str] = set()
 
     def file(self, session_id: str) -> Path:
         return self.path / f"{validate_id(session_id, 'session id')}.json"
@@ -148,6 +150,7 @@ class Folder:
             except DamagedFileError as exc:
                 # Left out of the index (the file stays as it is); loading it says why.
                 warnings.warn(str(exc), RuntimeWarning, stacklevel=4)
+                self.damaged.add(session_id)
         order = [i for i in order if i in entries]
         extra = index.extra if index is not None else {}
         if index is None or order != index.order or entries != index.entries:

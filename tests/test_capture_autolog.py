@@ -6,6 +6,7 @@ and a cell whose capture fails still runs, shows and returns exactly what it wou
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -134,17 +135,33 @@ def test_what_the_user_sees_is_the_same_with_autolog_on(shell: Shell) -> None:
     no_wrappers_left(shell)
 
 
-def test_inline_figures_are_kept_as_png(autolog: Shell) -> None:
-    pytest.importorskip("matplotlib_inline")
-    autolog.run("%matplotlib inline")
+@pytest.fixture
+def inline_backend(shell: Shell) -> Iterator[None]:
+    """matplotlib's inline backend in the shell, as ipykernel sets it up (the plain shell
+    cannot run ``%matplotlib inline``: it has no GUI loop to enable)."""
+    import matplotlib
+    from IPython.core.pylabtools import activate_matplotlib
+    from matplotlib_inline.backend_inline import configure_inline_support
+
+    inline = "module://matplotlib_inline.backend_inline"
+    previous, interactive = matplotlib.get_backend(), matplotlib.is_interactive()
+    activate_matplotlib(inline)  # what %matplotlib inline does before it enables a GUI loop
+    configure_inline_support(shell.ip, inline)
+    yield
+    configure_inline_support(shell.ip, "agg")
+    matplotlib.use(previous)
+    matplotlib.interactive(interactive)
+
+
+def test_inline_figures_are_kept_as_png(autolog: Shell, inline_backend: None) -> None:
     ran = autolog.run(
         "import matplotlib.pyplot as plt\nplt.figure(figsize=(2, 2))\nplt.plot([1, 3, 2])\nNone"
     )
     assert ran.success, ran.err
-    cell = logged(autolog)[-1]
-    assert [(kind, mime) for kind, mime, _ in outputs(cell)] == [("display_data", "image/png")]
-    assert outputs(cell)[0][2].startswith(b"\x89PNG\r\n\x1a\n")
-    autolog.run("plt.close('all')")
+    (cell,) = logged(autolog)
+    ((kind, mime, data),) = outputs(cell)
+    assert (kind, mime) == ("display_data", "image/png")
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_long_output_is_cut_with_a_note_and_the_user_sees_all_of_it(autolog: Shell) -> None:

@@ -27,26 +27,16 @@ WORDS = (
 ).split()
 
 
-def raw_db(path: Path, fts: bool = False) -> sqlite3.Connection:
-    """A table with the same columns and pragmas as ours, without our layer; with ``fts``,
-    also the same FTS5 index (the work of making messages searchable)."""
+def raw_db(path: Path) -> sqlite3.Connection:
+    """The plain baseline: the spec's 5-column messages table with the same pragmas as ours
+    (WAL, synchronous=FULL), and nothing else — no triggers, no extra indexes, no search."""
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute(
         "CREATE TABLE messages (id TEXT PRIMARY KEY, session_id TEXT, role TEXT, content TEXT, "
-        "timestamp TEXT, metadata TEXT, seq INTEGER)"
+        "timestamp TEXT)"
     )
-    db.execute("CREATE UNIQUE INDEX m_seq ON messages(session_id, seq)")
-    if fts:
-        db.execute(
-            "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', "
-            "content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
-        )
-        db.execute(
-            "CREATE TRIGGER fts AFTER INSERT ON messages BEGIN "
-            "INSERT INTO messages_fts(rowid, content) VALUES (new.rowid, new.content); END"
-        )
     return db
 
 
@@ -59,45 +49,46 @@ def report(label: str, value: str) -> None:
 
 
 def bench_bulk_save(tmp: Path, rng: random.Random) -> None:
+    """save() of 10,000 new messages — chained, searchable at once, pageable — against raw
+    executemany of the same text into the plain table (rows built before either clock)."""
     n = 10_000
     texts = [sentence(rng) for _ in range(n)]
 
-    def ours() -> None:
+    def ours() -> float:
         with ActiveMirror(db_path=tmp / f"bulk-{random.random()}.db") as mirror:
             session = mirror.create_session("bulk")
             for text in texts:
                 session.send(text)
             start = time.perf_counter()
             session.save()
-            ours_times.append(time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            assert mirror.count_search(texts[-1].split()[0]) > 0  # findable right after
+            return elapsed
 
-    def raw(fts: bool) -> None:
-        db = raw_db(tmp / f"raw-bulk-{random.random()}.db", fts)
+    def raw() -> float:
+        db = raw_db(tmp / f"raw-bulk-{random.random()}.db")
         now = to_iso(utcnow())
-        rows = [(new_id("msg"), "s1", "user", t, now, None, i) for i, t in enumerate(texts)]
+        rows = [(new_id("msg"), "s1", "user", t, now) for t in texts]
         start = time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
-        db.executemany("INSERT INTO messages VALUES (?,?,?,?,?,?,?)", rows)
+        db.executemany("INSERT INTO messages VALUES (?,?,?,?,?)", rows)
         db.execute("COMMIT")
-        raw_times[fts].append(time.perf_counter() - start)
+        elapsed = time.perf_counter() - start
         db.close()
+        return elapsed
 
-    ours_times: list[float] = []
-    raw_times: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(3):
-        ours()
-        raw(True)
-        raw(False)
-    t_ours = min(ours_times)
-    for fts, label in ((True, "with the same FTS5 index"), (False, "plain table, no FTS")):
-        t_raw = min(raw_times[fts])
-        report(
-            f"save() of 10,000 messages vs executemany, {label}",
-            f"{n / t_ours:,.0f} msg/s vs {n / t_raw:,.0f} msg/s = {t_raw / t_ours:.2f}x raw",
-        )
+    times = [(ours(), raw()) for _ in range(7)]  # interleaved: both see the same machine
+    t_ours = min(t for t, _ in times)
+    t_raw = min(r for _, r in times)
+    report(
+        "save() of 10,000 messages vs executemany into a plain table",
+        f"{n / t_ours:,.0f} msg/s vs {n / t_raw:,.0f} msg/s = {t_raw / t_ours:.2f}x raw "
+        "(target >= 0.5x)",
+    )
 
 
 def bench_autosave_send(tmp: Path) -> None:
+    """One autosaved send() (a durable commit each) against a raw 1-row INSERT + COMMIT."""
     n = 300
     with ActiveMirror(db_path=tmp / "autosave.db", autosave=True) as mirror:
         session = mirror.create_session("autosave")
@@ -105,19 +96,19 @@ def bench_autosave_send(tmp: Path) -> None:
         for i in range(n):
             session.send(f"note {i}")
         t_ours = (time.perf_counter() - start) / n
-    db = raw_db(tmp / "raw-autosave.db", fts=True)
+    db = raw_db(tmp / "raw-autosave.db")
     now = to_iso(utcnow())
     start = time.perf_counter()
     for i in range(n):
         db.execute(
-            "INSERT INTO messages VALUES (?,?,?,?,?,?,?)",
-            (new_id("m"), "s", "user", f"note {i}", now, None, i),
+            "INSERT INTO messages VALUES (?,?,?,?,?)", (new_id("m"), "s", "user", f"note {i}", now)
         )
     t_raw = (time.perf_counter() - start) / n
     db.close()
     report(
-        "autosaved send() vs 1-row INSERT + COMMIT (WAL, FULL, FTS)",
-        f"{t_ours * 1e3:.3f} ms vs {t_raw * 1e3:.3f} ms = {t_raw / t_ours:.2f}x raw",
+        "autosaved send() vs 1-row INSERT + COMMIT, plain table",
+        f"{t_ours * 1e3:.3f} ms vs {t_raw * 1e3:.3f} ms = {t_raw / t_ours:.2f}x raw "
+        "(target >= 0.3x)",
     )
 
 

@@ -4,10 +4,12 @@ behind the API.
 
 The chain (written down in the README so anyone can check it)::
 
-    hash(message) = SHA-256( previous ‖ "\\n" ‖ canonical(message) )   as lower-case hex
+    digest(message) = SHA-256( canonical(message) )
+    hash(message)   = SHA-256( previous ‖ "\\n" ‖ digest(message) )
 
-where ``previous`` is the hash of the message saved before it in the session (the session's
-id for the first message), and ``canonical(message)`` is the UTF-8 of the JSON object
+both as lower-case hex (and hashed as their ASCII), where ``previous`` is the hash of the
+message saved before it in the session (the session's id for the first message), and
+``canonical(message)`` is the UTF-8 of the JSON object
 ``{"attachments": [{"name", "sha256"}, …], "content", "id", "metadata", "role",
 "session_id", "timestamp"}`` dumped with sorted keys, no spaces (``separators=(",", ":")``)
 and non-ASCII kept (``ensure_ascii=False``); ``timestamp`` is ``YYYY-MM-DDTHH:MM:SS.ffffffZ``
@@ -26,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ActiveMirrorError, SessionSealedError
-from .models import SEALED, Message, SessionMetadata
-from .timeutil import to_iso
+from .models import SEALED, Message, SessionMetadata, timestamp_text
 
 KINDS = ("changed", "missing", "reordered", "inserted", "seal", "signature")
 SIGNATURE_ALGORITHM = "ed25519"
@@ -45,14 +46,25 @@ def canonical(message: Message) -> bytes:
         "metadata": message.metadata,
         "role": message.role,
         "session_id": message.session_id,
-        "timestamp": to_iso(message.timestamp),
+        "timestamp": timestamp_text(message),
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def digest(message: Message) -> str:
+    """The SHA-256 of ``message``'s canonical encoding. It depends on the message alone, so
+    it is made once per message (when it is sent) and kept with it: a save then only links
+    digests, however many messages it writes."""
+    found = message.__dict__.get("_digest")
+    if found is None:
+        found = hashlib.sha256(canonical(message)).hexdigest()
+        object.__setattr__(message, "_digest", found)  # a cache on a frozen, pure value
+    return found
+
+
 def link(previous: str, message: Message) -> str:
     """The hash of ``message`` saved after the message (or session id) ``previous``."""
-    return hashlib.sha256(previous.encode() + b"\n" + canonical(message)).hexdigest()
+    return hashlib.sha256(f"{previous}\n{digest(message)}".encode()).hexdigest()
 
 
 def chain(previous: str, messages: Iterable[Message]) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .ids import validate_id
+from .timeutil import to_iso
 
 ROLES = ("user", "assistant", "system")
 #: A session that is sealed has this status (and ``metadata["seal"]``).
@@ -136,6 +137,16 @@ class SearchHit:
     session_title: str
     snippet: str
     highlights: list[tuple[int, int]]
+
+
+def timestamp_text(message: Message) -> str:
+    """The message's timestamp as it is written everywhere (:func:`~.timeutil.to_iso`),
+    made once per message (it is immutable) and kept with it."""
+    found = message.__dict__.get("_timestamp_text")
+    if found is None:
+        found = to_iso(message.timestamp)
+        object.__setattr__(message, "_timestamp_text", found)  # a cache on a frozen value
+    return found
 
 
 def is_cell(message: Message) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .models import Attachment, Message, SessionMetadata
+from .models import Attachment, Message, SessionMetadata, timestamp_text
 from .timeutil import to_iso
 
 
@@ -46,7 +46,7 @@ def message_record(
     record.update(
         role=message.role,
         content=message.content,
-        timestamp=to_iso(message.timestamp),
+        timestamp=timestamp_text(message),
         metadata=message.metadata,
         hash=message.hash,
         attachments=[attachment_record(a, camel_case=camel_case) for a in message.attachments],

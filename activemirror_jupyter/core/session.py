@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from .errors import SessionNotFoundError, SessionSealedError
 from .exports import export_session
 from .ids import new_id
-from .journal import SIGNATURE_ALGORITHM, seal_payload
+from .journal import SIGNATURE_ALGORITHM, digest, seal_payload
 from .models import (
     SEALED,
     Attachment,
@@ -198,6 +198,7 @@ class Session:
     ) -> Message:
         with self._lock:
             message = Message(new_id("msg"), self.id, role, content, utcnow(), metadata, files)
+            digest(message)  # made now, so saving links digests only
             self._unsaved.append(message)
             self._meta = replace(self._meta, updated_at=message.timestamp)
             self._dirty = True

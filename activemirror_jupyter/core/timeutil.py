@@ -11,9 +11,9 @@ def utcnow() -> datetime:
 
 def to_iso(dt: datetime) -> str:
     """``2024-01-15T10:01:00.123456Z``: fixed width, so text order is time order."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if dt.tzinfo is not timezone.utc:
+        dt = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.isoformat(timespec="microseconds")[:-6] + "Z"  # without "+00:00"
 
 
 def from_iso(text: str) -> datetime:

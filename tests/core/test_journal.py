@@ -37,7 +37,8 @@ def readme_chain_check(export: dict) -> bool:
             "timestamp": m["timestamp"],
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        previous = hashlib.sha256(f"{previous}\n{canonical}".encode()).hexdigest()
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        previous = hashlib.sha256(f"{previous}\n{digest}".encode()).hexdigest()
         if previous != m["hash"]:
             return False
     return previous == export["head"]

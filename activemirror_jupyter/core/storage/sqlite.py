@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
-from ..models import SEALED, Attachment, Message, SessionMetadata
+from ..models import SEALED, Attachment, Message, SessionMetadata, timestamp_text
 from ..timeutil import from_iso, to_iso
 from .base import Saved, SearchQuery
 from .rows import (
@@ -78,7 +78,7 @@ def tags_json(tags: Sequence[str]) -> str | None:
 
 
 def message_params(m: Message, seq: int, digest: str) -> tuple[Any, ...]:
-    timestamp = to_iso(m.timestamp)
+    timestamp = timestamp_text(m)
     return (m.id, m.session_id, m.role, m.content, timestamp, dump_json(m.metadata), digest, seq)
 
 

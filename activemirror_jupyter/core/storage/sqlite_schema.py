@@ -14,6 +14,10 @@ from ..journal import link
 from ..timeutil import from_iso, to_iso
 from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
 
+#: How the search indexes tokenize (as :func:`..search.search_words` does) and what they
+#: keep: only which rows hold a word (no positions, no sizes).
+SEARCH_INDEX_OPTIONS = "tokenize='unicode61 remove_diacritics 2', detail=none, columnsize=0"
+
 MIGRATIONS = Migrations()
 migration = MIGRATIONS.register
 
@@ -171,7 +175,7 @@ def m005_research_record(db: sqlite3.Connection) -> None:
     # the store with the same text it indexed.
     db.execute(
         "CREATE VIRTUAL TABLE attachments_fts USING fts5(text, content='', "
-        "tokenize='unicode61 remove_diacritics 2')"
+        f"{SEARCH_INDEX_OPTIONS})"
     )
 
 
@@ -200,10 +204,14 @@ def m006_hash_chains(db: sqlite3.Connection) -> None:
 @migration
 def m007_bulk_search_index(db: sqlite3.Connection) -> None:
     """The search index is kept by the store, one statement per save, instead of a trigger
-    per row (about 6x faster saves); rebuilt only if it does not match the messages."""
+    per row; and it records which messages hold a word, not where in them (``detail=none``:
+    a search is for whole words), which makes indexing about four times cheaper. The index
+    of an older store is built again once, in this new form, from its messages."""
     for trigger in ("messages_fts_insert", "messages_fts_delete", "messages_fts_update"):
         db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-    try:
-        db.execute("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)")
-    except sqlite3.DatabaseError:
-        db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+    db.execute("DROP TABLE IF EXISTS messages_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', "
+        f"content_rowid='rowid', {SEARCH_INDEX_OPTIONS})"
+    )
+    db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")

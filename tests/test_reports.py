@@ -276,9 +276,9 @@ def test_html_renders_markdown_code_images_and_tables(sqlite_mirror) -> None:
 def test_html_broken_images_are_file_lines_not_images(sqlite_mirror) -> None:
     html = report_session(sqlite_mirror).export("html")
     for name in ("broken", "cut"):
-        line = re.search(rf'<p class="am-file">📎 <code>{name}</code>[^\n]*', html)
+        line = re.search(rf'<p class="am-file">File <code>{name}</code>[^\n]*', html)
         assert line and "not a valid PNG image" in line.group(0)
-    assert re.search(r'<p class="am-file">📎 <code>paper</code>', html)
+    assert re.search(r'<p class="am-file">File <code>paper</code>', html)
 
 
 def test_png_check_walks_every_chunk() -> None:

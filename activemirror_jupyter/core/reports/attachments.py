@@ -246,4 +246,9 @@ def snapshots(message: Message) -> list[Mapping[str, Any]]:
 
 
 def size_text(size: int) -> str:
-    return f"{size:,} byte{'s' if size != 1 else ''}"
+    return count_text(size, "byte")
+
+
+def count_text(n: int, noun: str) -> str:
+    """``1 message``, ``2,000 messages``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

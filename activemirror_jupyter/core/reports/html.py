@@ -22,7 +22,16 @@ from html import escape
 from typing import Any, TextIO
 
 from ..models import Message, SessionMetadata, is_cell
-from .attachments import Shown, cell_facts, cell_outputs, clip, show, size_text, snapshots
+from .attachments import (
+    Shown,
+    cell_facts,
+    cell_outputs,
+    clip,
+    count_text,
+    show,
+    size_text,
+    snapshots,
+)
 from .family import Part
 from .markdown import row_cells, when
 from .page import page_head, page_tail
@@ -67,7 +76,8 @@ def contents(parts: Sequence[Part]) -> str:
         meta = part.meta
         html.append(
             f'<li><a href="#s-{esc(meta.session_id)}">{esc(meta.title or "Untitled session")}'
-            f'</a> <span class="am-muted">· {meta.message_count} messages</span></li>'
+            f'</a> <span class="am-muted">· {count_text(meta.message_count, "message")}'
+            "</span></li>"
         )
     html.append("</ul>" * depth + "</nav>\n")
     return "".join(html)
@@ -243,7 +253,7 @@ def attachment_html(shown: Shown) -> str:
         return f'<pre class="am-{shown.kind}">{esc(text)}</pre>{_cut(cut)}'
     problem = f" — {esc(shown.problem)}" if shown.problem else ""
     return (
-        f'<p class="am-file">📎 <code>{esc(a.name)}</code> '
+        f'<p class="am-file">File <code>{esc(a.name)}</code> '
         f'<span class="am-muted">({esc(a.mime_type)}, {size_text(a.size)})</span>{problem}</p>'
     )
 

@@ -30,6 +30,10 @@ from typing import Any
 from .errors import ActiveMirrorError, SessionSealedError
 from .models import SEALED, Message, SessionMetadata, timestamp_text
 
+# json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without
+# making a new encoder for every message.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 KINDS = ("changed", "missing", "reordered", "inserted", "seal", "signature")
 SIGNATURE_ALGORITHM = "ed25519"
 
@@ -48,7 +52,7 @@ def canonical(message: Message) -> bytes:
         "session_id": message.session_id,
         "timestamp": timestamp_text(message),
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(body).encode()
 
 
 def digest(message: Message) -> str:

@@ -354,25 +354,28 @@ class SQLiteStorage:
             )
             if not rows:
                 return
-            digests = self._digests([r[1] for r in rows])
-            messages = self._messages([r[1:] for r in rows])
-            for (seq, *_), message in zip(rows, messages, strict=True):
-                files = [digests.get((message.id, a.name)) for a in message.attachments]
-                yield seq, message, files
+            files, digests = self._attachments_with_digests([r[1] for r in rows])
+            for seq, *columns in rows:
+                message = message_from_row(columns, from_iso, files.get(columns[0], ()))
+                yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
             after = rows[-1][0]
 
-    def _digests(self, message_ids: list[str]) -> dict[tuple[str, str], str]:
-        """The SHA-256 of the bytes each attachment of these messages has now."""
-        found: dict[tuple[str, str], str] = {}
+    def _attachments_with_digests(
+        self, message_ids: list[str]
+    ) -> tuple[dict[str, tuple[Attachment, ...]], dict[tuple[str, str], str]]:
+        """The attachments of these messages, and the SHA-256 of the bytes each has now."""
+        rows: list[Any] = []
+        digests: dict[tuple[str, str], str] = {}
         for chunk in _chunks(message_ids):
-            for message_id, name, data in self._read(
-                "SELECT message_id, name, data FROM attachments WHERE message_id IN "
-                f"({','.join('?' * len(chunk))})",
+            for *columns, data in self._read(
+                f"SELECT {ATTACHMENT_COLUMNS}, data FROM attachments WHERE message_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY message_id, position",
                 chunk,
                 "verify attachments",
             ):
-                found[(message_id, name)] = hashlib.sha256(data).hexdigest()
-        return found
+                rows.append(columns)
+                digests[(columns[0], columns[1])] = hashlib.sha256(data).hexdigest()
+        return attachments_by_message(rows, self.read_attachment), digests
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:

@@ -445,7 +445,24 @@ def test_chat_redraws_after_a_cell_that_sends(mirror: ActiveMirror) -> None:
 
 # ------------------------------------------------------------------------------ the research record
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+def tiny_png() -> bytes:
+    """A real 1x1 PNG (the panels show only images whose bytes are one)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+PNG = tiny_png()
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
@@ -472,7 +489,9 @@ def cell_session(mirror: ActiveMirror) -> str:
             "outputs": [
                 {"attachment": name, "output_type": kind, **({"truncated": True} if n == 0 else {})}
                 for n, (name, _, _, kind) in enumerate(outputs)
-            ],
+            ]
+            + [{"attachment": "out-6", "output_type": "display_data"}],  # named, not there
+            "outputs_not_kept": 3,
         },
         attachments=[Attachment.from_bytes(n, m, d) for n, m, d, _ in outputs],
     )
@@ -487,7 +506,7 @@ def test_cell_messages_show_as_code_with_their_outputs_under_them(mirror: Active
     positions = [html.index(f"<b>out-{i}</b>") for i in range(1, 6)]
     assert code < positions[0] and positions == sorted(positions)  # outputs in order, below
     printed = f"printed {XSS}\n".encode()
-    assert f"out-1</b> · text/plain · {len(printed)} B · truncated" in html
+    assert f"out-1</b> · text/plain · {len(printed)} bytes · truncated" in html
     assert f"printed {escape(XSS)}" in html  # printed text shown, escaped
     png = base64.b64encode(PNG).decode()
     assert f'src="data:image/png;base64,{png}"' in html
@@ -496,6 +515,8 @@ def test_cell_messages_show_as_code_with_their_outputs_under_them(mirror: Active
     assert "&lt;b onclick" not in html  # HTML outputs are named, never shown
     assert f"ValueError: {escape(XSS)}" in html
     assert "<img src=x" not in html
+    assert "<b>out-6</b> · this output's attachment is missing" in html
+    assert "3 more outputs were not kept" in html
 
 
 def test_attachment_bytes_are_never_taken_for_markup(mirror: ActiveMirror) -> None:
@@ -506,6 +527,7 @@ def test_attachment_bytes_are_never_taken_for_markup(mirror: ActiveMirror) -> No
         Attachment.from_bytes("rows.csv", "text/csv", f'a,"{XSS}"\n1,<script>\n'.encode()),
         Attachment.from_bytes("blob", "application/octet-stream", b"\x00<script>"),
         Attachment.from_bytes("bad-utf8", "text/plain", b"\xff\xfe<img src=x>"),
+        Attachment.from_bytes("huge.png", "image/png", PNG + b"\x00" * (2 * 2**20)),
     ]
     session.send(XSS, attachments=lies)
     html = SessionBrowser(mirror, session_id=session.save()).messages.value
@@ -513,7 +535,9 @@ def test_attachment_bytes_are_never_taken_for_markup(mirror: ActiveMirror) -> No
     assert "data:image/png" not in html and "data:image/svg" not in html  # not what they say
     for name in ("fake.png", "fake.svg", "rows.csv", "blob", "bad-utf8"):
         assert f"<b>{name}</b>" in html  # each still named, with its size
-    assert "<b>blob</b> · application/octet-stream · 9 B" in html
+    assert "<b>blob</b> · application/octet-stream · 9 bytes" in html
+    assert "<b>huge.png</b> · image/png · 2,097," in html and "too big to preview here" in html
+    assert "<b>fake.png</b> · image/png · 25 bytes · its bytes are not a valid PNG image" in html
     assert "<td>&lt;script&gt;</td>" in html and "1 row" in html
 
 

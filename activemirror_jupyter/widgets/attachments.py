@@ -1,36 +1,37 @@
 """Attachments (and 0.1 variable snapshots) as inert HTML for the panels' message tables.
 
-- ``image/png`` and ``image/svg+xml``: an ``<img>`` whose ``src`` is a ``data:`` URI of the
-  bytes — an SVG is never put inline, so script in it cannot run; a PNG whose bytes do not
-  start with the PNG signature, or an SVG that is not SVG text, is not shown as an image.
-- ``text/csv``: a table of the first rows, with the number of rows.
-- text (``text/plain`` — printed output and results —, ``text/markdown``,
-  ``application/json``): the start of the text, escaped, preformatted.
-- ``text/html``: never rendered; if it holds a table (a DataFrame's result), the text of its
-  first rows is rebuilt as our own escaped table.
-- anything else: a name and size line.
+What an attachment is comes from :func:`~..core.reports.attachments.show`, as in the
+reports (an image only when its bytes are one, a CSV read as CSV); how it looks in a panel
+is decided here, more sparingly than a report, since a panel's HTML goes straight into the
+live notebook page:
 
-Every attachment has that name line (name, type, size; "truncated" for an output cut by
-autolog). Every piece of text and every name is escaped; the bytes only ever reach the page
-as base64 in a ``data:`` URI whose type is fixed here, never as markup.
+- images: an ``<img>`` whose ``src`` is a ``data:`` URI of the checked bytes — an SVG is
+  never put inline, so script in it cannot run;
+- ``text/csv``: a table of the first rows, with the number of rows;
+- text (``text/plain`` — printed output and results —, ``text/markdown``,
+  ``application/json``): the start of the text, escaped, preformatted;
+- ``text/html``: never rendered; if it holds a table (a DataFrame's result), the text of its
+  first rows is rebuilt as our own escaped table;
+- anything else, anything too big to preview here, and bytes that are not what their type
+  says: the name and size line only (with why, when something is wrong).
+
+Every attachment has that name line (name, type, size; "truncated" for an output autolog
+cut). Every piece of text and every name is escaped; bytes reach the page only as base64 in
+a ``data:`` URI, never as markup.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
-from itertools import islice
 from typing import Any
 
-from ..core.errors import ActiveMirrorError
 from ..core.markup import escape
 from ..core.models import Attachment
+from ..core.reports.attachments import IMAGE_TYPES, Shown, show, size_text
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Images up to this size are shown; bigger ones get their name line only.
 MAX_IMAGE_BYTES = 2 * 2**20
 #: Text previews: at most this many characters of at most this many bytes of text.
@@ -40,16 +41,6 @@ MAX_TEXT_BYTES = 4 * 2**20
 CSV_ROWS = 10
 CSV_COLUMNS = 20
 MAX_CELL = 80
-_TEXT_TYPES = ("text/plain", "text/markdown", "application/json")
-
-
-def size_text(size: int) -> str:
-    """``532 B``, ``4.1 kB``, ``2.3 MB``."""
-    if size < 1000:
-        return f"{size} B"
-    if size < 1000**2:
-        return f"{size / 1000:.1f} kB"
-    return f"{size / 1000**2:.1f} MB"
 
 
 def attachment_html(attachment: Attachment, *, truncated: bool = False) -> str:
@@ -57,45 +48,50 @@ def attachment_html(attachment: Attachment, *, truncated: bool = False) -> str:
     facts = [attachment.mime_type, size_text(attachment.size)]
     if truncated:
         facts.append("truncated")
+    limit = MAX_IMAGE_BYTES if attachment.mime_type in IMAGE_TYPES else MAX_TEXT_BYTES
+    if attachment.size > limit:
+        facts.append("too big to preview here")
+        preview = ""
+    else:
+        shown = show(attachment)
+        if shown.problem:
+            facts.append(shown.problem)
+        preview = _preview(shown)
     name = (
         f'<div class="am-muted am-attachment-name"><b>{escape(attachment.name)}</b> · '
         f"{escape(' · '.join(facts))}</div>"
     )
-    try:
-        preview = _preview(attachment)
-    except ActiveMirrorError as err:  # the stored bytes are gone or were changed
-        preview = f'<div class="am-error">{escape(err)}</div>'
     return f'<div class="am-attachment">{name}{preview}</div>'
 
 
-def _preview(attachment: Attachment) -> str:
-    kind = attachment.mime_type
-    if kind == "image/png" and attachment.size <= MAX_IMAGE_BYTES:
-        data = attachment.read()
-        return _image("image/png", data, attachment.name) if data.startswith(PNG_SIGNATURE) else ""
-    if kind == "image/svg+xml" and attachment.size <= MAX_IMAGE_BYTES:
-        data = attachment.read()
-        return _image("image/svg+xml", data, attachment.name) if _is_svg(data) else ""
-    if kind == "text/csv" and attachment.size <= MAX_TEXT_BYTES:
-        return csv_table_html(attachment.read().decode("utf-8", "replace"))
-    if kind in _TEXT_TYPES and attachment.size <= MAX_TEXT_BYTES:
-        return text_html(attachment.read().decode("utf-8", "replace"))
-    if kind == "text/html" and attachment.size <= MAX_TEXT_BYTES:
-        return html_table_html(attachment.read().decode("utf-8", "replace"))
+def missing_html(name: str) -> str:
+    """An output whose attachment the message does not have."""
+    return (
+        f'<div class="am-attachment"><div class="am-error"><b>{escape(name)}</b> · '
+        "this output's attachment is missing</div></div>"
+    )
+
+
+def _preview(shown: Shown) -> str:
+    if shown.kind == "image":
+        encoded = base64.b64encode(shown.data).decode("ascii")
+        return (
+            f'<img class="am-image" alt="{escape(shown.name)}" '
+            f'src="data:{escape(shown.mime_type)};base64,{encoded}">'
+        )
+    if shown.kind == "csv" and shown.table is not None:
+        table = shown.table
+        rows = table.rows[:CSV_ROWS]
+        noun = "row" if table.total == 1 else "rows"
+        caption = f"{table.total:,} {noun}" + (
+            f", the first {len(rows)} shown" if table.total > len(rows) else ""
+        )
+        return _table(table.header, rows) + f'<div class="am-muted">{escape(caption)}</div>'
+    if shown.kind in ("text", "markdown", "json"):
+        return text_html(shown.text)
+    if shown.kind == "html":
+        return html_table_html(shown.text)
     return ""
-
-
-def _image(mime_type: str, data: bytes, name: str) -> str:
-    encoded = base64.b64encode(data).decode("ascii")
-    return f'<img class="am-image" alt="{escape(name)}" src="data:{mime_type};base64,{encoded}">'
-
-
-def _is_svg(data: bytes) -> bool:
-    try:
-        text = data[:4096].decode("utf-8").lower()
-    except UnicodeDecodeError:
-        return False
-    return "<svg" in text
 
 
 def text_html(text: str) -> str:
@@ -104,23 +100,6 @@ def text_html(text: str) -> str:
     more = len(text) - len(shown)
     tail = f'<div class="am-muted">… {more:,} more characters</div>' if more else ""
     return f'<pre class="am-output">{escape(shown)}</pre>{tail}'
-
-
-def csv_table_html(text: str) -> str:
-    """The first :data:`CSV_ROWS` rows of CSV ``text`` as a table, with the row count (the
-    first line is the header)."""
-    rows = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(rows, [])
-        first = list(islice(rows, CSV_ROWS))
-        total = len(first) + sum(1 for _ in rows)
-    except csv.Error as err:
-        return f'<div class="am-muted">not readable as CSV: {escape(err)}</div>'
-    noun = "row" if total == 1 else "rows"
-    caption = f"{total:,} {noun}" + (
-        f", the first {len(first)} shown" if total > len(first) else ""
-    )
-    return _table(header, first) + f'<div class="am-muted">{escape(caption)}</div>'
 
 
 def html_table_html(markup: str) -> str:

@@ -8,14 +8,15 @@ of ``Select``/``Dropdown``) render text themselves and get plain strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from ..core.markup import escape
-from ..core.models import Attachment, Message, SessionMetadata, is_cell
+from ..core.models import Message, SessionMetadata, is_cell
+from ..core.reports.attachments import cell_facts, cell_outputs, snapshots
 from ..core.session import Session
-from .attachments import attachment_html, snapshot_html
+from .attachments import attachment_html, missing_html, snapshot_html
 
 
 def when(moment: datetime | None) -> str:
@@ -87,37 +88,23 @@ def messages_html(messages: Iterable[Message], *, first_number: int = 1) -> str:
 def message_cell_html(message: Message) -> str:
     """The table cell of one message: its content and attachments (see :mod:`.attachments`);
     a note's text as typed, an autologged cell as code with its outputs under it."""
-    metadata = message.metadata
     if not is_cell(message):
         parts = [escape(message.content)]
         parts += [attachment_html(a) for a in message.attachments]
-        snapshots = metadata.get("attachments")  # 0.1: --attach kept snapshots here
-        if isinstance(snapshots, list):
-            parts += [snapshot_html(item) for item in snapshots if isinstance(item, Mapping)]
+        parts += [snapshot_html(item) for item in snapshots(message)]  # 0.1's --attach
         return f'<td class="am-text am-wide">{"".join(parts)}</td>'
     parts = [code_html(message.content)]
-    error = metadata.get("error")
-    if isinstance(error, str) and error:
-        parts.append(f'<div class="am-error">{escape(error)}</div>')
-    for attachment, truncated in cell_outputs(message):
-        parts.append(attachment_html(attachment, truncated=truncated))
+    facts = cell_facts(message)
+    if facts.failed:
+        parts.append(f'<div class="am-error">{escape(facts.error or "the cell failed")}</div>')
+    for output in cell_outputs(message):
+        if output.attachment is None:
+            parts.append(missing_html(output.name))
+        else:
+            parts.append(attachment_html(output.attachment, truncated=output.truncated))
+    if facts.not_kept:
+        parts.append(f'<div class="am-muted">{facts.not_kept:,} more outputs were not kept</div>')
     return f'<td class="am-wide am-cell-message">{"".join(parts)}</td>'
-
-
-def cell_outputs(message: Message) -> list[tuple[Attachment, bool]]:
-    """A cell's outputs in order, each with whether autolog cut it: the attachments its
-    ``metadata["outputs"]`` names, then any attachment it does not name."""
-    entries = message.metadata.get("outputs")
-    found: list[tuple[Attachment, bool]] = []
-    named: set[str] = set()
-    for entry in entries if isinstance(entries, list) else []:
-        if not isinstance(entry, Mapping):
-            continue
-        attachment = message.attachment(str(entry.get("attachment")))
-        if attachment is not None and attachment.name not in named:
-            named.add(attachment.name)
-            found.append((attachment, entry.get("truncated") is True))
-    return found + [(a, False) for a in message.attachments if a.name not in named]
 
 
 def code_html(source: str) -> str:

@@ -209,6 +209,14 @@ def test_big_displays_keep_a_representation_that_fits(autolog: Shell) -> None:
     assert all(e["truncated"] for e in cell.metadata["outputs"])
 
 
+def test_a_widget_is_kept_as_a_line_naming_it(autolog: Shell) -> None:
+    autolog.run("%%mirror_send\na note for the panel")
+    ran = autolog.run("%mirror_session browse")
+    assert type(ran.result).__name__ == "SessionBrowser"
+    cell = logged(autolog)[-1]
+    assert outputs(cell) == [("execute_result", "text/plain", b"[SessionBrowser widget]")]
+
+
 def test_cleared_and_updated_displays_are_kept_as_finally_shown(autolog: Shell) -> None:
     autolog.run(
         "from IPython.display import display, clear_output, update_display\n"

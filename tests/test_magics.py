@@ -111,9 +111,14 @@ def test_help_documents_every_subcommand(shell: Shell) -> None:
         "search",
         "browse",
         "autolog",
+        "tag",
+        "provenance",
+        "seal",
+        "verify",
     ):
         assert f"%mirror_session {sub} " in doc
     assert "--max-context N" in doc and "--on-conflict" in doc
+    assert "--since DATE" in doc and "--skip-errors" in doc and "--sign" in doc
     vault_doc = shell.ip.find_line_magic("vault").__doc__
     for sub in ("unlock", "lock", "status", "store", "get", "list", "search", "delete"):
         assert f"%vault {sub} " in vault_doc

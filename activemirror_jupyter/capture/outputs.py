@@ -16,7 +16,9 @@ drops what was recorded so far, as the front end drops it.
 
 Each output keeps one representation (see :func:`~.values.best_representation`), at most
 ``limit`` bytes: a longer text is cut and ends with a note, and a representation that
-cannot be cut (an image) gives way to the next one that fits, or to a note.
+cannot be cut (an image) gives way to the next one that fits, or to a note. A widget is
+kept as a line naming it (``[SessionBrowser widget]``): its text is the repr of its whole
+state, and what it shows lives in the front end.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from .values import representations
 
 #: More outputs than this in one cell are counted, not kept.
 MAX_OUTPUTS = 100
+#: The mime type of an ipywidgets view: kept as a line naming the widget.
+WIDGET = "application/vnd.jupyter.widget-view+json"
 _MISSING = object()
 
 
@@ -276,6 +280,11 @@ class OutputRecorder:
         docstring); None for a bundle with nothing to keep."""
         if not isinstance(bundle, dict):
             return None
+        if WIDGET in bundle:  # its text/plain is the repr of its whole state, not what shows
+            note = f"[{_widget_name(bundle.get('text/plain'))} widget]".encode()
+            return Output(
+                output_type, "text/plain", [note], len(note), len(note), display_id=display_id
+            )
         found = representations(bundle)
         if not found:
             return None
@@ -297,6 +306,12 @@ class OutputRecorder:
                 f"limit of {self.limit:,} bytes]\n"
             )
         return output
+
+
+def _widget_name(plain: Any) -> str:
+    """``SessionBrowser`` from a widget's repr ``SessionBrowser(children=(…))``."""
+    name = plain.split("(", 1)[0].strip() if isinstance(plain, str) else ""
+    return name if name.isidentifier() else "an interactive"
 
 
 def _utf8_prefix(data: bytes, size: int) -> bytes:

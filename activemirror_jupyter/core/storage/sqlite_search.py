@@ -61,6 +61,17 @@ def search_sql(query: SearchQuery, columns: str) -> tuple[str, dict[str, Any]]:
 
 
 def count_sql(query: SearchQuery) -> tuple[str, dict[str, Any]]:
-    """How many messages the query finds."""
+    """How many messages the query finds. Without filters, counted in the indexes alone
+    (content hits, plus messages found only by a text attachment), so a common word's count
+    is not a join of every hit."""
     where, params = _filters(query)
-    return f"SELECT count(*) FROM messages AS m WHERE m.rowid IN ({_HITS}){where}", params
+    if where:
+        return f"SELECT count(*) FROM messages AS m WHERE m.rowid IN ({_HITS}){where}", params
+    return (
+        "SELECT (SELECT count(*) FROM messages_fts WHERE messages_fts MATCH :match) + "
+        "(SELECT count(DISTINCT m.rowid) FROM attachments_fts AS f "
+        "JOIN attachments AS a ON a.rowid = f.rowid JOIN messages AS m ON m.id = a.message_id "
+        "WHERE attachments_fts MATCH :match AND NOT EXISTS (SELECT 1 FROM messages_fts "
+        "WHERE messages_fts MATCH :match AND messages_fts.rowid = m.rowid))",
+        params,
+    )

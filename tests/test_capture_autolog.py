@@ -337,7 +337,6 @@ def test_unloading_inside_a_cell_removes_every_wrapper(autolog: Shell) -> None:
     ran = autolog.run("print('x')\n%unload_ext activemirror_jupyter")
     assert ran.success
     no_wrappers_left(autolog)
-    autolog.run("%load_ext activemirror_jupyter")
 
 
 # -- provenance ---------------------------------------------------------------------------------

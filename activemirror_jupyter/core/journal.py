@@ -163,6 +163,12 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def __repr__(self) -> str:
+        return (
+            f"VerifyReport(ok={self.ok}, sessions={self.sessions}, messages={self.messages}, "
+            f"problems={self.problems!r})"
+        )
+
     def add(self, other: VerifyReport) -> None:
         self.sessions += other.sessions
         self.messages += other.messages

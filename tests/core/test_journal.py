@@ -4,11 +4,11 @@ seals and signatures; exports that carry hashes."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 
 import pytest
+from test_readme import readme_check_chain
 
 from activemirror_jupyter import ActiveMirror, VaultMemory, import_session
 from activemirror_jupyter.core.errors import (
@@ -18,30 +18,6 @@ from activemirror_jupyter.core.errors import (
 )
 from activemirror_jupyter.core.imports import verify_export
 from activemirror_jupyter.core.models import Attachment
-
-
-def readme_chain_check(export: dict) -> bool:
-    """The README's snippet: check a JSON export's chain with nothing but the standard
-    library (kept here word for word; the README test compares them)."""
-    previous = export["id"]
-    for m in export["messages"]:
-        body = {
-            "attachments": [
-                {"name": a["name"], "sha256": a["sha256"]} for a in m.get("attachments", [])
-            ],
-            "content": m["content"],
-            "id": m["id"],
-            "metadata": m["metadata"],
-            "role": m["role"],
-            "session_id": export["id"],
-            "timestamp": m["timestamp"],
-        }
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
-        previous = hashlib.sha256(f"{previous}\n{digest}".encode()).hexdigest()
-        if previous != m["hash"]:
-            return False
-    return previous == export["head"]
 
 
 def chained_session(mirror: ActiveMirror, title: str = "Chained"):
@@ -60,6 +36,7 @@ def test_every_store_chains_messages_as_the_readme_says(mirror_factory):
     mirror = mirror_factory()
     session = chained_session(mirror)
     export = json.loads(mirror_factory().load_session(session.id).export("json"))
+    readme_chain_check = readme_check_chain()
     assert readme_chain_check(export)
     assert session.head == export["messages"][-1]["hash"] == export["head"]
     stored = mirror_factory().load_session(session.id).get_messages()

@@ -272,7 +272,10 @@ class MirrorMagics(Magics, StoreSettings):
     def unlocked_vault(self) -> Any:
         vault = self.vault_memory
         if vault.is_locked:
-            raise UsageError("the vault is locked: run %vault unlock first")
+            raise UsageError(
+                "the vault is locked: type its password in the box %vault unlock shows (or "
+                "run %vault unlock --env VAR), then run this cell again"
+            )
         return vault
 
     def lock_vault(self) -> None:

@@ -228,16 +228,15 @@ class ActiveMirror:
         """Check the chain, head and seal of one saved session (or of all of them): any
         change made behind the API is a problem in the report, at the first message it
         touches. Reads a page of messages at a time."""
+        damaged = {m.session_id: m for m in self.store.damaged_sessions()}
         if session_id is not None:
             validate_id(session_id, "session id")
-            meta = self.store.get_session(session_id)
+            meta = damaged.get(session_id) or self.store.get_session(session_id)
             if meta is None:
                 raise SessionNotFoundError(session_id, self.store.description)
             return verify_rows(meta, self.store.stored_rows(session_id))
         report = VerifyReport()
-        metas = self.store.list_sessions(None, 0, None)
-        metas += [m for m in map(self.store.get_session, self.store.damaged_sessions()) if m]
-        for meta in metas:
+        for meta in [*self.store.list_sessions(None, 0, None), *damaged.values()]:
             report.add(verify_rows(meta, self.store.stored_rows(meta.session_id)))
         return report
 

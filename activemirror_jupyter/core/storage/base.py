@@ -82,9 +82,9 @@ class Storage(Protocol):
     def message_position(self, session_id: str, message_id: str) -> int | None:
         """Where the saved message is in its session (0 is the oldest), or None."""
 
-    def damaged_sessions(self) -> list[str]:
-        """Sessions whose stored form cannot be read at all (a damaged file), which listing
-        leaves out and ``verify`` reports."""
+    def damaged_sessions(self) -> list[SessionMetadata]:
+        """Sessions whose stored form cannot be read (a damaged file), as far as their
+        metadata can still be made out: listing leaves them out, ``verify`` reports them."""
 
     def stored_rows(self, session_id: str) -> Iterator[Row]:
         """Every stored message of the session as it is stored, in stored order, with the

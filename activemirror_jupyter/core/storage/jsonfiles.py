@@ -253,12 +253,8 @@ class JSONStorage:
             if session_id in view.entries:
                 return view.meta(session_id)
             # Not in the index: a session file another tool just wrote, or a damaged one
-            # (left out of the index: what can still be read of it, so it can be verified;
-            # reading its messages raises an error naming the file).
-            try:
-                loaded = self._folder.load(session_id)
-            except DamagedFileError:
-                return self._salvaged(session_id)
+            # (left out of the index), whose error names the file.
+            loaded = self._folder.load(session_id)
             if loaded is None:
                 return None
             return meta_from_entry(session_id, self._folder.entry(session_id, loaded))
@@ -277,8 +273,10 @@ class JSONStorage:
             return None
         return meta_from_entry(session_id, entry)
 
-    def damaged_sessions(self) -> list[str]:
-        return sorted(self._folder.damaged)
+    def damaged_sessions(self) -> list[SessionMetadata]:
+        with self._locked("list damaged sessions"):
+            found = (self._salvaged(i) for i in sorted(self._folder.damaged))
+            return [meta for meta in found if meta is not None]
 
     def list_sessions(
         self,

@@ -85,7 +85,7 @@ class MemoryStorage:
         ids = [m.id for m in self._messages.get(session_id, [])]
         return ids.index(message_id) if message_id in ids else None
 
-    def damaged_sessions(self) -> list[str]:
+    def damaged_sessions(self) -> list[SessionMetadata]:
         return []  # a row is always readable; a change to it is verify's to find
 
     def stored_rows(self, session_id: str) -> Iterator[Row]:

@@ -456,7 +456,7 @@ class PostgreSQLStorage:
         )
         return rows[0][0] if rows else None
 
-    def damaged_sessions(self) -> list[str]:
+    def damaged_sessions(self) -> list[SessionMetadata]:
         return []  # a row is always readable; a change to it is verify's to find
 
     def stored_rows(self, session_id: str) -> Iterator[Row]:

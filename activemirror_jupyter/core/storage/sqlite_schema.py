@@ -174,8 +174,7 @@ def m005_research_record(db: sqlite3.Connection) -> None:
     # Contentless: the text stays in attachments.data only; rows are added and removed by
     # the store with the same text it indexed.
     db.execute(
-        "CREATE VIRTUAL TABLE attachments_fts USING fts5(text, content='', "
-        f"{SEARCH_INDEX_OPTIONS})"
+        f"CREATE VIRTUAL TABLE attachments_fts USING fts5(text, content='', {SEARCH_INDEX_OPTIONS})"
     )
 
 

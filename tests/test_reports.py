@@ -607,3 +607,24 @@ def test_a_10000_message_report_is_written_with_bounded_memory(tmp_path, fmt: st
     assert "note 9999:" in text and "x_9998" in text and size > 5_000_000
     # A page of messages at a time: the peak is a small part of what was written.
     assert peak < size / 4, (peak, size)
+
+
+@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+def test_every_store_exports_every_format_with_children(mirror: ActiveMirror, fmt: str) -> None:
+    made = family(mirror)
+    study = report_session(mirror, title="Study")
+    made["root"].send(
+        "see the study", attachments=[Attachment.from_bytes("fig", "image/png", png())]
+    )
+    made["root"].save()
+    reopened = mirror.load_session(made["root"].id)
+    text = reopened.export(fmt, include_children=True)
+    positions = [text.index(f"note of {name}") for name in ORDER]
+    assert positions == sorted(positions)
+    if fmt != "txt":  # the transcript names attachments; the others hold the image
+        assert base64.b64encode(png()).decode() in text
+    if fmt == "ipynb":
+        nbformat.validate(nbformat.reads(text, as_version=4))
+    if fmt == "html":
+        assert_inert_html(text)
+    assert "Study" in mirror.load_session(study.id).export(fmt)

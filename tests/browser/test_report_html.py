@@ -196,3 +196,25 @@ def test_the_magic_shows_the_report_in_jupyterlab_in_a_sandboxed_frame(lab) -> N
     expect(frame.locator(".am-note").last).to_contain_text("note of newer")
     assert dialogs == []
     lab.screenshot("report-in-jupyterlab")
+
+
+def test_the_session_browser_shows_the_report_in_a_sandboxed_frame(lab) -> None:
+    mirror = lab.server.mirror()
+    study = report_session(mirror, title="Browsed study")
+    lab.server.write_notebook("browse-report.ipynb", [""])
+    lab.open_notebook("browse-report.ipynb")
+    lab.run_cell(
+        "from activemirror_jupyter import ActiveMirror\n"
+        "from activemirror_jupyter.widgets import SessionBrowser\n"
+        f"panel = SessionBrowser(ActiveMirror(), session_id={study.id!r})\n"
+        "panel.export_format.value = 'html'\n"
+        "panel.show_export()\n"
+        "panel"
+    )
+    frame_element = lab.page.locator(".am-session-browser iframe")
+    expect(frame_element).to_have_count(1)
+    assert frame_element.get_attribute("sandbox") == ""
+    frame = lab.page.frame_locator(".am-session-browser iframe")
+    expect(frame.locator(".am-session-head h1")).to_have_text("Browsed study")
+    expect(frame.locator("table.am-csv tbody tr")).to_have_count(20)
+    lab.screenshot("report-in-session-browser")

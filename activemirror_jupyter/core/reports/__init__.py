@@ -8,8 +8,10 @@ One module per writer, over what they share:
   at a time so that no writer holds a whole session;
 - :mod:`.attachments` — what an attachment can be shown as (a checked image, the first rows
   of a CSV, text), and a cell's outputs in the order they were produced;
-- :mod:`.markdown`, :mod:`.text`, :mod:`.html` (with :mod:`.page` for its styles and
-  :mod:`.rich` for Markdown, code and HTML outputs), :mod:`.notebook` — the writers. Each
+- :mod:`.sanitize` — HTML outputs reduced to attribute-free structural markup;
+- :mod:`.markdown`, :mod:`.text`, :mod:`.html` (with :mod:`.page` for its head, styles and
+  the sandboxed frame it is shown in, and :mod:`.rich` for Markdown notes and highlighted
+  code), :mod:`.notebook` — the writers. Each
   writes to a text stream as it reads, so a report is as big in memory as one page of
   messages plus what the caller keeps of the output;
 - :mod:`.files` — writing an export to a file, or to a folder with its attachments.

@@ -24,6 +24,7 @@ class FamilyIndex:
     version: str | None = None
     roots: list[str] = field(default_factory=list)
     children: dict[str, list[str]] = field(default_factory=dict)
+    size: int = 0  # sessions in all
 
     def child_count(self, session_id: str) -> int:
         return len(self.children.get(session_id, ()))
@@ -54,6 +55,7 @@ class FamilyIndex:
             order = {meta.session_id: i for i, meta in enumerate(sessions)}
             roots.sort(key=order.__getitem__)
         self.version, self.roots, self.children = version, roots, dict(children)
+        self.size = len(sessions)
         return self
 
 

@@ -18,7 +18,7 @@ from .records import session_json
 class SessionsHandler(MirrorHandler):
     """``GET /activemirror/api/sessions?limit=&offset=[&parent=|&roots=1][&tag=]``: newest
     update first, each with its ``child_count``; ``roots=1`` lists only the sessions at the
-    top of their family.
+    top of their family (``total`` counts those; ``all_total`` every session).
 
     ``POST /activemirror/api/sessions`` ``{"title", "parent_session_id"?, "tags"?}``: a new,
     saved, empty session (201)."""
@@ -37,20 +37,27 @@ class SessionsHandler(MirrorHandler):
             raise bad_request("roots=1 lists the top of every family: leave out parent and tag")
         families = self.families
 
-        def page(mirror: ActiveMirror) -> tuple[list[dict[str, Any]], int]:
+        def page(mirror: ActiveMirror) -> dict[str, Any]:
             index = families.refresh(mirror)
+            extra: dict[str, Any] = {}
             if roots:
                 metas = _sessions(mirror, index.roots[offset : offset + limit])
                 total = len(index.roots)
+                extra["all_total"] = index.size
             else:
                 metas = mirror.list_sessions(
                     limit=limit, offset=offset, parent_session_id=parent, tag=tag
                 )
                 total = mirror.count_sessions(parent_session_id=parent, tag=tag)
-            return [session_json(m, index.child_count(m.session_id)) for m in metas], total
+            return {
+                "sessions": [session_json(m, index.child_count(m.session_id)) for m in metas],
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+                **extra,
+            }
 
-        sessions, total = await self.call(page)
-        self.write_json({"sessions": sessions, "total": total, "limit": limit, "offset": offset})
+        self.write_json(await self.call(page))
 
     @tornado.web.authenticated
     async def post(self) -> None:

@@ -2,12 +2,15 @@
  * Client of the server extension's REST API (`/activemirror/api/...`).
  *
  * Requests go through `ServerConnection`, so they carry the same token/XSRF
- * credentials as every other JupyterLab request.
+ * credentials as every other JupyterLab request (writes need the XSRF token).
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** One row of the session list (`GET /activemirror/api/sessions`). */
+export const ROLES = ['user', 'assistant', 'system'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** One session (`GET /activemirror/api/sessions`, `.../sessions/{id}`). */
 export interface ISessionSummary {
   id: string;
   title: string;
@@ -17,6 +20,12 @@ export interface ISessionSummary {
   created_at: string;
   updated_at: string;
   message_count: number;
+  metadata?: Record<string, unknown>;
+  tags?: string[];
+  head?: string | null;
+  sealed?: boolean;
+  /** In listings: how many sessions have this one as their parent. */
+  child_count?: number;
 }
 
 export interface ISessionPage {
@@ -24,6 +33,15 @@ export interface ISessionPage {
   total: number;
   limit: number;
   offset: number;
+  /** With `roots`: every session, not just the tops of families. */
+  all_total?: number;
+}
+
+export interface IAttachment {
+  name: string;
+  mime_type: string;
+  size: number;
+  sha256: string;
 }
 
 export interface IMessage {
@@ -33,6 +51,8 @@ export interface IMessage {
   content: string;
   timestamp: string;
   metadata: Record<string, unknown>;
+  hash?: string | null;
+  attachments?: IAttachment[];
 }
 
 export interface IMessagePage {
@@ -43,7 +63,53 @@ export interface IMessagePage {
   offset: number;
 }
 
-export type ExportFormat = 'markdown' | 'json' | 'txt';
+/** A message and where it sits in its session (0 is the oldest). */
+export interface IMessagePlace {
+  message: IMessage;
+  position: number;
+  total: number;
+}
+
+export interface ISearchHit {
+  session_id: string;
+  session_title: string;
+  message: IMessage;
+  snippet: string;
+  /** [start, end) of each matched word in `snippet`, in code points. */
+  highlights: [number, number][];
+}
+
+export interface ISearchResult {
+  total: number;
+  hits: ISearchHit[];
+  limit: number;
+  offset: number;
+}
+
+export interface ISearchFilters {
+  role?: string;
+  tag?: string;
+  /** ISO 8601 times with their timezone (inclusive, exclusive). */
+  since?: string;
+  until?: string;
+  session_id?: string;
+}
+
+export interface IIntegrityProblem {
+  session_id: string;
+  message_id: string | null;
+  kind: string;
+  detail: string;
+}
+
+export interface IVerifyReport {
+  ok: boolean;
+  sessions: number;
+  messages: number;
+  problems: IIntegrityProblem[];
+}
+
+export type ExportFormat = 'markdown' | 'json' | 'txt' | 'html' | 'ipynb';
 
 /** An HTTP error with the server's own explanation when it gave one. */
 export class MirrorApiError extends Error {
@@ -55,16 +121,32 @@ export class MirrorApiError extends Error {
   }
 }
 
-async function request(
-  path: string,
-  query: Record<string, string | number> = {}
-): Promise<Response> {
+/** The one line a panel shows for a failed request. */
+export function describeError(error: unknown): string {
+  if (error instanceof ServerConnection.NetworkError) {
+    return 'The Jupyter server is not answering (stopped or unreachable). Retrying…';
+  }
+  if (error instanceof MirrorApiError) {
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function apiUrl(path: string, query: Record<string, string | number> = {}): string {
   const settings = ServerConnection.makeSettings();
   const search = URLExt.objectToQueryString(query);
-  const url = URLExt.join(settings.baseUrl, 'activemirror', 'api', path) + search;
+  return URLExt.join(settings.baseUrl, 'activemirror', 'api', path) + search;
+}
+
+async function request(
+  path: string,
+  query: Record<string, string | number> = {},
+  init: RequestInit = {}
+): Promise<Response> {
+  const settings = ServerConnection.makeSettings();
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, {}, settings);
+    response = await ServerConnection.makeRequest(apiUrl(path, query), init, settings);
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
@@ -83,17 +165,53 @@ async function request(
   return response;
 }
 
-function sessionPath(sessionId: string, ...rest: string[]): string {
-  return ['sessions', encodeURIComponent(sessionId), ...rest].join('/');
+function post(path: string, body: unknown): Promise<Response> {
+  return request(
+    path,
+    {},
+    {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' }
+    }
+  );
 }
 
-export async function listSessions(limit: number, offset: number): Promise<ISessionPage> {
-  const response = await request('sessions', { limit, offset });
+function sessionPath(sessionId: string, ...rest: string[]): string {
+  return ['sessions', encodeURIComponent(sessionId), ...rest.map(encodeURIComponent)].join('/');
+}
+
+export async function listSessions(
+  limit: number,
+  offset: number,
+  options: { roots?: boolean; parent?: string } = {}
+): Promise<ISessionPage> {
+  const query: Record<string, string | number> = { limit, offset };
+  if (options.roots) {
+    query.roots = 1;
+  }
+  if (options.parent) {
+    query.parent = options.parent;
+  }
+  const response = await request('sessions', query);
   return (await response.json()) as ISessionPage;
 }
 
 export async function getSession(sessionId: string): Promise<ISessionSummary> {
   const response = await request(sessionPath(sessionId));
+  return (await response.json()) as ISessionSummary;
+}
+
+export async function createSession(
+  title: string,
+  parentSessionId: string | null = null,
+  tags: string[] = []
+): Promise<ISessionSummary> {
+  const body: Record<string, unknown> = { title, tags };
+  if (parentSessionId) {
+    body.parent_session_id = parentSessionId;
+  }
+  const response = await post('sessions', body);
   return (await response.json()) as ISessionSummary;
 }
 
@@ -106,10 +224,100 @@ export async function getMessages(
   return (await response.json()) as IMessagePage;
 }
 
+export async function getMessagePlace(
+  sessionId: string,
+  messageId: string
+): Promise<IMessagePlace> {
+  const response = await request(sessionPath(sessionId, 'messages', messageId));
+  return (await response.json()) as IMessagePlace;
+}
+
+export async function addMessage(
+  sessionId: string,
+  content: string,
+  role: string
+): Promise<IMessage> {
+  const response = await post(sessionPath(sessionId, 'messages'), { content, role });
+  return (await response.json()) as IMessage;
+}
+
+export async function search(
+  q: string,
+  filters: ISearchFilters,
+  limit: number,
+  offset: number
+): Promise<ISearchResult> {
+  const query: Record<string, string | number> = { q, limit, offset };
+  for (const [name, value] of Object.entries(filters)) {
+    if (value) {
+      query[name] = value;
+    }
+  }
+  const response = await request('search', query);
+  return (await response.json()) as ISearchResult;
+}
+
+export async function verify(sessionId: string): Promise<IVerifyReport> {
+  const response = await request('verify', { session_id: sessionId });
+  return (await response.json()) as IVerifyReport;
+}
+
+/** The store's change token: it moves whenever any session is saved or deleted. */
+export async function changes(): Promise<string> {
+  const response = await request('changes');
+  return ((await response.json()) as { version: string }).version;
+}
+
+/** Where the browser fetches an attachment (`<img src>`, a download link). */
+export function attachmentUrl(
+  sessionId: string,
+  messageId: string,
+  name: string,
+  download = false
+): string {
+  return apiUrl(
+    sessionPath(sessionId, 'messages', messageId, 'attachments', name),
+    download ? { download: 1 } : {}
+  );
+}
+
+export async function attachmentText(
+  sessionId: string,
+  messageId: string,
+  name: string
+): Promise<string> {
+  const path = sessionPath(sessionId, 'messages', messageId, 'attachments', name);
+  return (await request(path)).text();
+}
+
 export async function exportSession(
   sessionId: string,
   format: ExportFormat = 'markdown'
 ): Promise<string> {
   const response = await request(sessionPath(sessionId, 'export'), { format });
   return response.text();
+}
+
+/** An export as a file to save: its bytes and the name the server gave it. */
+export async function exportFile(
+  sessionId: string,
+  format: ExportFormat
+): Promise<{ blob: Blob; filename: string }> {
+  const response = await request(sessionPath(sessionId, 'export'), { format });
+  const disposition = response.headers.get('Content-Disposition') ?? '';
+  return { blob: await response.blob(), filename: fileName(disposition, `${sessionId}.${format}`) };
+}
+
+/** The file name in a `Content-Disposition` header (`filename*` first, RFC 6266). */
+export function fileName(disposition: string, fallback: string): string {
+  const extended = /filename\*=UTF-8''([^;]+)/i.exec(disposition);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[1]);
+    } catch {
+      // malformed: try the plain one
+    }
+  }
+  const plain = /filename="([^"]+)"/i.exec(disposition);
+  return plain ? plain[1] : fallback;
 }

@@ -1,34 +1,58 @@
 /**
- * activemirror-jupyter's JupyterLab frontend: the "Mirror" sidebar, a panel per
- * opened session, and a command inserting a session's Markdown export into the
- * active notebook.
+ * activemirror-jupyter's JupyterLab frontend: the "Mirror" sidebar (search, sessions as
+ * families, "New session"), a panel per opened session, the export commands (HTML
+ * download, Markdown into the notebook, open as a notebook), live refresh, and the
+ * settings (page size, refresh interval, date format).
  */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import {
-  ICommandPalette,
-  InputDialog,
-  MainAreaWidget,
-  Notification,
-  WidgetTracker
-} from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStateDB } from '@jupyterlab/statedb';
 import { LabIcon } from '@jupyterlab/ui-components';
+import { Menu } from '@lumino/widgets';
 
-import { exportSession, listSessions } from './api';
+import {
+  askNewSession,
+  downloadExport,
+  insertMarkdownCell,
+  openAsNotebook,
+  pickSession,
+  reportFailure
+} from './actions';
+import { createSession, exportSession, getSession } from './api';
+import { ChangeWatcher } from './changes';
+import { DateFormat, setDateFormat } from './dom';
 import { MirrorSidebar, SIDEBAR_ID } from './sidebar';
 import { SessionView } from './sessionview';
 
 export namespace CommandIDs {
   export const showSidebar = 'activemirror:show-sidebar';
+  export const search = 'activemirror:search';
   export const openSession = 'activemirror:open-session';
+  export const newSession = 'activemirror:new-session';
   export const insertExport = 'activemirror:insert-export';
+  export const downloadHtml = 'activemirror:download-html';
+  export const openAsNotebook = 'activemirror:open-as-notebook';
 }
 
+const PLUGIN_ID = 'activemirror-jupyter:plugin';
+const STATE_KEY = `${PLUGIN_ID}:sidebar`;
 const PALETTE_CATEGORY = 'Mirror';
+
+/** The settings (`schema/plugin.json`) and their defaults. */
+interface IMirrorSettings {
+  pageSize: number;
+  refreshInterval: number;
+  dateFormat: DateFormat;
+}
+
+const DEFAULTS: IMirrorSettings = { pageSize: 20, refreshInterval: 3, dateFormat: 'locale' };
 
 export const mirrorIcon = new LabIcon({
   name: 'activemirror:mirror',
@@ -42,83 +66,70 @@ export const mirrorIcon = new LabIcon({
 </svg>`
 });
 
-/** Put `markdown` into a new Markdown cell below the active cell of the current notebook. */
-function insertMarkdownCell(
-  app: JupyterFrontEnd,
-  notebooks: INotebookTracker,
-  markdown: string,
-  sessionId: string
-): boolean {
-  const panel = notebooks.currentWidget;
-  if (!panel || !panel.content.model) {
-    return false;
-  }
-  const notebook = panel.content;
-  const index = notebook.activeCellIndex + 1;
-  notebook.model!.sharedModel.insertCell(index, {
-    cell_type: 'markdown',
-    source: markdown,
-    metadata: { activemirror: { session_id: sessionId } }
-  });
-  notebook.activeCellIndex = index;
-  const cell = notebook.widgets[index];
-  if (cell && 'rendered' in cell) {
-    (cell as unknown as { rendered: boolean }).rendered = true;
-  }
-  app.shell.activateById(panel.id);
-  if (cell) {
-    void notebook.scrollToCell(cell);
-  }
-  return true;
-}
-
-/** Ask the user which session to export when the command has no session at hand. */
-async function pickSession(): Promise<string | null> {
-  const page = await listSessions(100, 0);
-  if (page.sessions.length === 0) {
-    Notification.info('No saved sessions to insert yet.', { autoClose: 4000 });
-    return null;
-  }
-  const labels = page.sessions.map(s => `${s.title || '(untitled)'} — ${s.id}`);
-  const choice = await InputDialog.getItem({
-    title: 'Insert which session?',
-    items: labels
-  });
-  if (!choice.button.accept || choice.value === null) {
-    return null;
-  }
-  const index = labels.indexOf(choice.value);
-  return index >= 0 ? page.sessions[index].id : null;
-}
-
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'activemirror-jupyter:plugin',
-  description: 'A Mirror sidebar listing saved activemirror sessions and their messages.',
+  id: PLUGIN_ID,
+  description: 'A Mirror sidebar to search and read saved activemirror sessions and add notes.',
   autoStart: true,
-  requires: [INotebookTracker],
-  optional: [ICommandPalette, ILayoutRestorer],
+  requires: [INotebookTracker, IRenderMimeRegistry],
+  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry, IStateDB],
   activate: (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
+    rendermime: IRenderMimeRegistry,
     palette: ICommandPalette | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null,
+    state: IStateDB | null
   ) => {
     const { commands, shell } = app;
+    const settings: IMirrorSettings = { ...DEFAULTS };
     const tracker = new WidgetTracker<MainAreaWidget<SessionView>>({
       namespace: 'activemirror-session'
     });
+    const watcher = new ChangeWatcher(settings.refreshInterval);
+    const views = (): SessionView[] => {
+      const found: SessionView[] = [];
+      tracker.forEach(widget => found.push(widget.content));
+      return found;
+    };
 
     const sidebar = new MirrorSidebar({
-      onOpen: session => void commands.execute(CommandIDs.openSession, { sessionId: session.id })
+      pageSize: settings.pageSize,
+      onOpen: session => void commands.execute(CommandIDs.openSession, { sessionId: session.id }),
+      onOpenHit: hit =>
+        void commands.execute(CommandIDs.openSession, {
+          sessionId: hit.session_id,
+          messageId: hit.message.id
+        }),
+      onNewSession: () => void commands.execute(CommandIDs.newSession)
     });
     sidebar.title.icon = mirrorIcon;
     shell.add(sidebar, 'left', { rank: 850 });
 
+    // Live refresh: the sidebar and every open session follow the store.
+    watcher.onChange(() => {
+      if (sidebar.isVisible) {
+        void sidebar.refresh();
+      }
+      views().forEach(view => void view.refresh());
+    });
+    watcher.onStatus(error => sidebar.showConnection(error));
+
+    const exportMenu = new Menu({ commands });
+    exportMenu.addClass('am-ExportMenu');
+
     commands.addCommand(CommandIDs.showSidebar, {
       label: 'Show Mirror Sessions',
       caption: 'Open the Mirror sidebar of saved sessions',
+      execute: () => shell.activateById(SIDEBAR_ID)
+    });
+
+    commands.addCommand(CommandIDs.search, {
+      label: 'Search Mirror Messages',
+      caption: 'Search every saved message from the Mirror sidebar',
       execute: () => {
         shell.activateById(SIDEBAR_ID);
+        sidebar.focusSearch();
       }
     });
 
@@ -126,38 +137,78 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.sessionId ? `Open Mirror Session ${args.sessionId}` : 'Open Mirror Session'),
       execute: async args => {
         const sessionId = args.sessionId as string | undefined;
+        const messageId = args.messageId as string | undefined;
         if (!sessionId) {
           return;
         }
-        const existing = tracker.find(w => w.content.sessionId === sessionId);
-        if (existing) {
-          shell.activateById(existing.id);
-          await existing.content.refresh();
-          return existing;
+        let widget = tracker.find(w => w.content.sessionId === sessionId);
+        if (widget) {
+          shell.activateById(widget.id);
+        } else {
+          const content = new SessionView({
+            sessionId,
+            rendermime,
+            pageSize: settings.pageSize,
+            onInsert: id => void commands.execute(CommandIDs.insertExport, { sessionId: id }),
+            onExportMenu: (id, anchor) => {
+              exportMenu.clearItems();
+              for (const command of [CommandIDs.downloadHtml, CommandIDs.insertExport, CommandIDs.openAsNotebook]) {
+                exportMenu.addItem({ command, args: { sessionId: id } });
+              }
+              const box = anchor.getBoundingClientRect();
+              exportMenu.open(box.left, box.bottom);
+            },
+            onNoteAdded: () => void watcher.poll()
+          });
+          widget = new MainAreaWidget({ content });
+          widget.id = `activemirror-session-${sessionId}`;
+          widget.addClass('am-SessionPanel');
+          widget.title.label = sessionId;
+          widget.title.icon = mirrorIcon;
+          widget.title.closable = true;
+          void tracker.add(widget);
+          shell.add(widget, 'main');
+          shell.activateById(widget.id);
         }
-        const content = new SessionView({
-          sessionId,
-          onInsert: id => void commands.execute(CommandIDs.insertExport, { sessionId: id })
-        });
-        const widget = new MainAreaWidget({ content });
-        widget.id = `activemirror-session-${sessionId}`;
-        widget.addClass('am-SessionPanel');
-        widget.title.label = sessionId;
-        widget.title.icon = mirrorIcon;
-        widget.title.closable = true;
-        void tracker.add(widget);
-        shell.add(widget, 'main');
-        shell.activateById(widget.id);
-        await content.refresh();
+        if (messageId) {
+          await widget.content.showMessage(messageId);
+        } else {
+          await widget.content.refresh();
+        }
         return widget;
       }
     });
+
+    commands.addCommand(CommandIDs.newSession, {
+      label: args => (args.parentId ? 'New Mirror Sub-session' : 'New Mirror Session'),
+      caption: 'Start a new saved session (optionally inside another)',
+      execute: async args => {
+        const parentId = (args.parentId as string | undefined) ?? null;
+        try {
+          const parentTitle = parentId ? (await getSession(parentId)).title : null;
+          const answer = await askNewSession(parentTitle);
+          if (!answer) {
+            return;
+          }
+          const session = await createSession(answer.title, parentId, answer.tags);
+          void sidebar.refresh();
+          await commands.execute(CommandIDs.openSession, { sessionId: session.id });
+          tracker.currentWidget?.content.focusNote();
+        } catch (error) {
+          reportFailure('Could not create the session', error);
+        }
+      }
+    });
+
+    const sessionOf = async (args: { sessionId?: unknown }): Promise<string | null> =>
+      (args.sessionId as string | undefined) ??
+      tracker.currentWidget?.content.sessionId ??
+      (await pickSession());
 
     commands.addCommand(CommandIDs.insertExport, {
       label: 'Insert Mirror Session Export into Notebook',
       caption: "Add a session's Markdown export as a new Markdown cell in the active notebook",
       execute: async args => {
-        let sessionId = args.sessionId as string | undefined;
         if (!notebooks.currentWidget) {
           Notification.warning('Open a notebook first: the export goes into the active notebook.', {
             autoClose: 5000
@@ -165,29 +216,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         try {
-          if (!sessionId) {
-            // The session panel the user looked at last, else ask.
-            sessionId = tracker.currentWidget?.content.sessionId ?? (await pickSession()) ?? undefined;
-          }
+          const sessionId = await sessionOf(args);
           if (!sessionId) {
             return;
           }
           const markdown = await exportSession(sessionId, 'markdown');
           if (insertMarkdownCell(app, notebooks, markdown, sessionId)) {
-            Notification.success('Inserted the session export into the notebook.', {
-              autoClose: 3000
-            });
+            Notification.success('Inserted the session export into the notebook.', { autoClose: 3000 });
           }
         } catch (error) {
-          Notification.error(`Could not insert the session: ${(error as Error).message}`, {
-            autoClose: 6000
-          });
+          reportFailure('Could not insert the session', error);
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.downloadHtml, {
+      label: 'Download Mirror Session as HTML',
+      caption: 'A standalone HTML report of the session (no scripts)',
+      execute: async args => {
+        try {
+          const sessionId = await sessionOf(args);
+          if (sessionId) {
+            await downloadExport(sessionId, 'html');
+          }
+        } catch (error) {
+          reportFailure('Could not export the session as HTML', error);
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.openAsNotebook, {
+      label: 'Open Mirror Session as Notebook',
+      caption: 'Write the session as a .ipynb next to the open notebook and open it',
+      execute: async args => {
+        try {
+          const sessionId = await sessionOf(args);
+          if (sessionId) {
+            const path = await openAsNotebook(app, notebooks, sessionId);
+            Notification.success(`Wrote ${path}`, { autoClose: 4000 });
+          }
+        } catch (error) {
+          reportFailure('Could not open the session as a notebook', error);
         }
       }
     });
 
     if (palette) {
-      for (const command of [CommandIDs.showSidebar, CommandIDs.insertExport]) {
+      for (const command of [
+        CommandIDs.showSidebar,
+        CommandIDs.search,
+        CommandIDs.newSession,
+        CommandIDs.insertExport,
+        CommandIDs.downloadHtml,
+        CommandIDs.openAsNotebook
+      ]) {
         palette.addItem({ command, category: PALETTE_CATEGORY });
       }
     }
@@ -200,7 +282,62 @@ const plugin: JupyterFrontEndPlugin<void> = {
         name: widget => widget.content.sessionId
       });
     }
+
+    if (state) {
+      keepSidebarState(app, state, sidebar);
+    }
+
+    if (settingRegistry) {
+      const apply = (loaded: ISettingRegistry.ISettings): void => {
+        const next = { ...DEFAULTS, ...(loaded.composite as Partial<IMirrorSettings>) };
+        const redraw = next.dateFormat !== settings.dateFormat;
+        Object.assign(settings, next);
+        setDateFormat(settings.dateFormat);
+        watcher.interval = settings.refreshInterval;
+        sidebar.pageSize = settings.pageSize;
+        for (const view of views()) {
+          view.pageSize = settings.pageSize;
+          if (redraw) {
+            void view.redraw();
+          }
+        }
+        if (redraw) {
+          void sidebar.refresh();
+        }
+      };
+      void Promise.all([settingRegistry.load(PLUGIN_ID), app.restored])
+        .then(([loaded]) => {
+          apply(loaded);
+          loaded.changed.connect(apply);
+        })
+        .catch(error => console.warn('activemirror-jupyter: settings not loaded', error));
+    }
   }
 };
+
+/** Keep what the sidebar shows (page, expanded families, search) across page reloads. */
+function keepSidebarState(app: JupyterFrontEnd, state: IStateDB, sidebar: MirrorSidebar): void {
+  let saved = '';
+  let timer = 0;
+  const save = (): void => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => {
+      const now = JSON.stringify(sidebar.state);
+      if (now !== saved) {
+        saved = now;
+        void state.save(STATE_KEY, JSON.parse(now));
+      }
+    }, 500);
+  };
+  for (const type of ['click', 'input', 'change', 'keyup']) {
+    sidebar.node.addEventListener(type, save);
+  }
+  void Promise.all([state.fetch(STATE_KEY), app.restored]).then(([value]) => {
+    if (value && typeof value === 'object') {
+      saved = JSON.stringify(value);
+      void sidebar.restore(value as Partial<MirrorSidebar.IState>);
+    }
+  });
+}
 
 export default plugin;

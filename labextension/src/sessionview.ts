@@ -1,18 +1,42 @@
 /**
- * A main-area panel showing one session's messages, newest page first,
- * chronological inside each page (as `Session.get_messages` pages them).
+ * A main-area panel showing one session: its messages newest page first, chronological
+ * inside each page (as `Session.get_messages` pages them), rendered by `render.ts`; a seal
+ * badge and "Verify"; an export menu; and a note box that adds a message (Ctrl+Enter).
+ *
+ * It refreshes itself when the store changes (the owner calls `refresh()`), keeping the
+ * page and the scroll — and following new messages when the user was reading the newest.
  */
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { lockIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { getMessages, getSession, IMessage, ISessionSummary } from './api';
-import { button, el, plural, timeElement } from './dom';
+import {
+  addMessage,
+  describeError,
+  getMessagePlace,
+  getMessages,
+  getSession,
+  IMessage,
+  ISessionSummary,
+  IVerifyReport,
+  MirrorApiError,
+  ROLES,
+  verify
+} from './api';
+import { button, el, plural, tagList, timeElement } from './dom';
 import { Pager } from './pager';
+import { MessageRenderer } from './render';
 
 export namespace SessionView {
   export interface IOptions {
     sessionId: string;
+    rendermime: IRenderMimeRegistry;
     /** Insert this session's Markdown export into the active notebook. */
     onInsert: (sessionId: string) => void;
+    /** Open the export menu for this session under `anchor`. */
+    onExportMenu: (sessionId: string, anchor: HTMLElement) => void;
+    /** A note was added here (the sidebar may want to know at once). */
+    onNoteAdded?: (message: IMessage) => void;
     pageSize?: number;
   }
 }
@@ -23,11 +47,14 @@ export class SessionView extends Widget {
     this.addClass('am-SessionView');
     this.sessionId = options.sessionId;
     this.node.dataset.sessionId = options.sessionId;
+    this._options = options;
+    this._renderer = new MessageRenderer(options.rendermime);
 
     const header = el('div', 'am-SessionView-header');
     this._heading = el('h1', 'am-SessionView-title', options.sessionId);
     this._meta = el('div', 'am-SessionView-meta');
-    header.append(this._heading, this._meta);
+    this._badges = el('div', 'am-SessionView-badges');
+    header.append(this._heading, this._meta, this._badges);
 
     this._pager = new Pager({
       pageSize: options.pageSize ?? 20,
@@ -36,23 +63,30 @@ export class SessionView extends Widget {
       forward: ['am-Pager-older', 'Older →', 'Show older messages'],
       className: 'am-SessionView-toolbar'
     });
-    const toolbar = this._pager.node;
-    const refresh = button('am-SessionView-refresh', 'Refresh', 'Reload this session');
-    refresh.addEventListener('click', () => void this.refresh());
-    const insert = button(
-      'am-SessionView-insert jp-mod-accept',
-      'Insert into notebook',
-      "Insert this session's Markdown export as a new cell in the active notebook"
-    );
-    insert.addEventListener('click', () => options.onInsert(this.sessionId));
-    toolbar.append(el('span', 'am-Spacer'), refresh, insert);
+    this._pager.node.append(el('span', 'am-Spacer'), ...this._actions());
 
+    this._report = el('div', 'am-VerifyReport');
+    this._report.setAttribute('aria-live', 'polite');
+    this._report.hidden = true;
     this._status = el('div', 'am-SessionView-status');
-    this._status.setAttribute('aria-live', 'polite');
+    this._status.setAttribute('role', 'status');
     this._list = el('ol', 'am-MessageList');
     this._list.setAttribute('aria-label', 'Messages');
-
-    this.node.append(header, toolbar, this._status, this._list);
+    this._list.tabIndex = 0;
+    // The user scrolling (wheel, touch, keys, the scrollbar) ends any pinning.
+    const release = (): void => {
+      this._pin = null;
+    };
+    for (const type of ['wheel', 'touchmove', 'pointerdown']) {
+      this._list.addEventListener(type, release, { passive: true });
+    }
+    this._list.addEventListener('keydown', event => {
+      if (['ArrowUp', 'ArrowDown', 'PageUp', 'PageDown', 'Home', 'End', ' '].includes(event.key)) {
+        release();
+      }
+    });
+    this._resizes = new ResizeObserver(() => this._applyPin());
+    this.node.append(header, this._pager.node, this._report, this._status, this._list, this._noteBox());
   }
 
   readonly sessionId: string;
@@ -67,12 +101,159 @@ export class SessionView extends Widget {
     return this._pager.page;
   }
 
+  get pageSize(): number {
+    return this._pager.pageSize;
+  }
+
+  set pageSize(size: number) {
+    if (size !== this._pager.pageSize) {
+      this._pager.pageSize = size;
+      this._lastRendered = '';
+      void this._pager.show(1);
+    }
+  }
+
+  /** Load again, staying on the page (and redrawing only if something changed). */
   refresh(): Promise<void> {
+    return this._pager.refresh();
+  }
+
+  /** Redraw everything (after a settings change, e.g. the date format). */
+  redraw(): Promise<void> {
+    this._lastRendered = '';
     return this._pager.refresh();
   }
 
   showPage(page: number): Promise<void> {
     return this._pager.show(page);
+  }
+
+  /** Show the page holding `messageId` and highlight the message there. */
+  async showMessage(messageId: string): Promise<void> {
+    try {
+      const place = await getMessagePlace(this.sessionId, messageId);
+      this._highlighted = messageId;
+      await this._pager.show(Math.floor((place.total - 1 - place.position) / this.pageSize) + 1);
+      this._applyHighlight(true);
+    } catch (error) {
+      this._setStatus(describeError(error), true, true);
+    }
+  }
+
+  /** Focus the note box. */
+  focusNote(): void {
+    this._note.focus();
+  }
+
+  dispose(): void {
+    this._resizes.disconnect();
+    this._renderer.dispose();
+    super.dispose();
+  }
+
+  private _actions(): HTMLElement[] {
+    const verifyButton = button('am-SessionView-verify', 'Verify', "Check this session's hash chain and seal");
+    verifyButton.addEventListener('click', () => void this._verify());
+    const exportButton = button('am-SessionView-export', 'Export ▾', 'Download or insert this session');
+    exportButton.setAttribute('aria-haspopup', 'menu');
+    exportButton.addEventListener('click', () => this._options.onExportMenu(this.sessionId, exportButton));
+    const refresh = button('am-SessionView-refresh', 'Refresh', 'Reload this session');
+    refresh.addEventListener('click', () => void this.refresh());
+    const insert = button(
+      'am-SessionView-insert jp-mod-accept',
+      'Insert into notebook',
+      "Insert this session's Markdown export as a new cell in the active notebook"
+    );
+    insert.addEventListener('click', () => this._options.onInsert(this.sessionId));
+    return [verifyButton, exportButton, refresh, insert];
+  }
+
+  private _noteBox(): HTMLElement {
+    const box = el('div', 'am-NoteBox');
+    this._note = el('textarea', 'jp-mod-styled am-NoteBox-input');
+    this._note.rows = 3;
+    this._note.placeholder = 'Add a note (Markdown). Ctrl+Enter sends.';
+    this._note.setAttribute('aria-label', 'New note');
+    this._note.addEventListener('keydown', event => {
+      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        void this._send();
+      }
+    });
+    this._role = el('select', 'jp-mod-styled am-NoteBox-role');
+    this._role.setAttribute('aria-label', 'Role of the note');
+    this._role.append(...ROLES.map(role => new Option(role, role)));
+    this._sendButton = button('am-NoteBox-send jp-mod-accept', 'Send', 'Add the note to this session (Ctrl+Enter)');
+    this._sendButton.addEventListener('click', () => void this._send());
+    const controls = el('div', 'am-NoteBox-controls');
+    controls.append(this._role, this._sendButton);
+    this._sealedNote = el('div', 'am-NoteBox-sealed', 'This session is sealed: it can be read, verified and exported, not changed.');
+    this._sealedNote.hidden = true;
+    box.append(this._sealedNote, this._note, controls);
+    return box;
+  }
+
+  private async _send(): Promise<void> {
+    const content = this._note.value;
+    if (!content.trim() || this._sending) {
+      return;
+    }
+    this._sending = true;
+    this._sendButton.disabled = true;
+    try {
+      const message = await addMessage(this.sessionId, content, this._role.value);
+      this._note.value = '';
+      this._highlighted = null;
+      this._stickToEnd = true;
+      await this._pager.show(1);
+      this._setStatus('', false);
+      this._options.onNoteAdded?.(message);
+    } catch (error) {
+      const sealed = error instanceof MirrorApiError && error.status === 409;
+      this._setStatus(describeError(error), true, true);
+      if (sealed) {
+        void this.refresh();
+      }
+    } finally {
+      this._sending = false;
+      this._sendButton.disabled = false;
+      this._note.focus();
+    }
+  }
+
+  private async _verify(): Promise<void> {
+    this._report.hidden = false;
+    this._report.className = 'am-VerifyReport';
+    this._report.textContent = 'Verifying…';
+    try {
+      this._showReport(await verify(this.sessionId));
+    } catch (error) {
+      this._report.classList.add('am-mod-error');
+      this._report.textContent = describeError(error);
+    }
+  }
+
+  private _showReport(report: IVerifyReport): void {
+    this._report.replaceChildren();
+    this._report.classList.add(report.ok ? 'am-mod-ok' : 'am-mod-error');
+    const sealed = this._session?.sealed ? ', seal' : '';
+    this._report.append(
+      el(
+        'div',
+        'am-VerifyReport-summary',
+        report.ok
+          ? `✓ Verified: ${plural(report.messages, 'message')}, hash chain${sealed} intact — nothing changed since saved.`
+          : `✗ ${plural(report.problems.length, 'problem')} found in ${plural(report.messages, 'message')}:`
+      )
+    );
+    if (!report.ok) {
+      const list = el('ul', 'am-VerifyReport-problems');
+      for (const problem of report.problems) {
+        const where = problem.message_id ? `message ${problem.message_id}` : `session ${problem.session_id}`;
+        list.append(el('li', '', `${problem.kind}: ${where}: ${problem.detail}`));
+      }
+      this._report.append(list);
+    }
   }
 
   private async _load(page: number, isCurrent: () => boolean): Promise<number | null> {
@@ -85,20 +266,40 @@ export class SessionView extends Widget {
       ]);
       if (isCurrent()) {
         this._session = session;
-        this._renderSession(session);
-        this._renderMessages(result.messages);
+        // Redraw only when what is shown changed (a redraw re-renders every message).
+        const fingerprint = JSON.stringify([page, size, session, result.total, result.messages]);
+        if (fingerprint !== this._lastRendered) {
+          this._renderSession(session);
+          this._renderMessages(result.messages, page);
+          this._lastRendered = fingerprint;
+        }
+        if (!this._actionError) {
+          this._setStatus(result.total === 0 ? 'This session has no messages yet.' : '', false);
+        }
         this.node.dataset.state = 'ready';
       }
       return result.total;
     } catch (error) {
       if (isCurrent()) {
-        this._list.replaceChildren();
-        this._status.textContent = `Could not load this session: ${(error as Error).message}`;
-        this._status.classList.add('am-mod-error');
+        this._setStatus(
+          error instanceof MirrorApiError && error.status === 404
+            ? `This session is gone: ${describeError(error)}`
+            : `Could not load this session: ${describeError(error)}`,
+          true
+        );
         this.node.dataset.state = 'error';
       }
       return null;
     }
+  }
+
+  /** One line under the toolbar. An `action` error (a refused note) stays through
+   * refreshes until the next action; a load error until the next successful load. */
+  private _setStatus(text: string, error: boolean, action = false): void {
+    this._actionError = action && error;
+    this._status.textContent = text;
+    this._status.classList.toggle('am-mod-error', error);
+    this._status.setAttribute('role', error ? 'alert' : 'status');
   }
 
   private _renderSession(session: ISessionSummary): void {
@@ -112,31 +313,102 @@ export class SessionView extends Widget {
       timeElement('am-SessionView-updated', session.updated_at),
       el('span', 'am-SessionView-id', ` · ${session.id}`)
     );
+    this._badges.replaceChildren();
+    if (session.sealed) {
+      const seal = (session.metadata?.seal ?? {}) as Record<string, unknown>;
+      const badge = el('span', 'am-Seal');
+      badge.append(
+        lockIcon.element({ tag: 'span', className: 'am-Seal-icon', elementPosition: 'center' }),
+        document.createTextNode('Sealed')
+      );
+      badge.title = [
+        'Sealed: read-only; its journal head is recorded.',
+        typeof seal.sealed_at === 'string' ? `Sealed at ${seal.sealed_at}.` : '',
+        typeof seal.head === 'string' ? `Head ${seal.head}.` : '',
+        typeof seal.signature === 'string' ? 'Signed with an Ed25519 key.' : ''
+      ]
+        .filter(Boolean)
+        .join(' ');
+      this._badges.append(badge);
+    }
+    const tags = tagList(session.tags);
+    if (tags) {
+      this._badges.append(tags);
+    }
+    const sealed = !!session.sealed;
+    this._sealedNote.hidden = !sealed;
+    this._note.disabled = sealed;
+    this._role.disabled = sealed;
+    this._sendButton.disabled = sealed;
   }
 
-  private _renderMessages(messages: IMessage[]): void {
-    this._status.classList.remove('am-mod-error');
-    this._status.textContent = messages.length === 0 ? 'This session has no messages yet.' : '';
-    this._list.replaceChildren(...messages.map(message => this._renderMessage(message)));
+  private _renderMessages(messages: IMessage[], page: number): void {
+    const list = this._list;
+    const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 24;
+    const first = this._lastRendered === '';
+    const scroll = list.scrollTop;
+    this._renderer.clear();
+    this._resizes.disconnect();
+    list.replaceChildren(...messages.map(message => this._renderer.render(message)));
+    Array.from(list.children).forEach(item => this._resizes.observe(item));
+    if (this._stickToEnd || (page === 1 && (first || atEnd || this._pin === 'end'))) {
+      this._pin = 'end'; // the newest message is at the bottom of page 1: follow it
+    } else if (first || this._pin === 'top') {
+      this._pin = 'top';
+    } else if (this._pin !== 'highlight') {
+      this._pin = null;
+      list.scrollTop = scroll;
+    }
+    this._stickToEnd = false;
+    this._applyHighlight(false);
+    this._applyPin();
   }
 
-  private _renderMessage(message: IMessage): HTMLLIElement {
-    const item = el('li', 'am-Message');
-    item.dataset.messageId = message.id;
-    item.dataset.role = message.role;
-    const header = el('div', 'am-Message-header');
-    header.append(
-      el('span', 'am-Message-role', message.role),
-      timeElement('am-Message-time', message.timestamp)
-    );
-    item.append(header, el('div', 'am-Message-content', message.content));
-    return item;
+  /** Where the list stays while rendered parts (Markdown, images) arrive and change its
+   * height: at the end, at the top, on the highlighted message — until the user scrolls. */
+  private _applyPin(): void {
+    const list = this._list;
+    if (this._pin === 'end') {
+      list.scrollTop = list.scrollHeight;
+    } else if (this._pin === 'top') {
+      list.scrollTop = 0;
+    } else if (this._pin === 'highlight') {
+      list.querySelector('.am-mod-highlighted')?.scrollIntoView({ block: 'center' });
+    }
   }
 
+  private _applyHighlight(focus: boolean): void {
+    const id = this._highlighted;
+    for (const item of Array.from(this._list.children) as HTMLElement[]) {
+      const on = item.dataset.messageId === id;
+      item.classList.toggle('am-mod-highlighted', on);
+      if (on && focus) {
+        this._pin = 'highlight';
+        item.scrollIntoView({ block: 'center' });
+        item.focus({ preventScroll: true });
+      }
+    }
+  }
+
+  private _options: SessionView.IOptions;
+  private _renderer: MessageRenderer;
   private _pager: Pager;
   private _session: ISessionSummary | null = null;
   private _heading: HTMLHeadingElement;
   private _meta: HTMLDivElement;
+  private _badges: HTMLDivElement;
+  private _report: HTMLDivElement;
   private _status: HTMLDivElement;
   private _list: HTMLOListElement;
+  private _note!: HTMLTextAreaElement;
+  private _role!: HTMLSelectElement;
+  private _sendButton!: HTMLButtonElement;
+  private _sealedNote!: HTMLDivElement;
+  private _sending = false;
+  private _stickToEnd = false;
+  private _highlighted: string | null = null;
+  private _lastRendered = '';
+  private _actionError = false;
+  private _pin: 'end' | 'top' | 'highlight' | null = null;
+  private _resizes: ResizeObserver;
 }

@@ -1,11 +1,17 @@
 /**
- * The "Mirror" left-sidebar panel: saved sessions, newest update first, a page at a time.
+ * The "Mirror" left-sidebar panel: a search box over every saved message, and the saved
+ * sessions as families (see `tree.ts`), newest update first, a page at a time. "New
+ * session" starts one; the panel refreshes itself when the store changes (see
+ * `changes.ts`), keeping the page, the expanded families, the scroll and the search.
  */
 import { Widget } from '@lumino/widgets';
 
-import { ISessionSummary, listSessions } from './api';
-import { button, el, plural, timeElement } from './dom';
-import { Pager } from './pager';
+import { describeError, ISearchHit, ISessionSummary } from './api';
+import { addIcon, refreshIcon } from '@jupyterlab/ui-components';
+
+import { el, iconButton } from './dom';
+import { EMPTY_SEARCH, ISearchState, SearchPanel } from './search';
+import { SessionTree } from './tree';
 
 export const SIDEBAR_ID = 'activemirror-sidebar';
 
@@ -13,7 +19,18 @@ export namespace MirrorSidebar {
   export interface IOptions {
     /** Called when the user picks a session. */
     onOpen: (session: ISessionSummary) => void;
+    /** Called when the user picks a search hit: open its session at the message. */
+    onOpenHit: (hit: ISearchHit) => void;
+    /** "New session" was pressed. */
+    onNewSession: () => void;
     pageSize?: number;
+  }
+
+  /** What the user was looking at, kept across refreshes and reloads. */
+  export interface IState {
+    page: number;
+    expanded: string[];
+    search: ISearchState;
   }
 }
 
@@ -23,108 +40,111 @@ export class MirrorSidebar extends Widget {
     this.id = SIDEBAR_ID;
     this.addClass('am-Sidebar');
     this.title.caption = 'Mirror: saved sessions';
-    this._onOpen = options.onOpen;
 
     const header = el('div', 'am-Sidebar-header');
-    header.append(el('h2', 'am-Sidebar-heading', 'Mirror'));
-    this._refreshButton = button('am-Sidebar-refresh', 'Refresh', 'Reload the session list');
+    header.append(el('h2', 'am-Sidebar-heading', 'Mirror'), el('span', 'am-Spacer'));
+    const create = iconButton('am-Sidebar-new', addIcon, 'New', 'New session');
+    create.addEventListener('click', () => options.onNewSession());
+    this._refreshButton = iconButton('am-Sidebar-refresh', refreshIcon, '', 'Reload the session list');
     this._refreshButton.addEventListener('click', () => void this.refresh());
-    header.append(this._refreshButton);
+    header.append(create, this._refreshButton);
 
+    const pageSize = options.pageSize ?? 20;
+    const onStatus = (text: string, error: boolean): void => this._setStatus(text, error);
+    this._search = new SearchPanel({
+      pageSize,
+      onOpenHit: options.onOpenHit,
+      onActive: active => this._showSearch(active),
+      onStatus
+    });
+    this._tree = new SessionTree({ pageSize, onOpen: options.onOpen, onStatus });
+
+    this._connection = el('div', 'am-Sidebar-connection am-mod-error');
+    this._connection.setAttribute('role', 'alert');
+    this._connection.hidden = true;
     this._status = el('div', 'am-Sidebar-status');
     this._status.setAttribute('aria-live', 'polite');
-    this._list = el('ul', 'am-SessionList');
-    this._list.setAttribute('aria-label', 'Saved sessions');
-
-    this._pager = new Pager({
-      pageSize: options.pageSize ?? 20,
-      load: (page, isCurrent) => this._load(page, isCurrent),
-      back: ['am-Pager-prev', 'Prev', 'Newer sessions'],
-      forward: ['am-Pager-next', 'Next', 'Older sessions'],
-      className: 'am-Sidebar-pager'
-    });
-    this.node.append(header, this._status, this._list, this._pager.node);
+    // Either the sessions or the search results (with their pager) are in the page, never
+    // both: one list and one pager at a time, for keyboards and screen readers too.
+    this._body = el('div', 'am-Sidebar-body');
+    this.node.append(header, this._search.form, this._connection, this._status, this._body);
+    this._showSearch(false, false);
   }
 
-  /** The page shown, counted from 1. */
+  /** The page of sessions shown, counted from 1. */
   get page(): number {
-    return this._pager.page;
+    return this._tree.pager.page;
   }
 
   get pageSize(): number {
-    return this._pager.pageSize;
+    return this._tree.pager.pageSize;
   }
 
-  /** Reload the current page (staying on it while it still exists). */
-  refresh(): Promise<void> {
-    return this._pager.refresh();
-  }
-
-  showPage(page: number): Promise<void> {
-    return this._pager.show(page);
-  }
-
-  private async _load(page: number, isCurrent: () => boolean): Promise<number | null> {
-    this.node.dataset.state = 'loading';
-    try {
-      const result = await listSessions(this._pager.pageSize, this._pager.offset(page));
-      if (isCurrent()) {
-        this._renderSessions(result.sessions, result.total);
-        this.node.dataset.state = 'ready';
-      }
-      return result.total;
-    } catch (error) {
-      if (isCurrent()) {
-        this._list.replaceChildren();
-        this._status.textContent = `Could not load sessions: ${(error as Error).message}`;
-        this._status.classList.add('am-mod-error');
-        this.node.dataset.state = 'error';
-      }
-      return null;
+  set pageSize(size: number) {
+    if (size !== this.pageSize) {
+      this._tree.pager.pageSize = size;
+      this._search.pager.pageSize = size;
+      void this._tree.pager.show(1);
+      void this._search.refresh();
     }
+  }
+
+  get state(): MirrorSidebar.IState {
+    return { page: this.page, expanded: [...this._tree.expanded], search: this._search.state };
+  }
+
+  /** Put back what the user was looking at (after a reload of the page). */
+  async restore(state: Partial<MirrorSidebar.IState>): Promise<void> {
+    (state.expanded ?? []).forEach(id => this._tree.expanded.add(id));
+    this._search.setState({ ...EMPTY_SEARCH, ...(state.search ?? {}) });
+    await this._tree.pager.show(state.page ?? 1);
+  }
+
+  /** Reload the sessions (staying on the page while it exists) and the search. */
+  async refresh(): Promise<void> {
+    this.node.dataset.state = 'loading';
+    await (this._search.active ? this._search.refresh() : this._tree.refresh());
+    if (this.node.dataset.state === 'loading') {
+      this.node.dataset.state = this._status.classList.contains('am-mod-error') ? 'error' : 'ready';
+    }
+  }
+
+  /** Show (or, with null, clear) that the server stopped answering. */
+  showConnection(error: unknown | null): void {
+    this._connection.hidden = error === null;
+    this._connection.textContent = error === null ? '' : describeError(error);
+  }
+
+  focusSearch(): void {
+    this._search.focus();
   }
 
   protected onAfterShow(): void {
     void this.refresh();
   }
 
-  private _renderSessions(sessions: ISessionSummary[], total: number): void {
-    this._status.classList.remove('am-mod-error');
-    this._status.textContent =
-      total === 0
-        ? 'No saved sessions yet. Start one in a notebook with %mirror_session new "Title".'
-        : plural(total, 'session');
-    this._list.replaceChildren(...sessions.map(session => this._renderItem(session)));
+  private _setStatus(text: string, error: boolean): void {
+    this._status.textContent = text;
+    this._status.classList.toggle('am-mod-error', error);
+    this.node.dataset.state = error ? 'error' : 'ready';
   }
 
-  private _renderItem(session: ISessionSummary): HTMLLIElement {
-    const item = el('li', 'am-SessionItem');
-    item.dataset.sessionId = session.id;
-    item.tabIndex = 0;
-    item.setAttribute('role', 'button');
-    item.title = `Open ${session.title || session.id}`;
-    item.append(el('div', 'am-SessionItem-title', session.title || '(untitled)'));
-    const meta = el('div', 'am-SessionItem-meta');
-    meta.append(
-      el('span', 'am-SessionItem-count', plural(session.message_count, 'message')),
-      el('span', 'am-SessionItem-sep', ' · '),
-      timeElement('am-SessionItem-updated', session.updated_at)
-    );
-    item.append(meta);
-    const open = (): void => this._onOpen(session);
-    item.addEventListener('click', open);
-    item.addEventListener('keydown', event => {
-      if (event.key === 'Enter' || event.key === ' ') {
-        event.preventDefault();
-        open();
+  private _showSearch(active: boolean, reload = true): void {
+    this.node.classList.toggle('am-mod-searching', active);
+    if (active) {
+      this._body.replaceChildren(this._search.results, this._search.pager.node);
+    } else {
+      this._body.replaceChildren(this._tree.node, this._tree.pager.node);
+      if (reload) {
+        void this._tree.refresh();
       }
-    });
-    return item;
+    }
   }
 
-  private _onOpen: (session: ISessionSummary) => void;
-  private _pager: Pager;
+  private _search: SearchPanel;
+  private _tree: SessionTree;
+  private _body: HTMLDivElement;
+  private _connection: HTMLDivElement;
   private _status: HTMLDivElement;
-  private _list: HTMLUListElement;
   private _refreshButton: HTMLButtonElement;
 }

@@ -39,7 +39,7 @@ async def test_roots_list_the_top_of_each_family_with_child_counts(store, api):
     status, body, _ = await api("sessions", params={"roots": "1"})
 
     assert status == 200
-    assert body["total"] == 2
+    assert body["total"] == 2 and body["all_total"] == 5
     assert [(s["title"], s["child_count"]) for s in body["sessions"]] == [
         ("Solo", 0),
         ("Project Alpha", 2),

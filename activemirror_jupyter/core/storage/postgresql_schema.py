@@ -21,6 +21,9 @@ from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
 # current_user is a `name`, whose collation is "C"; compared as is, the comparison takes that
 # collation and no index on `owner` (default collation) can serve it: every read would scan.
 OWN = 'owner = current_user::text COLLATE "default"'
+# The search functions' role parameter in the column's collation (a caller's current_user
+# is a name: the parameter would take its "C" collation, which no index on owner serves).
+ROLE = '(for_role COLLATE "default")'
 
 
 MIGRATIONS = Migrations()
@@ -220,37 +223,50 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     that run as the tables' owner (see m005 for why) and return only ``for_role``'s rows."""
     (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
     db.execute("DROP FUNCTION activemirror_search(text, tsquery, text, integer)")
-    hits = (
-        " FROM messages AS m WHERE m.owner = for_role"
+    # Two branches, each driven by a GIN index: messages whose content holds the words, and
+    # (UNION ALL, not counting them twice) messages that hold them only in a text
+    # attachment. The functions tell the planner so (enable_seqscan off: index scans
+    # whatever the statistics say — right after a bulk save there are none, and the
+    # filters' "x IS NULL OR …" hide selectivity; jit off: nothing worth compiling). The role
+    # check depends on no row, so PostgreSQL evaluates it once. A caller's ``current_user``
+    # is a ``name``, whose "C" collation the parameter would take (see OWN): compared in
+    # the column's collation, ``owner`` leads the indexes again.
+    role = ROLE
+    filters = (
         " AND pg_has_role(session_user, for_role, 'MEMBER')"
-        " AND m.id IN (SELECT id FROM messages WHERE owner = for_role AND search_vector @@ query"
-        "  UNION SELECT message_id FROM attachments"
-        "  WHERE owner = for_role AND search_vector @@ query)"
         " AND (in_session IS NULL OR m.session_id = in_session)"
         " AND (in_role IS NULL OR m.role = in_role)"
         " AND (with_tag IS NULL OR m.session_id IN"
-        "  (SELECT id FROM sessions WHERE owner = for_role AND tags @> ARRAY[with_tag]))"
+        f"  (SELECT id FROM sessions WHERE owner = {role} AND tags @> ARRAY[with_tag]))"
         " AND (since IS NULL OR m.timestamp >= since)"
         " AND (until IS NULL OR m.timestamp < until)"
+    )
+    by_content = f" FROM messages AS m WHERE m.owner = {role} AND m.search_vector @@ query"
+    by_attachment = (
+        f" FROM messages AS m WHERE m.owner = {role} AND m.id = ANY(ARRAY("
+        f"SELECT message_id FROM attachments WHERE owner = {role} AND search_vector @@ query))"
+        " AND NOT coalesce(m.search_vector @@ query, false)"
     )
     arguments = (
         "for_role text, query tsquery, in_session text, in_role text, with_tag text,"
         " since timestamptz, until timestamptz"
     )
+    settings = " SET search_path = {}, pg_temp SET enable_seqscan = off SET jit = off"
     db.execute(
         sql.SQL(
             "CREATE FUNCTION activemirror_find(" + arguments + ", max_rows integer, skip integer)"
-            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
-            " SET search_path = {}, pg_temp AS $$ SELECT m.*"
-            + hits
-            + " ORDER BY m.timestamp DESC, m.id DESC LIMIT max_rows OFFSET skip $$"
+            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER" + settings + " AS $$"
+            " SELECT m.*" + by_content + filters
+            + " UNION ALL SELECT m.*" + by_attachment + filters
+            + " ORDER BY timestamp DESC, id DESC LIMIT max_rows OFFSET skip $$"
         ).format(sql.Identifier(schema))
     )
     db.execute(
         sql.SQL(
             "CREATE FUNCTION activemirror_count(" + arguments + ")"
-            " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
-            " SET search_path = {}, pg_temp AS $$ SELECT count(*)" + hits + " $$"
+            " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER" + settings + " AS $$"
+            " SELECT (SELECT count(*)" + by_content + filters + ")"
+            " + (SELECT count(*)" + by_attachment + filters + ") $$"
         ).format(sql.Identifier(schema))
     )
 

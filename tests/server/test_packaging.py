@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from dependencies import missing_dependency
 
+from activemirror_jupyter import __version__
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SOURCES = REPO / "labextension"
@@ -37,13 +39,13 @@ def run_jupyter(*args: str) -> str:
 def test_the_server_extension_is_enabled_and_loads():
     out = run_jupyter("server", "extension", "list")
     assert "activemirror_jupyter enabled" in out
-    assert "activemirror_jupyter 0.1.0 OK" in out
+    assert f"activemirror_jupyter {__version__} OK" in out
 
 
 def test_the_labextension_is_enabled_and_ok():
     out = run_jupyter("labextension", "list")
     line = next(line for line in out.splitlines() if LABEXT_NAME in line)
-    assert "v0.1.0 enabled OK" in line, out
+    assert f"v{__version__} enabled OK" in line, out
 
 
 def installed_labextension() -> Path:
@@ -99,7 +101,7 @@ def test_the_wheel_ships_the_frontend_and_enables_the_server_extension(tmp_path)
     )
     (wheel,) = tmp_path.glob("activemirror_jupyter-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    data = "activemirror_jupyter-0.1.0.data/data/"
+    data = f"activemirror_jupyter-{__version__}.data/data/"
     labext = data + f"share/jupyter/labextensions/{LABEXT_NAME}/"
     assert labext + "package.json" in names
     assert labext + "install.json" in names

@@ -1,11 +1,13 @@
 # `make lab`  — create .venv, install everything, start JupyterLab on notebooks/
 # `make test` — create .venv if needed, install everything, run every test
+# `make test-stress [RUNS=5]` — the whole suite RUNS times beside a CPU hog (tests/stress.py)
+# `make test-pythons [PYTHONS="3.10 3.13"]` — the fast core on the oldest and newest Python
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test lab install system-deps lint bench clean
+.PHONY: test test-stress test-pythons lab install system-deps lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +41,19 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# --require-all: a test skipped for a missing dependency (PostgreSQL, Chromium, …) fails
+# here, since this target installs them all.
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --require-all
+
+RUNS ?= 5
+test-stress: install system-deps
+	$(BIN)/python tests/stress.py --runs $(RUNS)
+
+# Each version gets its own .venv-X.Y; the frontend built by `make install` is reused.
+PYTHONS ?= 3.10 3.13
+test-pythons:
+	$(PYTHON) tests/pythons.py $(PYTHONS)
 
 lint: install
 	$(BIN)/ruff check activemirror_jupyter tests benchmarks
@@ -54,4 +67,4 @@ bench: install
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist labextension/node_modules labextension/lib activemirror_jupyter/labextension
+	rm -rf $(VENV) $(VENV)-3.* build dist labextension/node_modules labextension/lib activemirror_jupyter/labextension

@@ -25,31 +25,26 @@ opens queue up. A team's shared database is migrated once by its owner (see the 
 ``postgresql_setup.sql``); members need no rights beyond reading and writing the tables and
 calling the search function.
 
-Connections come from a ``psycopg_pool`` pool. If the server goes away, the operation raises a
-:class:`StorageError` saying so; writes are single transactions, so nothing is half-written,
-and a session keeps its unsaved messages, so ``save()`` succeeds again once the server is back
-(the pool is rebuilt on the next use, without waiting out its reconnection back-off).
+Connections come from a ``psycopg_pool`` pool (:mod:`.postgresql_connections`). If the server
+goes away, the operation raises a :class:`StorageError` saying so; writes are single
+transactions, so nothing is half-written, and a session keeps its unsaved messages, so
+``save()`` succeeds again once the server is back.
 """
 
 from __future__ import annotations
 
-import select
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import conninfo as pg_conninfo
-from psycopg import errors as pg_errors
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata
 from .base import Saved, SearchQuery
-from .postgresql_schema import MIGRATIONS, OWN, as_utc, search_query, search_vector
+from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
+from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -60,9 +55,6 @@ from .rows import (
     session_from_row,
 )
 
-#: Seconds to wait for a connection when the DSN sets no ``connect_timeout``.
-DEFAULT_CONNECT_TIMEOUT_S = 10
-DEFAULT_POOL_SIZE = 4
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
 #: Roles and grants for a team's shared database (run by an admin with psql; see the README).
@@ -74,160 +66,25 @@ class PostgreSQLStorage:
     (see the module docstring). ``dsn`` is a libpq connection string or URI."""
 
     def __init__(self, dsn: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        if not isinstance(dsn, str) or not dsn.strip():
-            raise ValueError('storage_type="postgresql" needs a dsn="postgresql://…"')
-        try:
-            params = pg_conninfo.conninfo_to_dict(dsn)
-        except psycopg.Error:
-            # libpq's message may quote part of the string, which may hold a password
-            raise StorageError(
-                "the PostgreSQL dsn is not a valid connection string or URI "
-                "(e.g. postgresql://user@host:5432/dbname)"
-            ) from None
-        extra: dict[str, Any] = {}
-        if not params.get("connect_timeout"):
-            extra["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT_S
-        if not params.get("application_name"):
-            extra["application_name"] = "activemirror-jupyter"
-        self._conninfo = pg_conninfo.make_conninfo(dsn, **extra)
-        self._timeout = float(params.get("connect_timeout") or DEFAULT_CONNECT_TIMEOUT_S)
-        self._pool_size = max(1, pool_size)
-        self.description = self._describe(params)
-        self._pool: ConnectionPool | None = None
-        self._pool_lock = threading.Lock()
-        self._closed = False
-        # The first connection is made directly, so a wrong host, password or database name
-        # is reported at once with the server's own words.
-        try:
-            with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                self.role = conn.info.user
-                self.description = self._describe(
-                    {"host": conn.info.host, "port": conn.info.port, "dbname": conn.info.dbname,
-                     "user": conn.info.user}
-                )  # fmt: skip
-                self._migrate(conn)
-        except psycopg.Error as exc:
-            raise StorageError(f"cannot open {self.description}: {_first_line(exc)}") from None
+        self._db = Connections(dsn, pool_size=pool_size)
+        self._db.open(lambda conn: migrate(conn, self._db.description, self._db.role))
 
-    @staticmethod
-    def _describe(params: dict[str, Any]) -> str:
-        host = params.get("host") or "localhost"
-        where = f"{host}:{params['port']}" if params.get("port") else host
-        db = params.get("dbname") or params.get("user") or "(default)"
-        user = f" as {params['user']}" if params.get("user") else ""
-        return f"PostgreSQL database {db} on {where}{user}"
+    @property
+    def description(self) -> str:
+        return self._db.description
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _get_pool(self) -> ConnectionPool:
-        with self._pool_lock:
-            if self._closed:
-                raise StorageError(f"{self.description} is closed")
-            if self._pool is None:
-                self._pool = ConnectionPool(
-                    self._conninfo,
-                    min_size=1,
-                    max_size=self._pool_size,
-                    kwargs={"autocommit": True},
-                    check=_check_idle_connection,
-                    timeout=self._timeout,
-                    num_workers=1,
-                    name=f"activemirror {self.description}",
-                    open=True,
-                )
-            return self._pool
-
-    def _drop_pool(self, pool: ConnectionPool) -> None:
-        """Forget a pool whose server went away; the next use builds a fresh one that connects
-        at once, instead of waiting for the old one's reconnection back-off."""
-        with self._pool_lock:
-            if self._pool is pool:
-                self._pool = None
-        pool.close(timeout=0)
-
-    @contextmanager
-    def _connection(self, doing: str, *, write: bool = False) -> Iterator[psycopg.Connection]:
-        pool = self._get_pool()
-        conn: psycopg.Connection | None = None
-        try:
-            with pool.connection() as conn:
-                if write:
-                    with conn.transaction():
-                        yield conn
-                else:
-                    yield conn
-        except PoolTimeout:
-            self._drop_pool(pool)
-            raise self._unreachable(doing, write) from None
-        except psycopg.Error as exc:
-            lost = conn is None or conn.broken or conn.closed
-            if lost:
-                self._drop_pool(pool)
-            raise self._error(exc, doing, write, lost=lost) from None
-
-    def _unreachable(self, doing: str, write: bool) -> StorageError:
-        # The pool only says it timed out; one direct attempt tells why.
-        try:
-            with psycopg.connect(self._conninfo, autocommit=True):
-                reason = f"no connection became free within {self._timeout:g} s"
-        except psycopg.Error as exc:
-            reason = _first_line(exc)
-        return StorageError(
-            f"cannot reach {self.description} to {doing}: {reason}" + (_KEPT if write else "")
-        )
-
-    def _error(self, exc: psycopg.Error, doing: str, write: bool, *, lost: bool) -> StorageError:
-        if lost:
-            return StorageError(
-                f"lost the connection to {self.description} while trying to {doing}: "
-                f"{_first_line(exc)}" + (_KEPT if write else "")
-            )
-        if isinstance(exc, pg_errors.InsufficientPrivilege):
-            return StorageError(
-                f"role {self.role!r} may not {doing} in {self.description}: {_first_line(exc)}"
-            )
-        return StorageError(f"cannot {doing} in {self.description}: {_first_line(exc)}")
-
-    def _migrate(self, conn: psycopg.Connection) -> None:
-        if all(name in self._applied(conn) for name, _ in MIGRATIONS):
-            return  # the usual case; needs no rights beyond reading the migrations table
-        try:
-            with conn.transaction():
-                # Concurrent first opens queue here; the loser finds the work done.
-                conn.execute("SELECT pg_advisory_xact_lock(hashtext('activemirror_migrations'))")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS activemirror_migrations "
-                    "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                applied = self._applied(conn)
-                for name, fn in MIGRATIONS:
-                    if name not in applied:
-                        fn(conn)
-                        conn.execute(
-                            "INSERT INTO activemirror_migrations (name) VALUES (%s)", (name,)
-                        )
-        except pg_errors.InsufficientPrivilege as exc:
-            pending = [name for name, _ in MIGRATIONS if name not in self._applied(conn)]
-            raise StorageError(
-                f"{self.description} needs schema changes ({', '.join(pending)}) that role "
-                f"{self.role!r} may not make ({_first_line(exc)}); the database's owner must "
-                "open the store once to apply them (see postgresql_setup.sql)"
-            ) from None
-
-    @staticmethod
-    def _applied(conn: psycopg.Connection) -> set[str]:
-        exists = conn.execute("SELECT to_regclass('activemirror_migrations')").fetchone()
-        if not exists or exists[0] is None:
-            return set()
-        return {r[0] for r in conn.execute("SELECT name FROM activemirror_migrations")}
+    @property
+    def role(self) -> str:
+        """The database role the store writes as (and whose rows it sees)."""
+        return self._db.role
 
     def applied_migrations(self) -> list[str]:
-        with self._connection("read the migrations") as conn:
+        with self._db.connection("read the migrations") as conn:
             rows = conn.execute("SELECT name FROM activemirror_migrations ORDER BY name")
             return [r[0] for r in rows]
 
     def _read(self, query: str, params: Sequence[Any] = (), doing: str = "read") -> list[Any]:
-        with self._connection(doing) as conn:
+        with self._db.connection(doing) as conn:
             return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
 
     # -- the Storage protocol ---------------------------------------------------------------
@@ -236,7 +93,7 @@ class PostgreSQLStorage:
         self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
     ) -> Saved:
         sid = session.session_id
-        with self._connection(f"save session {sid!r}", write=True) as conn:
+        with self._db.connection(f"save session {sid!r}", write=True) as conn:
             stored = self._lock_session(conn, session)
             if replace and stored is not None:
                 check_write(stored[0] == SEALED, session, None)  # a sealed one stays
@@ -437,8 +294,8 @@ class PostgreSQLStorage:
     def read_attachment(self, message_id: str, name: str) -> bytes:
         """The bytes of one attachment (also after :meth:`close`: it connects for it)."""
         query = f"SELECT data FROM attachments WHERE {OWN} AND message_id = %s AND name = %s"
-        if self._closed:
-            with psycopg.connect(self._conninfo, autocommit=True) as conn:
+        if self._db.closed:
+            with self._db.direct() as conn:
                 rows = conn.execute(query, (message_id, name)).fetchall()
         else:
             rows = self._read(query, (message_id, name), "read an attachment")
@@ -485,7 +342,7 @@ class PostgreSQLStorage:
             after = rows[-1][0]
 
     def delete_session(self, session_id: str) -> bool:
-        with self._connection(f"delete session {session_id!r}", write=True) as conn:
+        with self._db.connection(f"delete session {session_id!r}", write=True) as conn:
             existed = self._delete(conn, session_id)
             self._changed(conn)
             return existed
@@ -543,11 +400,7 @@ class PostgreSQLStorage:
         return str(rows[0][0]) if rows else "0"
 
     def close(self) -> None:
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-            self._closed = True
-        if pool is not None:
-            pool.close()
+        self._db.close()
 
 
 def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any, ...]]:
@@ -564,22 +417,3 @@ def _text_vector(attachment: Attachment, data: bytes) -> str | None:
     if not attachment.is_text:
         return None
     return search_vector(data.decode("utf-8", "replace"))
-
-
-def _check_idle_connection(conn: psycopg.Connection) -> None:
-    """The pool's check before handing out a connection, without a round trip: an idle
-    connection has nothing to read unless the server wrote to it — typically to say it is
-    shutting down, then closing it. Only then is it tried for real (raising if it is dead)."""
-    if conn.closed or conn.broken:
-        raise psycopg.OperationalError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
-        ConnectionPool.check_connection(conn)
-
-
-_KEPT = "; unsaved messages are kept in memory: save again once the server is reachable"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import psycopg
+from psycopg import errors as pg_errors
 from psycopg import sql
 
+from ..errors import StorageError
 from ..journal import link
 from ..search import search_words
+from .postgresql_connections import first_line
 from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
@@ -28,6 +31,41 @@ ROLE = '(for_role COLLATE "default")'
 
 MIGRATIONS = Migrations()
 migration = MIGRATIONS.register
+
+
+def migrate(conn: psycopg.Connection, where: str, role: str) -> None:
+    """Apply the migrations not yet applied; ``where`` and ``role`` name the database and the
+    connection's role in the error if the role may not change the schema."""
+    if all(name in applied(conn) for name, _ in MIGRATIONS):
+        return  # the usual case; needs no rights beyond reading the migrations table
+    try:
+        with conn.transaction():
+            # Concurrent first opens queue here; the loser finds the work done.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('activemirror_migrations'))")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS activemirror_migrations "
+                "(name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = applied(conn)
+            for name, fn in MIGRATIONS:
+                if name not in done:
+                    fn(conn)
+                    conn.execute("INSERT INTO activemirror_migrations (name) VALUES (%s)", (name,))
+    except pg_errors.InsufficientPrivilege as exc:
+        pending = [name for name, _ in MIGRATIONS if name not in applied(conn)]
+        raise StorageError(
+            f"{where} needs schema changes ({', '.join(pending)}) that role {role!r} may not "
+            f"make ({first_line(exc)}); the database's owner must open the store once to apply "
+            "them (see postgresql_setup.sql)"
+        ) from None
+
+
+def applied(conn: psycopg.Connection) -> set[str]:
+    """The names of the migrations applied to the database."""
+    exists = conn.execute("SELECT to_regclass('activemirror_migrations')").fetchone()
+    if not exists or exists[0] is None:
+        return set()
+    return {r[0] for r in conn.execute("SELECT name FROM activemirror_migrations")}
 
 
 @migration
@@ -256,8 +294,12 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
         sql.SQL(
             "CREATE FUNCTION activemirror_find(" + arguments + ", max_rows integer, skip integer)"
             " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER" + settings + " AS $$"
-            " SELECT m.*" + by_content + filters
-            + " UNION ALL SELECT m.*" + by_attachment + filters
+            " SELECT m.*"
+            + by_content
+            + filters
+            + " UNION ALL SELECT m.*"
+            + by_attachment
+            + filters
             + " ORDER BY timestamp DESC, id DESC LIMIT max_rows OFFSET skip $$"
         ).format(sql.Identifier(schema))
     )

@@ -113,7 +113,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       views().forEach(view => void view.refresh());
     });
-    watcher.onStatus(error => sidebar.showConnection(error));
+    watcher.onStatus(error => {
+      sidebar.showConnection(error);
+      views().forEach(view => view.showConnection(error));
+    });
 
     const exportMenu = new Menu({ commands });
     exportMenu.addClass('am-ExportMenu');

@@ -140,6 +140,14 @@ export class SessionView extends Widget {
     }
   }
 
+  /** The server stopped answering (or its store failed): one line here too, until the
+   * next successful load. */
+  showConnection(error: unknown | null): void {
+    if (error !== null) {
+      this._setStatus(describeError(error), true);
+    }
+  }
+
   /** Focus the note box. */
   focusNote(): void {
     this._note.focus();

@@ -59,15 +59,12 @@ export class MirrorSidebar extends Widget {
     });
     this._tree = new SessionTree({ pageSize, onOpen: options.onOpen, onStatus });
 
-    this._connection = el('div', 'am-Sidebar-connection am-mod-error');
-    this._connection.setAttribute('role', 'alert');
-    this._connection.hidden = true;
     this._status = el('div', 'am-Sidebar-status');
-    this._status.setAttribute('aria-live', 'polite');
+    this._status.setAttribute('role', 'status');
     // Either the sessions or the search results (with their pager) are in the page, never
     // both: one list and one pager at a time, for keyboards and screen readers too.
     this._body = el('div', 'am-Sidebar-body');
-    this.node.append(header, this._search.form, this._connection, this._status, this._body);
+    this.node.append(header, this._search.form, this._status, this._body);
     this._showSearch(false, false);
   }
 
@@ -109,10 +106,12 @@ export class MirrorSidebar extends Widget {
     }
   }
 
-  /** Show (or, with null, clear) that the server stopped answering. */
+  /** The server stopped answering, or its store failed: say so on the status line (the
+   * next successful refresh, when the change watcher sees the server again, replaces it). */
   showConnection(error: unknown | null): void {
-    this._connection.hidden = error === null;
-    this._connection.textContent = error === null ? '' : describeError(error);
+    if (error !== null) {
+      this._setStatus(describeError(error), true);
+    }
   }
 
   focusSearch(): void {
@@ -126,6 +125,7 @@ export class MirrorSidebar extends Widget {
   private _setStatus(text: string, error: boolean): void {
     this._status.textContent = text;
     this._status.classList.toggle('am-mod-error', error);
+    this._status.setAttribute('role', error ? 'alert' : 'status');
     this.node.dataset.state = error ? 'error' : 'ready';
   }
 
@@ -144,7 +144,6 @@ export class MirrorSidebar extends Widget {
   private _search: SearchPanel;
   private _tree: SessionTree;
   private _body: HTMLDivElement;
-  private _connection: HTMLDivElement;
   private _status: HTMLDivElement;
   private _refreshButton: HTMLButtonElement;
 }

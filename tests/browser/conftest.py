@@ -178,14 +178,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def start_jupyter_lab(root: Path, *extra_args: str) -> Iterator[LabServer]:
-    """Run ``jupyter lab`` with everything under ``root``; stop it on exit."""
+def start_jupyter_lab(root: Path, *extra_args: str, port: int | None = None) -> Iterator[LabServer]:
+    """Run ``jupyter lab`` with everything under ``root`` (on ``port``, or a free one); stop
+    it on exit. The same ``root`` and ``port`` again is the same server restarted."""
     root.mkdir(parents=True, exist_ok=True)
     home = root / "activemirror-home"
     notebook_dir = root / "notebooks"
     notebook_dir.mkdir(exist_ok=True)
     env = _lab_environment(root, home)
-    port = free_port()
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [
         sys.executable,

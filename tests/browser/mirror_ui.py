@@ -3,9 +3,33 @@ session, read what the page shows. Each waits for the state it needs with ``expe
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import expect
+import pytest
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def _browser_conftest() -> Any:
+    """This folder's conftest.py as a module of its own name: ``import conftest`` would get
+    whichever test folder's conftest pytest imported last."""
+    name = "activemirror_browser_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("conftest.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: its dataclasses look themselves up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_conftest = _browser_conftest()
+#: For tests that start their own JupyterLab (a broken store, a restart, user settings).
+LabPage = _conftest.LabPage
+start_jupyter_lab = _conftest.start_jupyter_lab
+WAIT_MS = _conftest.WAIT_MS
 
 SIDEBAR_TAB = '.jp-SideBar .lm-TabBar-tab[data-id="activemirror-sidebar"]'
 

@@ -96,12 +96,20 @@ def seeded(jupyter_lab):
             Attachment.from_bytes("paper.pdf", "application/pdf", b"%PDF-1.4 " + b"x" * 1000),
         ],
     )
-    analysis.send("x = 1", role="system", metadata={"autolog": True, "execution_count": 1, "success": True})
+    analysis.send(
+        "x = 1", role="system", metadata={"autolog": True, "execution_count": 1, "success": True}
+    )
     analysis.send(
         "A 0.1 snapshot",
         metadata={
             "attachments": [
-                {"name": "small", "type": "DataFrame", "shape": [2, 2], "columns": ["a", "b"], "head": [[1, 2], [3, 4]]}
+                {
+                    "name": "small",
+                    "type": "DataFrame",
+                    "shape": [2, 2],
+                    "columns": ["a", "b"],
+                    "head": [[1, 2], [3, 4]],
+                }
             ]
         },
     )
@@ -164,7 +172,9 @@ def test_cells_are_highlighted_code_with_their_outputs(lab, seeded):
     expect(outputs.nth(2)).to_have_text("3.141592653589793")
     image = outputs.nth(1).locator("img")
     expect(image).to_be_visible()
-    lab.page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    lab.page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
 
     failed = cells.nth(1)
     expect(failed.locator(".am-Message-status")).to_have_text("error")
@@ -191,7 +201,9 @@ def test_attachments_show_inline_and_svg_script_stays_inert(lab, seeded, browser
     for name in ("fig", "drawing"):
         image = files.locator(f'.am-Attachment[data-name="{name}"] img')
         expect(image).to_be_visible()
-        lab.page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+        lab.page.wait_for_function(
+            "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
     paper = files.locator('.am-Attachment[data-name="paper.pdf"]')
     expect(paper).to_contain_text("application/pdf · 1.0 kB")
     link = paper.locator("a")
@@ -224,12 +236,17 @@ def test_a_sealed_session_shows_its_seal_and_verifies(lab, seeded, jupyter_lab):
     expect(view.locator(".am-NoteBox-sealed")).to_be_visible()
     view.locator(".am-SessionView-verify").click()
     report = view.locator(".am-VerifyReport")
-    expect(report).to_have_text("✓ Verified: 2 messages, hash chain, seal intact — nothing changed since saved.")
+    expect(report).to_have_text(
+        "✓ Verified: 2 messages, hash chain, seal intact — nothing changed since saved."
+    )
     lab.screenshot("verified")
 
     # Someone edits the store behind the API: Verify names the message.
     db = sqlite3.connect(jupyter_lab.home / "conversations.db")
-    db.execute("UPDATE messages SET content = 'The final answer is 43.' WHERE id = ?", (seeded.sealed_first_id,))
+    db.execute(
+        "UPDATE messages SET content = 'The final answer is 43.' WHERE id = ?",
+        (seeded.sealed_first_id,),
+    )
     db.commit()
     db.close()
     view.locator(".am-SessionView-verify").click()

@@ -17,41 +17,7 @@ import pytest
 # pytest-jupyter's fixtures (jp_fetch, jp_serverapp, …) and its async-test hooks, for this
 # folder only: `pytest_plugins` may only be declared in the root conftest.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
-
-from activemirror_jupyter.core.mirror import ActiveMirror
-
-
-class Store:
-    """Where the server's store lives, and a way to open it from the test."""
-
-    def __init__(self, kind: str, home: Path, dsn: str | None = None) -> None:
-        self.kind = kind
-        if kind == "default":  # nothing configured: ActiveMirror's default, like the magics
-            self.options: dict[str, Any] = {}
-            self.server_config: dict[str, Any] = {}
-        elif kind == "sqlite":
-            self.options = {"storage_type": "sqlite", "db_path": str(home / "elsewhere.db")}
-            self.server_config = dict(self.options)
-        elif kind == "postgresql":
-            self.options = {"storage_type": "postgresql", "dsn": dsn}
-            self.server_config = dict(self.options)
-        elif kind == "folder-as-db":  # a misconfigured server: the database path is a folder
-            home.mkdir(parents=True, exist_ok=True)
-            self.options = {"storage_type": "sqlite", "db_path": str(home)}
-            self.server_config = dict(self.options)
-        else:
-            self.options = {"storage_type": "json", "storage_path": str(home / "json-store")}
-            self.server_config = dict(self.options)
-        self._opened: list[ActiveMirror] = []
-
-    def open(self) -> ActiveMirror:
-        mirror = ActiveMirror(**self.options)
-        self._opened.append(mirror)
-        return mirror
-
-    def close(self) -> None:
-        for mirror in self._opened:
-            mirror.close()
+from server_stores import Store
 
 
 @pytest.fixture(params=["default", "sqlite", "json", "postgresql"])

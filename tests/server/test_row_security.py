@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
-from conftest import Store
+from server_stores import Store
 
 from activemirror_jupyter.core.mirror import ActiveMirror
 from activemirror_jupyter.core.models import Attachment

@@ -1,11 +1,18 @@
-"""How fast the sidebar's API answers on a big store, measured against the same calls made
-in-process and against Jupyter's own trivial ``/api/status`` (the cost of HTTP itself).
+"""How fast the sidebar's API answers on a big store, each figure a ratio to Jupyter's own
+trivial ``/api/status`` measured in the same run (the cost of HTTP and auth itself; the
+target is at most 3x).
 
-Starts a real ``jupyter server`` on loopback over a temporary SQLite store holding 10,000
-sessions, one of them with 10,000 messages, then times 50 requests of each kind over one
-keep-alive connection and prints the median in milliseconds.
+The store is the million-message SQLite store of ``million_store.py`` (1,000,000 messages in
+10,000 sessions, plus a 20,000-message session; built once per commit and cached), copied to
+a temporary folder so the server may write to it. A real ``jupyter server`` serves it on
+loopback; each endpoint is asked ``--requests`` times over one keep-alive connection, after
+a warm-up, and the median is reported.
 
-    python benchmarks/bench_server.py [--store sqlite|json] [--sessions N] [--messages N]
+Also measured: the sidebar's page right after another process saved a note (cheap: the
+family structure stands) or made a new session (the structure is listed again: one read of
+every session's metadata).
+
+    python benchmarks/bench_server.py [--requests 50]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -25,27 +33,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from million_store import BIG_TITLE, RARE_WORD, build
+
 from activemirror_jupyter.core.mirror import ActiveMirror
-
-
-def store_options(store: str, root: Path) -> dict[str, str]:
-    if store == "json":
-        return {"storage_type": "json", "storage_path": str(root / "home" / "conversations")}
-    return {"storage_type": "sqlite", "db_path": str(root / "home" / "conversations.db")}
-
-
-def seed(options: dict[str, str], sessions: int, messages: int) -> str:
-    """``sessions`` saved sessions; the last-saved one holds ``messages`` messages."""
-    with ActiveMirror(**options) as mirror:
-        for i in range(sessions - 1):
-            session = mirror.create_session(f"Session {i}")
-            session.send(f"first note of session {i}")
-            session.save()
-        big = mirror.create_session("Big session")
-        for i in range(messages):
-            big.send(f"message {i}: " + "lorem ipsum " * 8, role="user" if i % 2 else "assistant")
-        big.save()
-        return big.id
 
 
 def free_port() -> int:
@@ -54,9 +44,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(
-    root: Path, port: int, token: str, options: dict[str, str]
-) -> subprocess.Popen[bytes]:
+def start_server(root: Path, port: int, token: str, db_path: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env["ACTIVEMIRROR_HOME"] = str(root / "home")
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR"):
@@ -74,14 +62,14 @@ def start_server(
         f"--ServerApp.root_dir={root}",
         "--ServerApp.log_level=WARN",
         "--ServerApp.jpserver_extensions={'activemirror_jupyter': True}",
-        *(f"--MirrorServer.{name}={value}" for name, value in options.items()),
+        f"--MirrorServer.db_path={db_path}",
     ]
     log = (root / "server.log").open("wb")
     return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_ready(port: int, token: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit("jupyter server exited early; see server.log")
@@ -93,11 +81,11 @@ def wait_ready(port: int, token: str, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             pass
         time.sleep(0.2)
-    raise SystemExit("jupyter server did not start within 60 s")
+    raise SystemExit("jupyter server did not start within 120 s")
 
 
-def median_ms(fn: Callable[[], object], requests: int) -> float:
-    for _ in range(3):  # warm-up: first-use costs (opening the store, caches)
+def median_ms(fn: Callable[[], object], requests: int, warmup: int = 3) -> float:
+    for _ in range(warmup):  # first-use costs: opening the store, the family index, caches
         fn()
     times = []
     for _ in range(requests):
@@ -107,58 +95,32 @@ def median_ms(fn: Callable[[], object], requests: int) -> float:
     return statistics.median(times)
 
 
+def find_session(db_path: Path, title: str) -> tuple[str, list[str]]:
+    """The id of the session called ``title`` (among the newest) and its oldest messages' ids."""
+    with ActiveMirror(db_path=db_path) as mirror:
+        meta = next(m for m in mirror.list_sessions(limit=10) if m.title == title)
+        session = mirror.load_session(meta.session_id)
+        oldest = session.get_messages(limit=50, offset=session.message_count - 50)
+        return meta.session_id, [m.id for m in oldest]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", choices=["sqlite", "json"], default="sqlite")
-    parser.add_argument("--sessions", type=int, default=10_000)
-    parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
 
+    cached = build()
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         root = Path(tmp)
-        options = store_options(args.store, root)
-        t0 = time.perf_counter()
-        big_id = seed(options, args.sessions, args.messages)
-        print(
-            f"{args.store} store: seeded {args.sessions} sessions and a "
-            f"{args.messages}-message session "
-            f"in {time.perf_counter() - t0:.1f} s"
-        )
+        (root / "home").mkdir()
+        db_path = root / "home" / "conversations.db"
+        shutil.copyfile(cached, db_path)
+        big_id, oldest = find_session(db_path, BIG_TITLE)
         port, token = free_port(), secrets.token_hex(16)
-        process = start_server(root, port, token, options)
+        process = start_server(root, port, token, db_path)
         try:
             wait_ready(port, token, process)
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            headers = {"Authorization": f"token {token}"}
-
-            def get(path: str) -> Callable[[], object]:
-                def call() -> object:
-                    conn.request("GET", path, headers=headers)
-                    response = conn.getresponse()
-                    body = response.read()
-                    assert response.status == 200, (path, response.status, body[:200])
-                    return json.loads(body)
-
-                return call
-
-            deep = args.messages - 50
-            last_sessions = args.sessions - 50
-            http_cases = {
-                "GET /api/status (HTTP floor)": get("/api/status"),
-                "GET sessions?limit=50": get("/activemirror/api/sessions?limit=50"),
-                f"GET sessions?limit=50&offset={last_sessions}": get(
-                    f"/activemirror/api/sessions?limit=50&offset={last_sessions}"
-                ),
-                "GET messages?limit=50": get(
-                    f"/activemirror/api/sessions/{big_id}/messages?limit=50"
-                ),
-                f"GET messages?limit=50&offset={deep}": get(
-                    f"/activemirror/api/sessions/{big_id}/messages?limit=50&offset={deep}"
-                ),
-            }
-            results = {name: median_ms(fn, args.requests) for name, fn in http_cases.items()}
-            conn.close()
+            results, cold = run_cases(port, token, big_id, oldest, db_path, args.requests)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
@@ -166,36 +128,80 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+    report(results, cold, args.requests)
 
-        # The same reads in-process: what the handlers cost on top of the store.
-        with ActiveMirror(**options) as mirror:
-            direct = {
-                "sessions": median_ms(
-                    lambda: (mirror.list_sessions(limit=50), mirror.count_sessions()),
-                    args.requests,
-                ),
-                "messages": median_ms(
-                    lambda: mirror.load_session(big_id).get_messages(limit=50, offset=deep),
-                    args.requests,
-                ),
-            }
 
-    floor = results["GET /api/status (HTTP floor)"]
-    print(f"\nmedian of {args.requests} requests on loopback (one keep-alive connection):")
-    for name, ms in results.items():
-        print(f"  {name:<45} {ms:7.2f} ms   {ms / floor:5.1f}x /api/status")
-    print("in-process baseline (same store, no HTTP):")
-    print(f"  list_sessions(limit=50) + count_sessions()    {direct['sessions']:7.2f} ms")
-    label = f"get_messages(limit=50, offset={deep})"
-    print(f"  {label:<45} {direct['messages']:7.2f} ms")
-    sessions_ms = results["GET sessions?limit=50"]
-    messages_ms = results[f"GET messages?limit=50&offset={deep}"]
+def run_cases(
+    port: int, token: str, big_id: str, oldest: list[str], db_path: Path, requests: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"token {token}"}
+
+    def get(path: str) -> Callable[[], object]:
+        def call() -> object:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            body = response.read()
+            assert response.status == 200, (path, response.status, body[:300])
+            return json.loads(body)
+
+        return call
+
+    api = "/activemirror/api"
+    deep = 20_000 - 50
+    cases = {
+        "GET /api/status (the floor)": get("/api/status"),
+        "GET changes": get(f"{api}/changes"),
+        "GET sessions?roots=1&limit=20 (sidebar page)": get(f"{api}/sessions?roots=1&limit=20"),
+        "GET sessions?roots=1&limit=50": get(f"{api}/sessions?roots=1&limit=50"),
+        "GET sessions?limit=50": get(f"{api}/sessions?limit=50"),
+        f"GET messages?limit=50&offset={deep}": get(
+            f"{api}/sessions/{big_id}/messages?limit=50&offset={deep}"
+        ),
+        "GET messages/{id} (a hit's page)": get(f"{api}/sessions/{big_id}/messages/{oldest[0]}"),
+        f"GET search?q={RARE_WORD}": get(f"{api}/search?q={RARE_WORD}&limit=20"),
+    }
+    hits = cases[f"GET search?q={RARE_WORD}"]()
+    assert hits["total"] > 0, hits  # type: ignore[index]
+    results = {name: median_ms(fn, requests) for name, fn in cases.items()}
+
+    # The sidebar's page right after another process saved: a note (the families stay as
+    # they were) or a new session (the family structure is listed again).
+    roots = get(f"{api}/sessions?roots=1&limit=20")
+    after: dict[str, list[float]] = {"a note": [], "a new session": []}
+    with ActiveMirror(db_path=db_path) as mirror:
+        session = mirror.create_session("Written while benchmarking")
+        for i in range(max(5, requests // 5)):
+            session.send(f"note {i}")
+            session.save()
+            start = time.perf_counter()
+            roots()
+            after["a note"].append((time.perf_counter() - start) * 1000)
+            mirror.create_session(f"New session {i}").save()
+            start = time.perf_counter()
+            roots()
+            after["a new session"].append((time.perf_counter() - start) * 1000)
+    conn.close()
+    return results, {what: statistics.median(ms) for what, ms in after.items()}
+
+
+def report(results: dict[str, float], after: dict[str, float], requests: int) -> None:
+    floor = results["GET /api/status (the floor)"]
     print(
-        f"\nsessions?limit=50 over {args.sessions} sessions: {sessions_ms:.2f} ms "
-        f"({sessions_ms / direct['sessions']:.1f}x in-process)\n"
-        f"messages?limit=50&offset={deep} on {args.messages} messages: {messages_ms:.2f} ms "
-        f"({messages_ms / direct['messages']:.1f}x in-process)"
+        f"million-message SQLite store; median of {requests} requests on loopback "
+        "(one keep-alive connection):"
     )
+    worst = 0.0
+    for name, ms in results.items():
+        ratio = ms / floor
+        if name != "GET /api/status (the floor)":
+            worst = max(worst, ratio)
+        print(f"  {name:<46} {ms:7.2f} ms   {ratio:5.1f}x /api/status")
+    for what, ms in after.items():
+        label = f"GET sessions?roots=1 after {what} elsewhere"
+        print(f"  {label:<46} {ms:7.2f} ms   {ms / floor:5.1f}x /api/status")
+    verdict = "within" if worst <= 3 else "OVER"
+    print(f"\nworst endpoint, store unchanged: {worst:.1f}x /api/status ({verdict} the 3x target)")
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ class SessionsHandler(MirrorHandler):
             index = families.refresh(mirror)
             extra: dict[str, Any] = {}
             if roots:
-                metas = _sessions(mirror, index.roots[offset : offset + limit])
-                total = len(index.roots)
+                metas = index.roots_page(mirror, offset, limit)
+                total = index.roots_total
                 extra["all_total"] = index.size
             else:
                 metas = mirror.list_sessions(
@@ -85,17 +85,6 @@ class SessionsHandler(MirrorHandler):
         location = f"{self.base_url.rstrip('/')}{API_PREFIX}/sessions/{meta.session_id}"
         self.set_header("Location", location)
         self.write_json(session_json(meta, 0), status=201)
-
-
-def _sessions(mirror: ActiveMirror, ids: list[str]) -> list[SessionMetadata]:
-    """The metadata of these sessions, in order; one deleted meanwhile is left out."""
-    found = []
-    for session_id in ids:
-        try:
-            found.append(mirror.load_session(session_id).metadata_snapshot())
-        except SessionNotFoundError:
-            continue
-    return found
 
 
 class SessionHandler(MirrorHandler):

@@ -133,3 +133,64 @@ async def test_sessions_can_be_listed_by_tag(store, api):
     assert body["total"] == 1
     assert body["sessions"][0]["title"] == "Tagged"
     assert body["sessions"][0]["tags"] == ["botany"]
+
+
+@one_store
+async def test_roots_page_past_interleaved_children(store, api):
+    mirror = store.open()
+    titles = []
+    for i in range(7):  # each root saved before its two children: they interleave
+        root = mirror.create_session(f"Root {i}")
+        root.save()
+        for j in range(2):
+            mirror.create_session(f"Child {i}.{j}", root.id).save()
+        titles.append(f"Root {i}")
+        wait_for_clock_past(mirror.list_sessions(limit=1)[0].updated_at)
+
+    pages = []
+    for offset in (0, 3, 6):
+        _, body, _ = await api("sessions", params={"roots": "1", "limit": 3, "offset": offset})
+        assert body["total"] == 7 and body["all_total"] == 21
+        pages += [(s["title"], s["child_count"]) for s in body["sessions"]]
+
+    assert pages == [(title, 2) for title in reversed(titles)]
+
+
+@one_store
+async def test_a_session_swapped_for_another_between_looks_is_seen(store, api):
+    # One deleted and one created between two listings: the count of sessions is the same,
+    # the listing still shows the new one and not the old.
+    mirror = store.open()
+    family = mirror.create_session("Family")
+    family.save()
+    mirror.create_session("Member", family.id).save()
+    old = mirror.create_session("Old")
+    old.save()
+    _, before, _ = await api("sessions", params={"roots": "1"})
+    assert [s["title"] for s in before["sessions"]] == ["Old", "Family"]
+
+    mirror.delete_session(old.id)
+    mirror.create_session("New").save()
+
+    _, after, _ = await api("sessions", params={"roots": "1"})
+    assert [s["title"] for s in after["sessions"]] == ["New", "Family"]
+    assert after["total"] == 2 and after["sessions"][1]["child_count"] == 1
+
+
+@one_store
+async def test_an_imported_child_with_an_old_date_joins_its_family(store, api):
+    from activemirror_jupyter import import_session
+
+    mirror = store.open()
+    parent = mirror.create_session("Parent")
+    parent.save()
+    assert (await api("sessions", params={"roots": "1"}))[1]["sessions"][0]["child_count"] == 0
+    elsewhere = store.open()
+    child = elsewhere.create_session("Child from last year", parent.id)
+    child.send("old news")
+    exported = child.export("json")
+    import_session(exported, mirror)
+
+    _, body, _ = await api("sessions", params={"roots": "1"})
+
+    assert [(s["title"], s["child_count"]) for s in body["sessions"]] == [("Parent", 1)]

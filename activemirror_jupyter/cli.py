@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from .core.errors import ActiveMirrorError
 from .core.exports import EXPORT_FORMATS
-from .core.fsutil import TMP_PREFIX
+from .core.fsutil import replacing
 from .core.imports import ON_CONFLICT
 from .core.serialize import session_record
 from .core.vault.files import vault_file_names, vault_folder
@@ -182,17 +180,8 @@ def _output(path: str | None) -> Iterator[TextIO]:
         return
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with replacing(target) as f:
+        yield f
 
 
 def _write_output(text: str, path: str | None) -> None:

@@ -8,12 +8,11 @@ import contextlib
 import errno
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from ..fsutil import TMP_PREFIX, fsync_dir
+from .. import fsutil
 from ..models import Attachment
 
 #: The file extension of each export format.
@@ -67,18 +66,8 @@ def replacing(path: Path, *, create_folders: bool = False) -> Iterator[TextIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path.parent))
-    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    with fsutil.replacing(path) as out:
+        yield out
 
 
 class AttachmentFolder:

@@ -16,6 +16,7 @@ outside dependency is missing (psycopg, PostgreSQL, Chromium) is skipped with th
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,17 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Any:
     if report.skipped and collector.config.getoption("require_all"):
         _missing_dependency_failure(report)
     return report
+
+
+@pytest.fixture(autouse=True)
+def _spawnable_main() -> Iterator[None]:
+    """A test that makes an IPython shell leaves ``sys.modules["__main__"]`` as the shell's
+    user module, which has no ``__spec__``; the ``spawn`` start method reads it, so every
+    later test starting a process would fail. Give it the ``None`` a script's module has."""
+    yield
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):
+        main.__spec__ = None
 
 
 @pytest.fixture(autouse=True)

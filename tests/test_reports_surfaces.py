@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
+from ipython_shell import ipython  # noqa: F401
 from test_reports import HOSTILE, assert_inert_html, family, report_session
-from traitlets.config import Config
 
 from activemirror_jupyter import ActiveMirror
 from activemirror_jupyter.cli import main
@@ -96,17 +96,8 @@ def test_cli_export_names_the_formats(store, capsys) -> None:
 # -- magics -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def ipython(tmp_path_factory: pytest.TempPathFactory) -> InteractiveShell:
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipythondir")))
-        return InteractiveShell.instance(config=config)
-
-
 @pytest.fixture
-def shell(ipython: InteractiveShell, activemirror_home: Path):
+def shell(ipython: InteractiveShell, activemirror_home: Path):  # noqa: F811
     ipython.reset(new_session=True)
     load_ipython_extension(ipython)
     with ActiveMirror() as mirror:

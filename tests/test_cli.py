@@ -68,9 +68,14 @@ def test_default_store_is_used_without_options(activemirror_home, capsys):
     assert session_id in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("fmt, expected", [("json", '"title": "Project Alpha"'),
-                                           ("markdown", "# Project Alpha"),
-                                           ("txt", "user: Kick-off")])
+@pytest.mark.parametrize(
+    "fmt, expected",
+    [
+        ("json", '"title": "Project Alpha"'),
+        ("markdown", "# Project Alpha"),
+        ("txt", "user: Kick-off"),
+    ],
+)
 def test_export_to_stdout_and_file(tmp_path, capsys, fmt, expected):
     db, ids = make_store(tmp_path)
     assert main(["export", ids[0], "--db", str(db), "--format", fmt]) == 0

@@ -9,6 +9,7 @@ cycle or the offending import with its file and line.
 from __future__ import annotations
 
 import ast
+import itertools
 from pathlib import Path
 
 PACKAGE = "activemirror_jupyter"
@@ -97,7 +98,7 @@ def test_the_import_graph_has_no_cycle() -> None:
     if cycle:
         steps = [
             f"  {a} -> {b}  ({modules()[a].relative_to(ROOT.parent)}:{lines[(a, b)]})"
-            for a, b in zip(cycle, cycle[1:])
+            for a, b in itertools.pairwise(cycle)
         ]
         raise AssertionError("import cycle:\n" + "\n".join(steps))
 

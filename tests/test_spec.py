@@ -186,9 +186,7 @@ def test_vault_tier(vault, activemirror_home):
 
     # Store sensitive data
     vault.store("health_goal", "Run marathon in 2024")
-    vault.store("salary_target", 150000, metadata={
-        "category": VaultCategory.PRIVATE
-    })
+    vault.store("salary_target", 150000, metadata={"category": VaultCategory.PRIVATE})
 
     # Retrieve
     goal = vault.retrieve("health_goal")
@@ -206,14 +204,11 @@ def test_long_term_memory(vault, mirror):
 
     session = mirror.create_session("Insights")
     # Store important insights in vault
-    vault.store("core_insight_2024_01", {
-        "insight": "Focus beats multitasking",
-        "source_session": session.id,
-        "confidence": "high"
-    }, metadata={
-        "category": VaultCategory.KNOWLEDGE,
-        "tags": ["productivity", "2024"]
-    })
+    vault.store(
+        "core_insight_2024_01",
+        {"insight": "Focus beats multitasking", "source_session": session.id, "confidence": "high"},
+        metadata={"category": VaultCategory.KNOWLEDGE, "tags": ["productivity", "2024"]},
+    )
 
     # Later, retrieve for context
     insights = vault.search("productivity")
@@ -243,7 +238,7 @@ def test_cross_device_export_import(mirror, tmp_path, activemirror_home):
 
     # Device A
     session.save()
-    export_data = session.export(format='json')
+    export_data = session.export(format="json")
 
     # Transfer export_data to Device B (USB, cloud, etc.)
 
@@ -268,15 +263,15 @@ def test_export_formats(mirror):
     session.send("Let's plan Q1")
     session.save()
 
-    export = session.export(format='json')
+    export = session.export(format="json")
     # Full structured data for import
     assert '"Let\'s plan Q1"' in export or "Let's plan Q1" in export
 
-    export = session.export(format='markdown')
+    export = session.export(format="markdown")
     # Readable in any text editor
     assert "# Formats" in export and "Let's plan Q1" in export
 
-    export = session.export(format='txt')
+    export = session.export(format="txt")
     # Simple transcript
     assert "Let's plan Q1" in export
 
@@ -296,7 +291,7 @@ def test_backup_strategy(mirror, vault, tmp_path):
     sessions = mirror.list_sessions()
     for session_meta in sessions:
         session = mirror.load_session(session_meta.session_id)
-        backup = session.export('json')
+        backup = session.export("json")
         save_to_backup_location(session.id, backup)
 
     # Backup vault
@@ -339,7 +334,7 @@ def test_export_critical_sessions(mirror):
 
     # Backup important conversations
     critical_session = mirror.load_session(important.id)
-    backup = critical_session.export('json')
+    backup = critical_session.export("json")
     save_to_secure_location(backup)
 
     assert "Critical conversation" in saved[0]

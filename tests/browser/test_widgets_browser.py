@@ -212,7 +212,9 @@ def test_chat_panel_sends_into_the_current_session(lab, seeded):
     lab.screenshot("chat-panel")
 
     # the magics autosave: the message is on disk for any other process
-    (meta,) = [s for s in seeded.mirror.list_sessions(limit=5) if s.title == "Chat from the browser"]
+    (meta,) = [
+        s for s in seeded.mirror.list_sessions(limit=5) if s.title == "Chat from the browser"
+    ]
     stored = seeded.mirror.load_session(meta.session_id).get_messages()
     assert [m.content for m in stored] == ["Typed into the chat panel <b>not bold</b>"]
 

@@ -62,7 +62,9 @@ def test_layout_is_the_spec_s(folder):
 
 def test_folder_built_by_hand_from_the_spec_opens_and_lists(folder):
     write_json(folder / "session_123.json", SPEC_SESSION)
-    write_json(folder / INDEX_FILE, {"sessions": ["session_123"], "updatedAt": "2024-01-15T14:30:00Z"})
+    write_json(
+        folder / INDEX_FILE, {"sessions": ["session_123"], "updatedAt": "2024-01-15T14:30:00Z"}
+    )
     with open_mirror(folder) as mirror:
         [meta] = mirror.list_sessions()
         assert meta.session_id == "session_123"
@@ -162,9 +164,7 @@ def test_damaged_index_is_rebuilt(folder, damage):
     (folder / INDEX_FILE).write_bytes(damage)
     with open_mirror(folder) as mirror:
         assert [m.title for m in mirror.list_sessions()] == ["kept"]
-        assert [m.content for m in mirror.load_session(session.id).get_messages()] == [
-            "still here"
-        ]
+        assert [m.content for m in mirror.load_session(session.id).get_messages()] == ["still here"]
 
 
 def test_index_damaged_while_open_is_rebuilt(folder):

@@ -48,8 +48,10 @@ def fill(mirror: ActiveMirror) -> list[str]:
 # -- single sessions ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("source, target", [("sqlite", "json"), ("json", "sqlite"),
-                                            ("json", "json"), ("memory", "sqlite")])
+@pytest.mark.parametrize(
+    "source, target",
+    [("sqlite", "json"), ("json", "sqlite"), ("json", "json"), ("memory", "sqlite")],
+)
 def test_json_export_import_export_is_identical(tmp_path, source, target):
     a = open_store(source, tmp_path, "a")
     b = open_store(target, tmp_path, "b")
@@ -109,8 +111,10 @@ def test_markdown_export_shows_attached_dataframes_as_tables(tmp_path):
         "dtypes": ["object", "float64"],
         "head": [["Paris", 12.5], ["<b>Oslo</b>|x", -3.0]],
     }
-    session.send("Look at this", metadata={"attachments": [snapshot, {"name": "n", "type": "int",
-                                                                      "repr": "42"}]})
+    session.send(
+        "Look at this",
+        metadata={"attachments": [snapshot, {"name": "n", "type": "int", "repr": "42"}]},
+    )
     md = session.export("markdown")
     assert "**Attached `df`** (pandas.DataFrame, 100 × 2)" in md
     assert "| city | temp |" in md
@@ -236,7 +240,7 @@ BAD_IMPORTS = {
     "not json or a file": ("hello world", "neither JSON text nor an existing file"),
     "deep nesting": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     "deep metadata": (
-        spec_with(metadata=json.loads("{\"a\": " * 150 + "1" + "}" * 150)),
+        spec_with(metadata=json.loads('{"a": ' * 150 + "1" + "}" * 150)),
         "nested more than",
     ),
     "duplicate keys": (raw_spec('"title"', '"title": "x", "title"'), "duplicate key 'title'"),
@@ -440,7 +444,9 @@ def test_a_message_id_held_by_another_session(mirror, storage_type):
         "title": "A",
         "createdAt": "2024-01-15T10:00:00Z",
         "updatedAt": "2024-01-15T10:00:00Z",
-        "messages": [{"id": "msg_1", "role": "user", "content": "hi", "timestamp": "2024-01-15T10:01:00Z"}],
+        "messages": [
+            {"id": "msg_1", "role": "user", "content": "hi", "timestamp": "2024-01-15T10:01:00Z"}
+        ],
     }
     import_session(first, mirror)
     second = {**first, "id": "session_b"}

@@ -335,12 +335,15 @@ function keepSidebarState(app: JupyterFrontEnd, state: IStateDB, sidebar: Mirror
   for (const type of ['click', 'input', 'change', 'keyup']) {
     sidebar.node.addEventListener(type, save);
   }
-  void Promise.all([state.fetch(STATE_KEY), app.restored]).then(([value]) => {
-    if (value && typeof value === 'object') {
-      saved = JSON.stringify(value);
-      void sidebar.restore(value as Partial<MirrorSidebar.IState>);
-    }
-  });
+  // The state database holds the workspace's data only once the layout is restored.
+  void app.restored
+    .then(() => state.fetch(STATE_KEY))
+    .then(value => {
+      if (value && typeof value === 'object') {
+        saved = JSON.stringify(value);
+        void sidebar.restore(value as Partial<MirrorSidebar.IState>);
+      }
+    });
 }
 
 export default plugin;

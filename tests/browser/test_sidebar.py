@@ -224,3 +224,46 @@ def test_the_panels_follow_the_dark_theme(lab, seeded):
         expect(sidebar.locator(".am-SessionItem").first).to_be_visible()
     finally:
         lab.execute("apputils:change-theme", {"theme": "JupyterLab Light"})
+
+
+def test_the_page_survives_live_refreshes(lab, seeded):
+    lab.open()
+    sidebar = open_sidebar(lab)
+    label = sidebar.locator(".am-Pager-label")
+    sidebar.locator(".am-Pager-next").click()
+    expect(label).to_have_text(re.compile(r"^Page 2 of 2"))
+    first_on_page_two = titles(sidebar).first.inner_text()
+
+    # A kernel saves a new session: the list follows without a click, still on page 2,
+    # shifted by the one that came in on top.
+    fresh = seeded.mirror.create_session("Saved while on page 2")
+    fresh.save()
+
+    expect(titles(sidebar).first).not_to_have_text(first_on_page_two)
+    expect(label).to_have_text(re.compile(r"^Page 2 of 2"))
+    seeded.mirror.delete_session(fresh.id)
+
+
+def test_the_view_keeps_the_readers_place_and_follows_the_newest(lab, seeded):
+    lab.open()
+    open_sidebar(lab)
+    view = open_session(lab, seeded.long_id)
+    listing = view.locator(".am-MessageList")
+    at_end = "l => l.scrollHeight - l.scrollTop - l.clientHeight < 24"
+    lab.page.wait_for_function(f"() => ({at_end})(document.querySelector('.am-MessageList'))")
+
+    # Reading the newest: a new message is followed.
+    session = seeded.mirror.load_session(seeded.long_id)
+    session.send("message 46")
+    session.save()
+    expect(messages(view).last).to_have_text("message 46")
+    lab.page.wait_for_function(f"() => ({at_end})(document.querySelector('.am-MessageList'))")
+
+    # Scrolled up to read: a new message does not move the page under the reader.
+    listing.hover()
+    lab.page.mouse.wheel(0, -10_000)
+    lab.page.wait_for_function("() => document.querySelector('.am-MessageList').scrollTop === 0")
+    session.send("message 47")
+    session.save()
+    expect(messages(view).last).to_have_text("message 47")
+    assert listing.evaluate("l => l.scrollTop") == 0

@@ -4,12 +4,13 @@ keyboard, the filters, hostile text staying text, and the search surviving live 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
 from mirror_ui import open_sidebar, record_dialogs, search, session_view
-from waiting import wait_for_clock_past
+from waiting import wait_for_clock_past, wait_until
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -145,3 +146,34 @@ def test_the_search_survives_live_refreshes(lab, seeded):
     expect(sidebar.locator(".am-Search-input")).to_have_value("obsidianwort")
     seeded.mirror.delete_session(later.id)
     expect(hits).to_have_count(2)
+
+
+def test_the_search_comes_back_after_a_reload(lab, seeded):
+    lab.open()
+    sidebar = open_sidebar(lab)
+    search(sidebar, "obsidianwort")
+    expect(sidebar.locator(".am-Hit")).to_have_count(2)
+    sidebar.locator(".am-Search-filtersToggle").click()
+    sidebar.locator(".am-Search-role").select_option("assistant")
+    expect(sidebar.locator(".am-Hit")).to_have_count(1)
+
+    # The state is saved (into JupyterLab's workspace) a moment after the last change;
+    # reload once it is.
+    def saved_role():
+        for path in (lab.server.root / "lab-workspaces").glob("*.jupyterlab-workspace"):
+            try:
+                data = json.loads(path.read_text())["data"]
+            except ValueError:  # caught mid-write: look again
+                return None
+            state = data.get("activemirror-jupyter:plugin:sidebar")
+            if state:
+                return state["search"]["role"]
+        return None
+
+    wait_until(lambda: saved_role() == "assistant", "the sidebar's state in the workspace")
+    lab.open(reset=False)
+
+    sidebar = lab.page.locator(".am-Sidebar")
+    expect(sidebar.locator(".am-Search-input")).to_have_value("obsidianwort")
+    expect(sidebar.locator(".am-Search-role")).to_have_value("assistant")
+    expect(sidebar.locator(".am-Hit")).to_have_count(1)

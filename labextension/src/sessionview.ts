@@ -20,11 +20,11 @@ import {
   ISessionSummary,
   IVerifyReport,
   MirrorApiError,
-  ROLES,
   verify
 } from './api';
 import { button, el, plural, tagList, timeElement } from './dom';
 import { Pager } from './pager';
+import { NoteBox } from './notebox';
 import { MessageRenderer } from './render';
 
 export namespace SessionView {
@@ -86,7 +86,8 @@ export class SessionView extends Widget {
       }
     });
     this._resizes = new ResizeObserver(() => this._applyPin());
-    this.node.append(header, this._pager.node, this._report, this._status, this._list, this._noteBox());
+    this._noteBox = new NoteBox({ send: (content, role) => this._send(content, role) });
+    this.node.append(header, this._pager.node, this._report, this._status, this._list, this._noteBox.node);
   }
 
   readonly sessionId: string;
@@ -150,7 +151,7 @@ export class SessionView extends Widget {
 
   /** Focus the note box. */
   focusNote(): void {
-    this._note.focus();
+    this._noteBox.focus();
   }
 
   dispose(): void {
@@ -176,56 +177,23 @@ export class SessionView extends Widget {
     return [verifyButton, exportButton, refresh, insert];
   }
 
-  private _noteBox(): HTMLElement {
-    const box = el('div', 'am-NoteBox');
-    this._note = el('textarea', 'jp-mod-styled am-NoteBox-input');
-    this._note.rows = 3;
-    this._note.placeholder = 'Add a note (Markdown). Ctrl+Enter sends.';
-    this._note.setAttribute('aria-label', 'New note');
-    this._note.addEventListener('keydown', event => {
-      if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        void this._send();
-      }
-    });
-    this._role = el('select', 'jp-mod-styled am-NoteBox-role');
-    this._role.setAttribute('aria-label', 'Role of the note');
-    this._role.append(...ROLES.map(role => new Option(role, role)));
-    this._sendButton = button('am-NoteBox-send jp-mod-accept', 'Send', 'Add the note to this session (Ctrl+Enter)');
-    this._sendButton.addEventListener('click', () => void this._send());
-    const controls = el('div', 'am-NoteBox-controls');
-    controls.append(this._role, this._sendButton);
-    this._sealedNote = el('div', 'am-NoteBox-sealed', 'This session is sealed: it can be read, verified and exported, not changed.');
-    this._sealedNote.hidden = true;
-    box.append(this._sealedNote, this._note, controls);
-    return box;
-  }
-
-  private async _send(): Promise<void> {
-    const content = this._note.value;
-    if (!content.trim() || this._sending) {
-      return;
-    }
-    this._sending = true;
-    this._sendButton.disabled = true;
+  /** Save a note from the box; true once saved. A refusal (a 409: sealed meanwhile) is
+   * one line under the toolbar, and the view catches up with the session. */
+  private async _send(content: string, role: string): Promise<boolean> {
     try {
-      const message = await addMessage(this.sessionId, content, this._role.value);
-      this._note.value = '';
+      const message = await addMessage(this.sessionId, content, role);
       this._highlighted = null;
       this._stickToEnd = true;
       await this._pager.show(1);
       this._setStatus('', false);
       this._options.onNoteAdded?.(message);
+      return true;
     } catch (error) {
-      const sealed = error instanceof MirrorApiError && error.status === 409;
       this._setStatus(describeError(error), true, true);
-      if (sealed) {
+      if (error instanceof MirrorApiError && error.status === 409) {
         void this.refresh();
       }
-    } finally {
-      this._sending = false;
-      this._sendButton.disabled = false;
-      this._note.focus();
+      return false;
     }
   }
 
@@ -343,11 +311,7 @@ export class SessionView extends Widget {
     if (tags) {
       this._badges.append(tags);
     }
-    const sealed = !!session.sealed;
-    this._sealedNote.hidden = !sealed;
-    this._note.disabled = sealed;
-    this._role.disabled = sealed;
-    this._sendButton.disabled = sealed;
+    this._noteBox.sealed = !!session.sealed;
   }
 
   private _renderMessages(messages: IMessage[], page: number): void {
@@ -408,11 +372,7 @@ export class SessionView extends Widget {
   private _report: HTMLDivElement;
   private _status: HTMLDivElement;
   private _list: HTMLOListElement;
-  private _note!: HTMLTextAreaElement;
-  private _role!: HTMLSelectElement;
-  private _sendButton!: HTMLButtonElement;
-  private _sealedNote!: HTMLDivElement;
-  private _sending = false;
+  private _noteBox: NoteBox;
   private _stickToEnd = false;
   private _highlighted: string | null = null;
   private _lastRendered = '';

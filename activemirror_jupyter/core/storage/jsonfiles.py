@@ -30,6 +30,9 @@ index when it grows, on close and on open. Every file is replaced atomically (a 
 file in the folder, fsynced, ``os.replace``-d, the folder fsynced). Every operation holds
 ``.activemirror.lock`` while it reads the journal on top of the files, so two kernels never
 lose each other's sessions and each sees the other's saves.
+
+Size: a little over 400 lines because it is one class, the Storage protocol for this store;
+the codec (:mod:`.jsoncodec`), files (:mod:`.jsonfolder`) and journal are already apart.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ updated_at, status, parent_session_id, metadata, max_context_messages, message_c
     with :func:`~..search.search_words` — the same function the other stores' search follows — so
     "whole words, case- and accent-insensitive" means exactly the same thing here. Rows that
     raw SQL inserts without it get it (and their ``seq``) from a trigger. Search goes through
-    the ``activemirror_search`` function so that row security does not keep it off the index.
+    the ``activemirror_find`` and ``activemirror_count`` functions so that row security does
+    not keep it off the index.
 
 Schema changes are named migration functions applied in order and recorded in
 ``activemirror_migrations``, as in the SQLite store; an advisory lock makes concurrent first
@@ -29,6 +30,9 @@ Connections come from a ``psycopg_pool`` pool (:mod:`.postgresql_connections`). 
 goes away, the operation raises a :class:`StorageError` saying so; writes are single
 transactions, so nothing is half-written, and a session keeps its unsaved messages, so
 ``save()`` succeeds again once the server is back.
+
+Size: a little over 400 lines because it is one class, the Storage protocol for this store;
+its connections and schema are already apart.
 """
 
 from __future__ import annotations

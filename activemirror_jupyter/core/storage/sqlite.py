@@ -18,6 +18,9 @@ or with the ActiveMirrorOS Python SDK 0.2.0 schema is upgraded in place, keeping
 Concurrency: WAL journal, every write in ``BEGIN IMMEDIATE`` with a 30 s busy timeout, so
 several kernels on one file queue up instead of failing. A lock that outlasts the timeout is
 reported as a busy database (a StorageError saying so), never as corruption.
+
+Size: a little over 400 lines because it is one class, the Storage protocol for this store;
+its schema (:mod:`.sqlite_schema`) and search (:mod:`.sqlite_search`) are already apart.
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ How writes stay safe:
 * Writers hold ``.vault.lock`` (``filelock``) and re-read the index under it, so two
   processes writing one vault never lose each other's entries. Readers need no lock: they
   see whole files only, and notice another process's write by the index's fresh nonce.
+
+Size: a little over 400 lines because it is one class, the vault's public API; the format,
+entries, signing and files are already apart.
 """
 
 from __future__ import annotations

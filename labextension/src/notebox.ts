@@ -27,7 +27,7 @@ export class NoteBox {
         void this.submit();
       }
     });
-    this._role = el('select', 'jp-mod-styled am-NoteBox-role');
+    this._role = el('select', 'am-NoteBox-role');
     this._role.setAttribute('aria-label', 'Role of the note');
     this._role.append(...ROLES.map(role => new Option(role, role)));
     this._button = button('am-NoteBox-send jp-mod-accept', 'Send', 'Add the note to this session (Ctrl+Enter)');

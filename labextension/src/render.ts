@@ -275,7 +275,7 @@ function attachmentLabel(message: IMessage, attachment: IAttachment): HTMLElemen
   link.setAttribute('download', attachment.name);
   link.title = `Download ${attachment.name} (${attachment.mime_type})`;
   label.append(
-    fileIcon.element({ tag: 'span', className: 'am-Attachment-icon', elementPosition: 'center' }),
+    fileIcon.element({ tag: 'span', className: 'am-Attachment-icon' }),
     link,
     el('span', 'am-Attachment-meta', ` · ${attachment.mime_type} · ${formatSize(attachment.size)}`)
   );
@@ -329,7 +329,7 @@ function snapshotTable(item: Record<string, unknown>): HTMLElement {
   const name = typeof item.name === 'string' ? item.name : 'attachment';
   const label = el('div', 'am-Attachment-label');
   label.append(
-    tableRowsIcon.element({ tag: 'span', className: 'am-Attachment-icon', elementPosition: 'center' }),
+    tableRowsIcon.element({ tag: 'span', className: 'am-Attachment-icon' }),
     document.createTextNode(`${name}${facts.length ? ` (${facts.join(', ')})` : ''}`)
   );
   box.append(label);

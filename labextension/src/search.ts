@@ -125,7 +125,7 @@ export class SearchPanel {
 
   private _filterFields(): HTMLDivElement {
     const box = el('div', 'am-Search-filters');
-    this._role = el('select', 'jp-mod-styled am-Search-role');
+    this._role = el('select', 'am-Search-role');
     this._role.append(new Option('Any role', ''), ...ROLES.map(role => new Option(role, role)));
     this._tag = el('input', 'jp-mod-styled am-Search-tag');
     this._tag.placeholder = 'tag';

@@ -212,7 +212,7 @@ export class SessionView extends Widget {
   private _showReport(report: IVerifyReport): void {
     this._report.replaceChildren();
     this._report.classList.add(report.ok ? 'am-mod-ok' : 'am-mod-error');
-    const sealed = this._session?.sealed ? ', seal' : '';
+    const sealed = this._session?.sealed ? ' and seal' : '';
     this._report.append(
       el(
         'div',
@@ -294,7 +294,7 @@ export class SessionView extends Widget {
       const seal = (session.metadata?.seal ?? {}) as Record<string, unknown>;
       const badge = el('span', 'am-Seal');
       badge.append(
-        lockIcon.element({ tag: 'span', className: 'am-Seal-icon', elementPosition: 'center' }),
+        lockIcon.element({ tag: 'span', className: 'am-Seal-icon' }),
         document.createTextNode('Sealed')
       );
       badge.title = [

@@ -237,7 +237,7 @@ def test_a_sealed_session_shows_its_seal_and_verifies(lab, seeded, jupyter_lab):
     view.locator(".am-SessionView-verify").click()
     report = view.locator(".am-VerifyReport")
     expect(report).to_have_text(
-        "✓ Verified: 2 messages, hash chain, seal intact — nothing changed since saved."
+        "✓ Verified: 2 messages, hash chain and seal intact — nothing changed since saved."
     )
     lab.screenshot("verified")
 

@@ -313,3 +313,25 @@ async def test_the_change_token_moves_on_every_save_by_anyone(store, api, api_se
     mirror.delete_session(session.id)
     _, fourth, _ = await api("changes")
     assert fourth != third
+
+
+@one_store
+async def test_an_export_can_take_the_whole_family(store, api):
+    mirror = store.open()
+    parent = mirror.create_session("Project")
+    parent.send("the plan")
+    parent.save()
+    child = mirror.create_session("Sprint", parent.id)
+    child.send("the sprint notes")
+    child.save()
+
+    status, alone, _ = await api("sessions", parent.id, "export", params={"format": "markdown"})
+    _, family, _ = await api(
+        "sessions", parent.id, "export", params={"format": "markdown", "children": "1"}
+    )
+
+    assert status == 200
+    assert "the sprint notes" not in alone
+    assert "the plan" in family and "the sprint notes" in family
+    status, body, _ = await api("sessions", parent.id, "export", params={"children": "maybe"})
+    assert status == 400 and "children" in body["message"]

@@ -17,6 +17,7 @@ outside dependency is missing (psycopg, PostgreSQL, Chromium) is skipped with th
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ SLOW = {
     "tests/core/test_sqlite.py::test_kill_9_during_saves_never_loses_a_returned_save",  # 3.4 s
     "tests/server/test_packaging.py::test_the_labextension_is_enabled_and_ok",  # 2.3 s
     "tests/server/test_packaging.py::test_the_server_extension_is_enabled_and_loads",  # 1.8 s
+    "tests/test_reports.py::test_a_10000_message_report_is_written_with_bounded_memory",  # 7.5 s
+    "tests/test_capture_kernel.py::test_autolog_changes_nothing_the_notebook_shows",  # 5.4 s
+    "tests/test_reports_notebook.py::test_cells_autologged_in_a_kernel_come_back_as_a_notebook_that_reruns",  # 3.2 s
 }
 
 
@@ -71,6 +75,10 @@ def _runs_notebooks(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    names = {item.nodeid.replace("\\", "/").split("[")[0] for item in items}
+    files = {name.split("::")[0] for name in names}
+    for stale in sorted(n for n in SLOW - names if n.split("::")[0] in files):
+        warnings.warn(f"SLOW names a test that is not there (renamed?): {stale}", stacklevel=1)
     for item in items:
         path = item.nodeid.replace("\\", "/")
         if path.startswith("tests/browser/"):

@@ -65,6 +65,7 @@ def test_the_installed_frontend_is_built_from_the_current_sources():
     inputs = [
         *(SOURCES / "src").glob("*.ts"),
         *(SOURCES / "style").glob("*"),
+        *(SOURCES / "schema").glob("*.json"),
         SOURCES / "tsconfig.json",
         SOURCES / "package.json",
     ]

@@ -248,6 +248,23 @@ def test_messages_of_another_session(shell: Shell) -> None:
     assert list(ran.result["content"]) == ["in the first"]
 
 
+def test_messages_counts_what_another_process_added(
+    shell: Shell, activemirror_home: Path
+) -> None:
+    """A note added from the JupyterLab panel (another process) shows in the kernel's table,
+    and the caption above it counts it."""
+    shell.run("%mirror_session new Shared")
+    shell.run("%%mirror_send\nfrom the kernel")
+    with ActiveMirror(db_path=activemirror_home / "conversations.db") as other:
+        panel = other.load_session(shell.magics.session.id)
+        panel.send("from the panel")
+        panel.save()
+    ran = shell.run("%mirror_session messages")
+    assert list(ran.result["content"]) == ["from the kernel", "from the panel"]
+    assert "page 1 of 1 · messages 1–2 of 2" in ran.out
+    assert "2 messages" in shell.run("%mirror_session").out
+
+
 def test_save_with_autosave_off(shell: Shell, activemirror_home: Path) -> None:
     shell.run("%config MirrorMagics.autosave = False")
     shell.run("%mirror_session new Careful")

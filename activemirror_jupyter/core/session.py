@@ -140,7 +140,8 @@ class Session:
 
     @property
     def message_count(self) -> int:
-        """Saved plus unsaved messages, as this session last knew them."""
+        """Saved plus unsaved messages, as this session last knew them (a save or a
+        :meth:`get_messages` learns what other kernels added)."""
         return self._saved_count + len(self._unsaved)
 
     @property
@@ -286,7 +287,9 @@ class Session:
         check_page(limit, offset)
         with self._lock:
             unsaved = list(self._unsaved)
-            saved = self._mirror.store.count_messages(self.id) if self._stored else 0
+            if self._stored:  # another kernel may have added to it since
+                self._saved_count = self._mirror.store.count_messages(self.id)
+            saved = self._saved_count
         start, stop = page_bounds(saved + len(unsaved), limit, offset)
         page = (
             self._mirror.store.get_messages(self.id, start, min(stop, saved))

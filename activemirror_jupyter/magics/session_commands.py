@@ -151,15 +151,14 @@ def _messages(m: MagicsAPI, args: argparse.Namespace) -> Any:
         raise UsageError("%mirror_session messages: use --offset or --page, not both")
     session = m.open_session(args.session) if args.session else m.current()
     limit = args.limit or m.page_size
-    total = session.message_count
-    page = Page(total, limit, args.offset or 0)
-    if args.page is not None:
-        page = Page.numbered(total, limit, args.page)
-        if args.page > page.count:
-            raise UsageError(
-                f"%mirror_session messages: page {args.page} is past the last page ({page.count})"
-            )
-    frame = frames().messages_frame(session.get_messages(limit=limit, offset=page.offset))
+    offset = (args.offset or 0) if args.page is None else (args.page - 1) * limit
+    messages = session.get_messages(limit=limit, offset=offset)
+    page = Page(session.message_count, limit, offset)  # counted by that read
+    if args.page is not None and args.page > page.count:
+        raise UsageError(
+            f"%mirror_session messages: page {args.page} is past the last page ({page.count})"
+        )
+    frame = frames().messages_frame(messages)
     print(page.caption())
     return frame
 

@@ -21,7 +21,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 # The JupyterLab frontend. The editable install builds it once; this rebuilds it whenever
 # labextension/ changes and links the build into .venv, so JupyterLab serves the sources.
 LABEXT     := $(VENV)/.labextension
-LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json \
+LABEXT_SRC := $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*) \
+              labextension/package.json \
               labextension/package-lock.json labextension/tsconfig.json
 
 $(LABEXT): $(STAMP) $(LABEXT_SRC)
@@ -57,6 +58,7 @@ test-pythons:
 
 lint: install
 	$(BIN)/ruff check activemirror_jupyter tests benchmarks
+	$(BIN)/ruff format --check activemirror_jupyter tests benchmarks
 
 # Extra JupyterLab options: make lab LAB_ARGS="--port 9999"
 LAB_ARGS ?=

@@ -248,9 +248,7 @@ def test_messages_of_another_session(shell: Shell) -> None:
     assert list(ran.result["content"]) == ["in the first"]
 
 
-def test_messages_counts_what_another_process_added(
-    shell: Shell, activemirror_home: Path
-) -> None:
+def test_messages_counts_what_another_process_added(shell: Shell, activemirror_home: Path) -> None:
     """A note added from the JupyterLab panel (another process) shows in the kernel's table,
     and the caption above it counts it."""
     shell.run("%mirror_session new Shared")

@@ -72,6 +72,10 @@ def build(path: Path | None = None) -> Path:
     partial.rename(path)
     for name in ("-wal", "-shm"):
         Path(str(partial) + name).unlink(missing_ok=True)
+    if path.parent == CACHE:  # one cached store at a time: each is ~400 MB
+        for older in CACHE.glob("million-*.db"):
+            if older != path:
+                older.unlink()
     print(f"built {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return path
 

@@ -189,7 +189,7 @@ def test_the_magic_shows_the_report_in_jupyterlab_in_a_sandboxed_frame(lab) -> N
     )
     frame_element = area.locator("iframe")
     expect(frame_element).to_have_count(1)
-    assert frame_element.get_attribute("sandbox") == ""
+    expect(frame_element).to_have_attribute("sandbox", "")
     frame = area.frame_locator("iframe")
     expect(frame.locator(".am-session-head h1")).to_have_text("root session")
     expect(frame.locator(".am-session-head h3")).to_have_text("grandchild session")
@@ -213,7 +213,7 @@ def test_the_session_browser_shows_the_report_in_a_sandboxed_frame(lab) -> None:
     )
     frame_element = lab.page.locator(".am-session-browser iframe")
     expect(frame_element).to_have_count(1)
-    assert frame_element.get_attribute("sandbox") == ""
+    expect(frame_element).to_have_attribute("sandbox", "")
     frame = lab.page.frame_locator(".am-session-browser iframe")
     expect(frame.locator(".am-session-head h1")).to_have_text("Browsed study")
     expect(frame.locator("table.am-csv tbody tr")).to_have_count(20)

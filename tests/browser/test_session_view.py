@@ -163,8 +163,9 @@ def test_cells_are_highlighted_code_with_their_outputs(lab, seeded):
     expect(code).to_contain_text("for i in range(3):")
     keyword = code.locator("code span", has_text="import").first
     expect(keyword).to_be_visible()  # highlighted by JupyterLab's CodeMirror: its own colour
-    assert keyword.evaluate(
-        "k => getComputedStyle(k).color !== getComputedStyle(k.closest('code')).color"
+    lab.page.wait_for_function(
+        "k => getComputedStyle(k).color !== getComputedStyle(k.closest('code')).color",
+        arg=keyword.element_handle(),
     )
     outputs = cell.locator(".am-Output")
     expect(outputs).to_have_count(3)

@@ -145,8 +145,15 @@ def timestamp_text(message: Message) -> str:
     found = message.__dict__.get("_timestamp_text")
     if found is None:
         found = to_iso(message.timestamp)
-        object.__setattr__(message, "_timestamp_text", found)  # a cache on a frozen value
+        keep_timestamp_text(message, found)
     return found
+
+
+def keep_timestamp_text(message: Message, text: str) -> Message:
+    """Keep ``text`` — which must be ``to_iso(message.timestamp)``, e.g. the text a store
+    just parsed it from — as the message's timestamp text; returns the message."""
+    object.__setattr__(message, "_timestamp_text", text)  # a cache on a frozen value
+    return message
 
 
 def is_cell(message: Message) -> bool:

@@ -16,6 +16,18 @@ def to_iso(dt: datetime) -> str:
     return dt.isoformat(timespec="microseconds")[:-6] + "Z"  # without "+00:00"
 
 
+def is_written_form(text: str) -> bool:
+    """Whether ``text`` has the exact shape :func:`to_iso` writes; such text, once it parses,
+    is what :func:`to_iso` gives back for it (so it need not be formatted again)."""
+    return (
+        len(text) == 27
+        and text.isascii()
+        and text[26] == "Z"
+        and text[10] == "T"
+        and text[19] == "."
+    )
+
+
 def from_iso(text: str) -> datetime:
     """Parse an ISO 8601 timestamp; naive ones (older files) are read as UTC.
 

@@ -127,8 +127,27 @@ def sqlite_tampered(tmp_path, change):
             "changed",
             1,
         ),
+        (
+            lambda db, ids: db.execute(
+                "UPDATE messages SET timestamp = substr(timestamp, 1, 25) || "
+                "CASE substr(timestamp, 26, 1) WHEN '0' THEN '1' ELSE '0' END || 'Z' "
+                "WHERE id = ?",
+                (ids[2],),
+            ),
+            "changed",
+            2,
+        ),
     ],
-    ids=["content", "metadata", "deleted", "deleted-last", "inserted", "reordered", "attachment"],
+    ids=[
+        "content",
+        "metadata",
+        "deleted",
+        "deleted-last",
+        "inserted",
+        "reordered",
+        "attachment",
+        "timestamp-by-a-microsecond",
+    ],
 )
 def test_sqlite_changes_behind_the_api_are_reported_where_they_start(tmp_path, change, kind, at):
     report, ids = sqlite_tampered(tmp_path, change)
@@ -137,6 +156,18 @@ def test_sqlite_changes_behind_the_api_are_reported_where_they_start(tmp_path, c
     assert first.kind == kind
     expected = ids[at] if isinstance(at, int) else at
     assert first.message_id == expected
+
+
+def test_the_same_instant_written_another_way_is_not_a_change(tmp_path):
+    """The hash covers the time, not how a tool chose to write it."""
+    report, _ = sqlite_tampered(
+        tmp_path,
+        lambda db, ids: db.execute(
+            "UPDATE messages SET timestamp = replace(timestamp, 'Z', '+00:00') WHERE id = ?",
+            (ids[0],),
+        ),
+    )
+    assert report.ok, report.lines()
 
 
 def test_an_edited_json_file_is_reported_at_the_message_it_touches(tmp_path):

@@ -35,6 +35,7 @@ from ..models import (
     check_attachment_name,
     check_mime_type,
     check_sha256,
+    keep_timestamp_text,
 )
 from ..timeutil import from_iso, to_iso
 
@@ -199,16 +200,18 @@ def message_from_record(session_id: str, raw: Any, path: Path, pos: int, reader:
         message_id = validate_id(raw.get("id"), "message id")
     except InvalidIdError as exc:
         raise _field_error(path, f"{what}.id", f"is unsafe ({exc})") from None
-    return Message(
+    timestamp = _time(raw.get("timestamp"), path, f"{what}.timestamp")
+    message = Message(
         id=message_id,
         session_id=session_id,
         role=role,
         content=_text(raw, "content", path),
-        timestamp=from_iso(_time(raw.get("timestamp"), path, f"{what}.timestamp")),
+        timestamp=from_iso(timestamp),
         metadata=metadata if isinstance(metadata, dict) else {},
         attachments=_attachments(raw.get("attachments", []), path, what, reader),
         hash=raw.get("hash") if isinstance(raw.get("hash"), str) else None,
     )
+    return keep_timestamp_text(message, timestamp)
 
 
 def _attachments(raw: Any, path: Path, what: str, reader: Reader) -> tuple[Attachment, ...]:

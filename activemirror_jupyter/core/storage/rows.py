@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..models import Attachment, Message, SessionMetadata
+from ..models import Attachment, Message, SessionMetadata, keep_timestamp_text
+from ..timeutil import is_written_form
 
 SESSION_COLUMNS = (
     "id, user_id, title, created_at, updated_at, status, "
@@ -72,7 +73,7 @@ def message_from_row(
     attachments: tuple[Attachment, ...] = (),
 ) -> Message:
     """A row in MESSAGE_COLUMNS order."""
-    return Message(
+    message = Message(
         id=row[0],
         session_id=row[1],
         role=row[2],
@@ -82,6 +83,9 @@ def message_from_row(
         attachments=attachments,
         hash=row[6],
     )
+    if isinstance(row[4], str) and is_written_form(row[4]):
+        keep_timestamp_text(message, row[4])  # verify and the API need not format it again
+    return message
 
 
 def attachments_by_message(

@@ -16,6 +16,7 @@ outside dependency is missing (psycopg, PostgreSQL, Chromium) is skipped with th
 
 from __future__ import annotations
 
+import gc
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -55,6 +56,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail, instead of skipping, tests whose outside dependency (psycopg, PostgreSQL, "
         "Chromium, the built frontend) is missing; `make test` passes it",
     )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What importing and collecting made lives for the whole run: move it out of the garbage
+    collector's sight, so each full collection stays cheap — IPython's ``reset()``, which the
+    shell fixtures call around every test, runs one (the fast core: 93 s before, 55 s after)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _is_postgresql(item: pytest.Item) -> bool:

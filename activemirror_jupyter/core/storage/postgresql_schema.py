@@ -263,12 +263,13 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     db.execute("DROP FUNCTION activemirror_search(text, tsquery, text, integer)")
     # Two branches, each driven by a GIN index: messages whose content holds the words, and
     # (UNION ALL, not counting them twice) messages that hold them only in a text
-    # attachment. The functions tell the planner so (enable_seqscan off: index scans
-    # whatever the statistics say — right after a bulk save there are none, and the
-    # filters' "x IS NULL OR …" hide selectivity; jit off: nothing worth compiling). The role
-    # check depends on no row, so PostgreSQL evaluates it once. A caller's ``current_user``
-    # is a ``name``, whose "C" collation the parameter would take (see OWN): compared in
-    # the column's collation, ``owner`` leads the indexes again.
+    # attachment. Each branch first looks the words up (a MATERIALIZED CTE, and with
+    # enable_seqscan off only the GIN index can serve it), then checks the owner and the
+    # filters on those rows: the planner would otherwise start from the owner's btree, which
+    # right after a bulk save (no statistics yet) it takes for selective, and filter every
+    # row of the owner. jit off: nothing worth compiling. The role check depends on no row,
+    # so PostgreSQL evaluates it once. A caller's ``current_user`` is a ``name``, whose "C"
+    # collation the parameter would take (see OWN): compared in the column's collation.
     role = ROLE
     filters = (
         " AND pg_has_role(session_user, for_role, 'MEMBER')"
@@ -279,10 +280,15 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
         " AND (since IS NULL OR m.timestamp >= since)"
         " AND (until IS NULL OR m.timestamp < until)"
     )
-    by_content = f" FROM messages AS m WHERE m.owner = {role} AND m.search_vector @@ query"
+    words = (
+        " WITH by_words AS MATERIALIZED (SELECT * FROM messages WHERE search_vector @@ query),"
+        " in_files AS MATERIALIZED"
+        "  (SELECT owner, message_id FROM attachments WHERE search_vector @@ query)"
+    )
+    by_content = f" FROM by_words AS m WHERE m.owner = {role}"
     by_attachment = (
         f" FROM messages AS m WHERE m.owner = {role} AND m.id = ANY(ARRAY("
-        f"SELECT message_id FROM attachments WHERE owner = {role} AND search_vector @@ query))"
+        f"SELECT message_id FROM in_files WHERE owner = {role}))"
         " AND NOT coalesce(m.search_vector @@ query, false)"
     )
     arguments = (
@@ -293,8 +299,11 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     db.execute(
         sql.SQL(
             "CREATE FUNCTION activemirror_find(" + arguments + ", max_rows integer, skip integer)"
-            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER" + settings + " AS $$"
-            " SELECT m.*"
+            " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
+            + settings
+            + " AS $$"
+            + words
+            + " SELECT m.*"
             + by_content
             + filters
             + " UNION ALL SELECT m.*"
@@ -306,8 +315,14 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     db.execute(
         sql.SQL(
             "CREATE FUNCTION activemirror_count(" + arguments + ")"
-            " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER" + settings + " AS $$"
-            " SELECT (SELECT count(*)" + by_content + filters + ")"
+            " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
+            + settings
+            + " AS $$"
+            + words
+            + " SELECT (SELECT count(*)"
+            + by_content
+            + filters
+            + ")"
             " + (SELECT count(*)" + by_attachment + filters + ") $$"
         ).format(sql.Identifier(schema))
     )

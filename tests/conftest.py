@@ -46,6 +46,8 @@ SLOW = {
     "tests/test_reports.py::test_a_10000_message_report_is_written_with_bounded_memory",  # 7.5 s
     "tests/test_capture_kernel.py::test_autolog_changes_nothing_the_notebook_shows",  # 5.4 s
     "tests/test_reports_notebook.py::test_cells_autologged_in_a_kernel_come_back_as_a_notebook_that_reruns",  # 3.2 s
+    "tests/test_notebooks.py::test_research_log",  # 2.5 s
+    "tests/test_notebook_assistant.py::test_assistant_notebook_runs_headless",  # 2.0 s
 }
 
 

@@ -11,7 +11,8 @@ pyproject.toml changed), and run
 The JupyterLab frontend is not rebuilt for these venvs: when `make install` has built it
 (activemirror_jupyter/labextension/), HATCH_JUPYTER_BUILDER_SKIP_NPM=1 tells
 hatch-jupyter-builder to skip npm. In a fresh clone without that build the install runs npm
-once, like `make install`.
+once, like `make install`. Each venv then links that build (`jupyter labextension develop`),
+as `make install` does for .venv, so it never serves a copy older than the build.
 
 A version with no interpreter is reported loudly and makes the run fail, as does a failing
 test: asking for a version and not testing it would be a silent skip. To test fewer
@@ -108,6 +109,16 @@ def install(python: str, venv: Path) -> bool:
     return True
 
 
+def link_frontend(venv: Path) -> bool:
+    """Serve the current build from ``venv`` (a link, not the copy pip installed)."""
+    if not BUILT_FRONTEND.exists():
+        return True
+    env = dict(os.environ, PATH=str(venv / "bin") + os.pathsep + os.environ.get("PATH", ""))
+    jupyter = str(venv / "bin" / "jupyter")
+    develop = [jupyter, "labextension", "develop", "--overwrite", "."]
+    return run(develop, env=env, stdout=subprocess.DEVNULL) == 0
+
+
 def main(versions: list[str]) -> int:
     results: list[tuple[str, str, str]] = []  # version, interpreter, outcome
     for version in versions:
@@ -119,7 +130,7 @@ def main(versions: list[str]) -> int:
             results.append((version, "-", "NOT FOUND"))
             continue
         venv = REPO / f".venv-{version}"
-        if not install(python, venv):
+        if not install(python, venv) or not link_frontend(venv):
             results.append((version, python, "INSTALL FAILED"))
             continue
         started = time.monotonic()

@@ -37,7 +37,7 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 STORE_TYPES = ["memory", "sqlite", "json", "postgresql"]
 
 # Tests that take seconds on an idle machine: they start (and kill) many processes, or wait
-# out connection timeouts. Measured with `pytest --durations=30` on an idle 2-core machine.
+# out connection timeouts. Measured with `pytest --durations=30` on this 2-core machine.
 SLOW = {
     "tests/core/test_postgresql.py::test_server_stopped_and_restarted_mid_session",  # 4.3 s
     "tests/core/test_sqlite.py::test_kill_9_during_saves_never_loses_a_returned_save",  # 3.4 s

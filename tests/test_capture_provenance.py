@@ -174,7 +174,7 @@ def test_nothing_raises_when_the_machine_cannot_say(monkeypatch: pytest.MonkeyPa
         raise OSError("site-packages is unreadable")
 
     monkeypatch.setattr(getpass, "getuser", no_user)
-    monkeypatch.setattr(metadata, "packages_distributions", broken)
+    monkeypatch.setattr(metadata, "distributions", broken)
     facts = provenance()
     assert facts["user"] == str(os.getuid())
     assert facts["packages"] == {}

@@ -97,6 +97,10 @@ class OutputRecorder:
         self._wrap(hook, "start_displayhook", self._quietly("start"))
         self._wrap(hook, "finish_displayhook", self._quietly("finish"))
         self._wrap(hook, "write_format_data", self._write_format_data)
+        # The shell's own report of the cell's error (printed to a stream by IPython 8, to
+        # stderr by IPython 9; sent as an error message by ipykernel) is not an output of
+        # the cell: the error is recorded in the cell's metadata.
+        self._wrap(self.shell, "_showtraceback", self._silently)
 
     def stop(self) -> None:
         """Unwrap, newest first. A wrapper that someone wrapped again meanwhile is left to
@@ -137,7 +141,7 @@ class OutputRecorder:
         def make(original: Any) -> Any:
             def write(data: Any, *args: Any, **kwargs: Any) -> Any:
                 result = original(data, *args, **kwargs)
-                if isinstance(data, str) and data and not self._quiet and not self._traceback():
+                if isinstance(data, str) and data and not self._quiet:
                     self._guard(self._add_text, name, data)
                 return result
 
@@ -197,6 +201,16 @@ class OutputRecorder:
 
         return make
 
+    def _silently(self, original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._quiet += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._quiet -= 1
+
+        return call
+
     def _write_format_data(self, original: Any) -> Any:
         def write_format_data(format_dict: Any, *args: Any, **kwargs: Any) -> Any:
             result = original(format_dict, *args, **kwargs)
@@ -204,9 +218,6 @@ class OutputRecorder:
             return result
 
         return write_format_data
-
-    def _traceback(self) -> bool:
-        return bool(getattr(self.shell, "showing_traceback", False))
 
     def _guard(self, record: Any, *args: Any) -> None:
         if not self.active:

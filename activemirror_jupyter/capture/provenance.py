@@ -9,6 +9,7 @@ prompt) is killed and costs at most :data:`GIT_TIMEOUT` seconds.
 from __future__ import annotations
 
 import getpass
+import inspect
 import os
 import platform
 import re
@@ -89,7 +90,7 @@ def imported_packages() -> dict[str, str]:
     """``{distribution: version}`` for every installed distribution that provides a module
     imported in this process, sorted by name."""
     try:
-        owners = metadata.packages_distributions()
+        owners = _module_owners()
     except Exception:  # a broken installation's metadata must not stop a record
         return {}
     top_level = {name.partition(".")[0] for name in list(sys.modules)}
@@ -182,3 +183,27 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     if process.stdout is not None:
         process.stdout.close()
     process.wait()
+
+
+def _module_owners() -> dict[str, list[str]]:
+    """``{top-level module: [distribution, …]}`` as Python 3.11+'s
+    ``packages_distributions()`` gives it: from ``top_level.txt``, or, for a distribution
+    without one (pandas, for one), from the files its ``RECORD`` lists — which Python 3.10
+    does not do, so it would leave such packages out."""
+    owners: dict[str, list[str]] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        for module in (dist.read_text("top_level.txt") or "").split() or _top_level_files(dist):
+            owners.setdefault(module, []).append(name)
+    return owners
+
+
+def _top_level_files(dist: metadata.Distribution) -> set[str]:
+    """The importable top-level names among a distribution's files: ``pkg/…`` → ``pkg``,
+    ``mod.py`` → ``mod``."""
+    names = set()
+    for file in dist.files or ():
+        top = file.parts[0] if len(file.parts) > 1 else inspect.getmodulename(file.name)
+        if top and "." not in top and top != "__pycache__":
+            names.add(top)
+    return names

@@ -10,6 +10,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -163,7 +164,35 @@ def test_the_notebook_path_comes_from_the_kernel(monkeypatch: pytest.MonkeyPatch
     assert provenance()["notebook"] == "/home/me/research/study.ipynb"
 
 
-def test_nothing_raises_when_the_machine_cannot_say(monkeypatch: pytest.MonkeyPatch) -> None:
+def install(site: Path, name: str, version: str) -> None:
+    """What pip leaves for a one-module distribution: the module and its metadata folder."""
+    (site / name).mkdir()
+    (site / name / "__init__.py").write_text("")
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text(f"{name}\n")
+
+
+def test_a_package_installed_or_upgraded_in_the_kernel_is_in_the_next_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert "freshly_installed" not in provenance()["packages"]  # read once, then kept
+    install(site, "freshly_installed", "1.0")
+    monkeypatch.setitem(sys.modules, "freshly_installed", types.ModuleType("freshly_installed"))
+    assert provenance()["packages"]["freshly_installed"] == "1.0"
+    shutil.rmtree(site / "freshly_installed-1.0.dist-info")  # pip install -U: 1.0 → 2.0
+    shutil.rmtree(site / "freshly_installed")
+    install(site, "freshly_installed", "2.0")
+    assert provenance()["packages"]["freshly_installed"] == "2.0"
+
+
+def test_nothing_raises_when_the_machine_cannot_say(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import getpass
     from importlib import metadata
 
@@ -175,6 +204,7 @@ def test_nothing_raises_when_the_machine_cannot_say(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(getpass, "getuser", no_user)
     monkeypatch.setattr(metadata, "distributions", broken)
+    monkeypatch.syspath_prepend(str(tmp_path))  # a new path entry: the metadata is read again
     facts = provenance()
     assert facts["user"] == str(os.getuid())
     assert facts["packages"] == {}

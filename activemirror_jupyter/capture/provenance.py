@@ -94,17 +94,7 @@ def imported_packages() -> dict[str, str]:
     except Exception:  # a broken installation's metadata must not stop a record
         return {}
     top_level = {name.partition(".")[0] for name in list(sys.modules)}
-    found: dict[str, str] = {}
-    for module in top_level & set(owners):
-        for dist in owners[module]:
-            if dist in found:
-                continue
-            try:
-                version = metadata.version(dist)
-            except Exception:
-                continue
-            if version:
-                found[dist] = version
+    found = dict(dist for module in top_level & set(owners) for dist in owners[module])
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
 
 
@@ -185,16 +175,49 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _module_owners() -> dict[str, list[str]]:
-    """``{top-level module: [distribution, …]}`` as Python 3.11+'s
-    ``packages_distributions()`` gives it: from ``top_level.txt``, or, for a distribution
+#: What :func:`_module_owners` last read, and the state of ``sys.path`` it read it from.
+_owners_read: tuple[tuple[Any, ...], dict[str, list[tuple[str, str]]]] | None = None
+
+
+def _module_owners() -> dict[str, list[tuple[str, str]]]:
+    """``{top-level module: [(distribution, version), …]}``, read again only when something
+    was installed, upgraded or removed (reading every distribution's metadata takes ~0.1 s;
+    checking costs a folder listing per ``sys.path`` entry)."""
+    global _owners_read
+    state = _installed_state()
+    if _owners_read is None or _owners_read[0] != state:
+        _owners_read = (state, _read_module_owners())
+    return _owners_read[1]
+
+
+def _installed_state() -> tuple[Any, ...]:
+    """The metadata folders on ``sys.path`` (their names carry the versions): they change
+    whenever a distribution is installed, upgraded or removed."""
+    state = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:  # a zip file, or a folder that is gone
+            names = []
+        state.append((entry, sorted(n for n in names if n.endswith((".dist-info", ".egg-info")))))
+    return tuple((entry, tuple(names)) for entry, names in state)
+
+
+def _read_module_owners() -> dict[str, list[tuple[str, str]]]:
+    """:func:`_module_owners` read from the installed metadata, as Python 3.11+'s
+    ``packages_distributions()`` reads it: from ``top_level.txt``, or, for a distribution
     without one (pandas, for one), from the files its ``RECORD`` lists — which Python 3.10
-    does not do, so it would leave such packages out."""
-    owners: dict[str, list[str]] = {}
+    does not do, so it would leave such packages out. A distribution installed twice counts
+    where ``sys.path`` finds it first, as ``import`` does."""
+    owners: dict[str, list[tuple[str, str]]] = {}
+    seen: set[str] = set()
     for dist in metadata.distributions():
-        name = dist.metadata["Name"]
+        name, version = dist.metadata["Name"], dist.version
+        if not name or not version or name in seen:
+            continue
+        seen.add(name)
         for module in (dist.read_text("top_level.txt") or "").split() or _top_level_files(dist):
-            owners.setdefault(module, []).append(name)
+            owners.setdefault(module, []).append((name, version))
     return owners
 
 

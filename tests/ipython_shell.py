@@ -7,6 +7,7 @@ The ``ipython`` and ``shell`` fixtures are imported by the test modules that dri
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,10 @@ def shell(
     monkeypatch.setenv("AM_VAULT_PASSWORD", PASSWORD)
     monkeypatch.setenv("AM_SECRET", SECRET)
     ipython.reset(new_session=True)
+    # reset() runs full garbage collections, which walk everything alive: what lives now
+    # (the shell, modules imported since the last freeze) stays, so take it out of their way
+    gc.collect()
+    gc.freeze()
     load_ipython_extension(ipython)
     yield Shell(ipython, capsys)
     unload(ipython)

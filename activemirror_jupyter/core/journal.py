@@ -267,18 +267,18 @@ class _Walk:
         self._check_attachments(message, digests)
         gap = seq is not None and seq > self.expected_seq
         if seq is not None:
-            self.expected_seq = seq + 1
+            self.expected_seq = max(self.expected_seq, seq + 1)
         if self.past_head:
             self.problem(message.id, "inserted", "a message after the session's last saved one")
         elif message.hash is None:
             self.problem(message.id, "inserted", "a message the API did not write (no hash)")
-        elif gap:
-            self.problem(message.id, "missing", "the message(s) saved just before it are gone")
-            self._accept(message.hash)
         elif link(self.previous, message) == message.hash:
             self._accept(message.hash)
-        elif self._moved(message, following):
+        elif self._moved(message, following):  # before gaps: a moved row's seq jumps too
             self.problem(message.id, "reordered", "the message is out of its saved order")
+            self._accept(message.hash)
+        elif gap:
+            self.problem(message.id, "missing", "the message(s) saved just before it are gone")
             self._accept(message.hash)
         elif following is not None and following[1].hash == link(self.previous, following[1]):
             self.problem(message.id, "inserted", "a message the API did not write")
@@ -297,7 +297,7 @@ class _Walk:
 
     def _moved(self, message: Message, following: Row | None) -> bool:
         """Whether ``message`` chains from a neighbour other than the one before it."""
-        candidates = self.recent[:-1]
+        candidates = [self.meta.session_id, *self.recent[:-1]]  # the first chains from the id
         if following is not None and following[1].hash is not None:
             candidates.append(following[1].hash)
         return any(link(c, message) == message.hash for c in candidates)

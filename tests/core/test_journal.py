@@ -112,6 +112,15 @@ def sqlite_tampered(tmp_path, change):
             "msg_forged",
         ),
         (
+            lambda db, ids: db.execute(
+                "INSERT INTO messages (id, session_id, role, content, timestamp) "
+                "SELECT 'msg_raw', session_id, 'user', 'raw', timestamp FROM messages WHERE id = ?",
+                (ids[0],),
+            ),
+            "inserted",
+            "msg_raw",
+        ),
+        (
             lambda db, ids: db.executescript(
                 f"UPDATE messages SET seq = 99 WHERE id = '{ids[0]}';"
                 f"UPDATE messages SET seq = 0 WHERE id = '{ids[1]}';"
@@ -144,6 +153,7 @@ def sqlite_tampered(tmp_path, change):
         "deleted",
         "deleted-last",
         "inserted",
+        "inserted-with-the-spec-columns",
         "reordered",
         "attachment",
         "timestamp-by-a-microsecond",
@@ -181,6 +191,22 @@ def test_an_edited_json_file_is_reported_at_the_message_it_touches(tmp_path):
     with ActiveMirror("json", storage_path=folder) as mirror:
         report = mirror.verify()
     assert [(p.kind, p.message_id) for p in report.problems] == [("changed", ids[1])]
+
+
+def test_messages_swapped_in_a_json_file_are_reordered_not_missing(tmp_path):
+    folder = tmp_path / "conversations"
+    with ActiveMirror("json", storage_path=folder) as mirror:
+        session = chained_session(mirror)
+        ids = [m.id for m in session.get_messages()]
+    path = folder / f"{session.id}.json"
+    data = json.loads(path.read_text())
+    data["messages"][0], data["messages"][1] = data["messages"][1], data["messages"][0]
+    path.write_text(json.dumps(data))
+    with ActiveMirror("json", storage_path=folder) as mirror:
+        report = mirror.verify()
+    assert report.problems[0].kind == "reordered"
+    assert report.problems[0].message_id in ids[:2]
+    assert {p.kind for p in report.problems} == {"reordered"}
 
 
 def test_a_truncated_json_file_is_reported_at_the_first_message_it_cuts(tmp_path):

@@ -347,21 +347,29 @@ class SQLiteStorage:
         return []  # a row is always readable; a change to it is verify's to find
 
     def stored_rows(self, session_id: str) -> Iterator[Row]:
-        after = -1
-        while True:
-            rows = self._read(
-                f"SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (session_id, after, PAGE_ROWS),
-                "verify messages",
-            )
-            if not rows:
-                return
-            files, digests = self._attachments_with_digests([r[1] for r in rows])
-            for seq, *columns in rows:
-                message = message_from_row(columns, from_iso, files.get(columns[0], ()))
-                yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
-            after = rows[-1][0]
+        """The session's rows in saved order, then any that an ``INSERT`` behind the API
+        left without a position (``seq`` NULL: no page shows them, verify reports them)."""
+        placed = "seq, seq, {} FROM messages WHERE session_id = ? AND seq > ? ORDER BY seq"
+        unplaced = (
+            "NULL, rowid, {} FROM messages WHERE session_id = ? AND seq IS NULL AND rowid > ? "
+            "ORDER BY rowid"
+        )
+        for sql in (placed, unplaced):
+            after = -1
+            while True:
+                rows = self._read(
+                    f"SELECT {sql.format(MESSAGE_COLUMNS)} LIMIT ?",
+                    (session_id, after, PAGE_ROWS),
+                    "verify messages",
+                )
+                if not rows:
+                    break
+                files, digests = self._attachments_with_digests([r[2] for r in rows])
+                for seq, _, *columns in rows:
+                    message = message_from_row(columns, from_iso, files.get(columns[0], ()))
+                    digest = [digests.get((message.id, a.name)) for a in message.attachments]
+                    yield seq, message, digest
+                after = rows[-1][1]
 
     def _attachments_with_digests(
         self, message_ids: list[str]

@@ -250,9 +250,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         with _open_mirror(args) as mirror:
             report = mirror.verify()
-    stream = sys.stdout if report.ok else sys.stderr
-    for line in report.lines():
-        print(line, file=stream)
+    for line in report.lines():  # the report is the output, problems included
+        print(line)
     return 0 if report.ok else 1
 
 

@@ -47,7 +47,7 @@ def test_verify_a_store_then_a_change_behind_its_back(tmp_path):
     raw.close()
     bad = cli("verify", "--db", str(db))
     assert bad.returncode == 1
-    (line,) = bad.stderr.strip().splitlines()
+    (line,) = bad.stdout.strip().splitlines()  # one line per problem, on stdout
     assert line.startswith("changed: session ") and message_id in line
 
 
@@ -62,7 +62,7 @@ def test_verify_a_file_needs_no_store(tmp_path):
     data["messages"][1]["content"] = "changed in the file"
     export.write_text(json.dumps(data))
     bad = cli("verify", str(export))
-    assert bad.returncode == 1 and "changed" in bad.stderr
+    assert bad.returncode == 1 and "changed" in bad.stdout
     missing = cli("verify", str(tmp_path / "nope.json"))
     assert missing.returncode == 1 and "nope.json" in missing.stderr
 

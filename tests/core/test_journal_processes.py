@@ -23,6 +23,9 @@ WRITER = textwrap.dedent(
     import json, sys
     from activemirror_jupyter import ActiveMirror
     options, session_id, worker, n = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+    if "fold_at_once_bytes" in options:  # a big JSON folder: saves go to the journal
+        from activemirror_jupyter.core.storage import jsonfiles
+        jsonfiles.FOLD_AT_ONCE_BYTES = options.pop("fold_at_once_bytes")
     mirror = ActiveMirror(**options, autosave=True)
     session = mirror.load_session(session_id)
     print("ready", flush=True)
@@ -39,7 +42,14 @@ def store_options(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         return {"storage_type": "sqlite", "db_path": str(tmp_path / "c.db")}
     if kind == "json":
         return {"storage_type": "json", "storage_path": str(tmp_path / "conversations")}
+    if kind == "json-journal":  # the writers journal their saves (see WRITER)
+        return {**store_options("json", tmp_path, request), "fold_at_once_bytes": -1}
     return {"storage_type": "postgresql", "dsn": request.getfixturevalue("postgres_dsn")}
+
+
+def opened(options: dict) -> ActiveMirror:
+    """The test's own mirror on the writers' store (folding is for the writers to choose)."""
+    return ActiveMirror(**{k: v for k, v in options.items() if k != "fold_at_once_bytes"})
 
 
 def writer(
@@ -53,12 +63,12 @@ def writer(
     )
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "json", "postgresql"])
+@pytest.mark.parametrize("kind", ["sqlite", "json", "json-journal", "postgresql"])
 def test_four_writers_make_one_linear_chain(kind, tmp_path, request):
     options = store_options(kind, tmp_path, request)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    with ActiveMirror(**options) as mirror:
+    with opened(options) as mirror:
         shared = mirror.create_session("Shared")
         shared.save()
     procs = [writer(script, options, shared.id, w, 60) for w in range(4)]
@@ -70,7 +80,7 @@ def test_four_writers_make_one_linear_chain(kind, tmp_path, request):
         for proc in procs:
             proc.kill()
             proc.communicate()
-    with ActiveMirror(**options) as mirror:
+    with opened(options) as mirror:
         session = mirror.load_session(shared.id)
         messages = session.get_messages()
         assert len(messages) == 240 == session.message_count
@@ -83,14 +93,14 @@ def test_four_writers_make_one_linear_chain(kind, tmp_path, request):
             assert own == [f"worker {w} message {i}" for i in range(60)]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "json"])
+@pytest.mark.parametrize("kind", ["sqlite", "json", "json-journal"])
 def test_kill_9_in_the_middle_of_chained_saves_leaves_a_chain_that_verifies(
     kind, tmp_path, request
 ):
     options = store_options(kind, tmp_path, request)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    with ActiveMirror(**options) as mirror:
+    with opened(options) as mirror:
         shared = mirror.create_session("Crashing")
         shared.save()
     confirmed = 0
@@ -105,7 +115,7 @@ def test_kill_9_in_the_middle_of_chained_saves_leaves_a_chain_that_verifies(
             proc.send_signal(signal.SIGKILL)
             out, _ = proc.communicate()
         confirmed += len(out.split())
-    with ActiveMirror(**options) as mirror:
+    with opened(options) as mirror:
         report = mirror.verify()
         assert report.ok, report.lines()
         assert mirror.load_session(shared.id).message_count >= confirmed

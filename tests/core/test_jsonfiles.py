@@ -12,8 +12,10 @@ import pytest
 from spec_examples import SPEC_SESSION
 
 from activemirror_jupyter import ActiveMirror, StorageError
+from activemirror_jupyter.core.storage import jsonfiles
 from activemirror_jupyter.core.storage.jsonfiles import JSONStorage
 from activemirror_jupyter.core.storage.jsonfolder import INDEX_FILE
+from activemirror_jupyter.core.storage.jsonjournal import FOLD_AT_ONCE_BYTES, JOURNAL_FILE
 
 
 def write_json(path: Path, data: object) -> None:
@@ -23,6 +25,15 @@ def write_json(path: Path, data: object) -> None:
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True, params=["folded at once", "journaled"])
+def fold_at_once_bytes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every test runs twice: as a small folder (each save folded into the files at once) and
+    as a big one (saves only appended to the journal until it is folded)."""
+    limit = jsonfiles.FOLD_AT_ONCE_BYTES if request.param == "folded at once" else -1
+    monkeypatch.setattr(jsonfiles, "FOLD_AT_ONCE_BYTES", limit)
+    return limit
 
 
 @pytest.fixture
@@ -325,7 +336,36 @@ def test_changes_by_another_mirror_are_seen_without_reopening(folder):
         ]
 
 
-def _writer(folder: str, name: str, count: int, ready, go) -> None:
+def test_a_small_folder_s_files_are_current_after_every_save(folder, monkeypatch):
+    """What tools that read only the spec's files (the JavaScript SDK) see while a kernel
+    keeps the store open."""
+    monkeypatch.setattr(jsonfiles, "FOLD_AT_ONCE_BYTES", FOLD_AT_ONCE_BYTES)
+    with open_mirror(folder, autosave=True) as mirror:
+        session = mirror.create_session("Open")
+        for text in ["one", "two"]:
+            session.send(text)
+            data = read_json(folder / f"{session.id}.json")
+            assert data["messages"][-1]["content"] == text
+            assert read_json(folder / INDEX_FILE)["sessions"] == [session.id]
+            assert (folder / JOURNAL_FILE).stat().st_size == 0
+
+
+def test_a_big_folder_journals_saves_and_its_files_catch_up_on_close(folder, monkeypatch):
+    monkeypatch.setattr(jsonfiles, "FOLD_AT_ONCE_BYTES", FOLD_AT_ONCE_BYTES)
+    with open_mirror(folder, autosave=True) as mirror:
+        session = mirror.create_session("Big")
+        session.send("x" * FOLD_AT_ONCE_BYTES)  # folded: the files were small before it
+        session.send("after")  # the session file is big now: only the journal grows
+        assert read_json(folder / f"{session.id}.json")["messageCount"] == 1
+        assert (folder / JOURNAL_FILE).stat().st_size > 0
+        assert [m.content for m in session.get_messages()][-1] == "after"
+        assert mirror.load_session(session.id).message_count == 2
+    assert read_json(folder / f"{session.id}.json")["messageCount"] == 2
+    assert (folder / JOURNAL_FILE).stat().st_size == 0
+
+
+def _writer(folder: str, name: str, count: int, ready, go, fold_at_once_bytes: int) -> None:
+    jsonfiles.FOLD_AT_ONCE_BYTES = fold_at_once_bytes  # a new process: as the test runs
     mirror = ActiveMirror("json", storage_path=folder)
     ready.set()
     assert go.wait(120), "never told to go"
@@ -336,7 +376,7 @@ def _writer(folder: str, name: str, count: int, ready, go) -> None:
     mirror.close()
 
 
-def test_two_processes_writing_one_folder_lose_nothing(folder):
+def test_two_processes_writing_one_folder_lose_nothing(folder, fold_at_once_bytes):
     """Two kernels on one folder: each saves sessions as fast as it can; the index ends up
     with every session of both."""
     folder.mkdir(parents=True)
@@ -345,7 +385,7 @@ def test_two_processes_writing_one_folder_lose_nothing(folder):
     go = ctx.Event()
     readies = [ctx.Event(), ctx.Event()]
     procs = [
-        ctx.Process(target=_writer, args=(str(folder), name, count, ready, go))
+        ctx.Process(target=_writer, args=(str(folder), name, count, ready, go, fold_at_once_bytes))
         for name, ready in zip(["a", "b"], readies, strict=True)
     ]
     for p in procs:

@@ -26,8 +26,9 @@ refused: the folder is not opened and nothing is written.
 
 Writes: a save appends one line to the journal (:mod:`.jsonjournal`), so its cost does not
 grow with the session or the folder; the journal is folded into the session files and the
-index when it grows, on close and on open. Every file is replaced atomically (a temporary
-file in the folder, fsynced, ``os.replace``-d, the folder fsynced). Every operation holds
+index at once while the folder is small, when it grows, on close and on open. Every file is
+replaced atomically (a temporary file in the folder, fsynced, ``os.replace``-d, the folder
+fsynced). Every operation holds
 ``.activemirror.lock`` while it reads the journal on top of the files, so two kernels never
 lose each other's sessions and each sees the other's saves.
 
@@ -69,7 +70,7 @@ from .jsoncodec import (
     session_header,
 )
 from .jsonfolder import Folder
-from .jsonjournal import Journal, Pending
+from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 
 LOCK_FILE = ".activemirror.lock"
 LOCK_TIMEOUT_S = 30.0
@@ -208,7 +209,11 @@ class JSONStorage:
             self._journal.append(
                 {"save": sid, "header": header, "messages": records, "replace": replace}
             )
-            if replace or self._journal.is_big:
+            if (
+                replace
+                or self._journal.is_big
+                or self._folder.size(self._journal.pending) <= FOLD_AT_ONCE_BYTES
+            ):
                 self._fold()
         return Saved(count, head, tuple(hashes))
 

@@ -12,7 +12,7 @@ import json
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,14 @@ class Folder:
 
     def file(self, session_id: str) -> Path:
         return self.path / f"{validate_id(session_id, 'session id')}.json"
+
+    def size(self, session_ids: Iterable[str]) -> int:
+        """The bytes of ``index.json`` and these sessions' files: what a fold rewrites."""
+        total = 0
+        for path in [self.index_path, *map(self.file, session_ids)]:
+            with contextlib.suppress(OSError):
+                total += os.stat(path).st_size
+        return total
 
     # -- the index --------------------------------------------------------------------------
 

@@ -11,9 +11,11 @@ line to ``.activemirror-journal.jsonl`` and fsyncs it::
     {"delete": "<session id>"}
 
 The store reads the journal on top of the files it folds into. It is folded — the touched
-session files and ``index.json`` rewritten atomically, then the journal emptied — when it
-grows past :data:`FOLD_BYTES`, when the store is closed, when a store opens the folder (so a
-crash loses nothing), and at once for deletes and replacing imports. Tools that read only the
+session files and ``index.json`` rewritten atomically, then the journal emptied — at once
+while that is cheap (index and session files under :data:`FOLD_AT_ONCE_BYTES` together: a
+small folder's files are always current, as 0.1 wrote them), when it grows past
+:data:`FOLD_BYTES`, when the store is closed, when a store opens the folder (so a crash
+loses nothing), and at once for deletes and replacing imports. Tools that read only the
 spec's files (the JavaScript SDK) see a save once it is folded.
 
 Only a complete line counts: a line cut short by a crash is ignored, and cut off before the
@@ -33,6 +35,8 @@ from ..fsutil import atomic_write
 JOURNAL_FILE = ".activemirror-journal.jsonl"
 #: Fold the journal once it is this big.
 FOLD_BYTES = 4 * 2**20
+#: Fold after every save while the files a fold rewrites are this small (a few milliseconds).
+FOLD_AT_ONCE_BYTES = 128 * 2**10
 
 
 @dataclass

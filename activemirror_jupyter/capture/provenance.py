@@ -175,6 +175,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+_METADATA_FOLDERS = (".dist-info", ".egg-info")
 #: What :func:`_module_owners` last read, and the state of ``sys.path`` it read it from.
 _owners_read: tuple[tuple[Any, ...], dict[str, list[tuple[str, str]]]] | None = None
 
@@ -199,8 +200,8 @@ def _installed_state() -> tuple[Any, ...]:
             names = os.listdir(entry or ".")
         except OSError:  # a zip file, or a folder that is gone
             names = []
-        state.append((entry, sorted(n for n in names if n.endswith((".dist-info", ".egg-info")))))
-    return tuple((entry, tuple(names)) for entry, names in state)
+        state.append((entry, tuple(sorted(n for n in names if n.endswith(_METADATA_FOLDERS)))))
+    return tuple(state)
 
 
 def _read_module_owners() -> dict[str, list[tuple[str, str]]]:

@@ -28,9 +28,8 @@ Writes: a save appends one line to the journal (:mod:`.jsonjournal`), so its cos
 grow with the session or the folder; the journal is folded into the session files and the
 index at once while the folder is small, when it grows, on close and on open. Every file is
 replaced atomically (a temporary file in the folder, fsynced, ``os.replace``-d, the folder
-fsynced). Every operation holds
-``.activemirror.lock`` while it reads the journal on top of the files, so two kernels never
-lose each other's sessions and each sees the other's saves.
+fsynced). Every operation holds ``.activemirror.lock`` while it reads the journal on top of
+the files, so two kernels never lose each other's sessions and each sees the other's saves.
 
 Size: a little over 400 lines because it is one class, the Storage protocol for this store;
 the codec (:mod:`.jsoncodec`), files (:mod:`.jsonfolder`) and journal are already apart.
@@ -206,14 +205,13 @@ class JSONStorage:
             ]
             count = start + len(records)
             header = session_header(dataclasses.replace(session, head=head), count, old or {})
-            self._journal.append(
-                {"save": sid, "header": header, "messages": records, "replace": replace}
-            )
-            if (
-                replace
-                or self._journal.is_big
-                or self._folder.size(self._journal.pending) <= FOLD_AT_ONCE_BYTES
-            ):
+            entry = {"save": sid, "header": header, "messages": records, "replace": replace}
+            small = self._folder.size([sid, *self._journal.pending]) <= FOLD_AT_ONCE_BYTES
+            if small and not self._journal.pending:
+                self._journal.stage(entry)  # folded below: the files hold it, no line needed
+            else:
+                self._journal.append(entry)
+            if small or replace or self._journal.is_big:
                 self._fold()
         return Saved(count, head, tuple(hashes))
 

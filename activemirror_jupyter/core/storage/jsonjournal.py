@@ -13,7 +13,9 @@ line to ``.activemirror-journal.jsonl`` and fsyncs it::
 The store reads the journal on top of the files it folds into. It is folded — the touched
 session files and ``index.json`` rewritten atomically, then the journal emptied — at once
 while that is cheap (index and session files under :data:`FOLD_AT_ONCE_BYTES` together: a
-small folder's files are always current, as 0.1 wrote them), when it grows past
+small folder's files are always current, as 0.1 wrote them; a save into an empty journal
+is then not written to it at all, since the atomic file replaces make it durable and a
+crash between them is repaired when the folder is opened), when it grows past
 :data:`FOLD_BYTES`, when the store is closed, when a store opens the folder (so a crash
 loses nothing), and at once for deletes and replacing imports. Tools that read only the
 spec's files (the JavaScript SDK) see a save once it is folded.
@@ -105,8 +107,16 @@ class Journal:
         self._size = self._offset
         self._apply(entry)
 
+    def stage(self, entry: dict[str, Any]) -> None:
+        """Apply ``entry`` without writing it: for a save folded at once into an empty
+        journal's files, which the fold itself makes durable."""
+        self._apply(entry)
+
     def clear(self) -> None:
-        """Empty the journal (after a fold): a new, empty file."""
+        """Empty the journal (after a fold): a new, empty file, unless it is one already."""
+        if self._inode is not None and self._size == 0:
+            self.pending = {}
+            return
         st = atomic_write(self.path, b"")
         self._forget()
         self._inode = st.st_ino

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -91,25 +92,44 @@ class JSONStorage:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create {self.description}: {exc}") from None
-        self._folder = Folder(self.path)
+        #: The folder cannot be written by this user (a read-only share, another user's
+        #: folder): it is read without the writers' lock, and every write says so.
+        self.read_only = not os.access(self.path, os.W_OK | os.X_OK)
+        self._folder = Folder(self.path, read_only=self.read_only)
         self._journal = Journal(self.path)
         self._file_lock = FileLock(str(self.path / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         with self._locked("open the folder"):
             self._folder.reconcile()
-            if self._journal.pending:  # saves a process made before it stopped
-                self._fold()
+            if not self.read_only:
+                if self._journal.pending:  # saves a process made before it stopped
+                    self._fold()
+                # Attachment bytes a save wrote before it was refused or killed.
+                self._folder.collect_garbage(self._index().entries)
 
     # -- plumbing ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def _writing(self, doing: str) -> Iterator[None]:
+        """:meth:`_locked`, for a change: refused at once in a read-only folder."""
+        if self.read_only:
+            raise StorageError(
+                f"cannot {doing}: {self.description} is read-only (this user may not write "
+                "in it); it can be read, searched and exported, and nothing was written"
+            )
+        with self._locked(doing):
+            yield
+
+    @contextlib.contextmanager
     def _locked(self, doing: str) -> Iterator[None]:
         """Hold the in-process and cross-process locks, with the journal read up to date;
-        OS errors become StorageErrors."""
+        OS errors become StorageErrors. (A read-only folder is read without the
+        cross-process lock: writers replace whole files, so a reader sees each complete.)"""
         if self._closed:
             raise StorageError(f"{self.description} is closed")
         with self._mutex:
             try:
-                self._file_lock.acquire()
+                if not self.read_only:
+                    self._file_lock.acquire()
             except LockTimeout:
                 raise StorageError(
                     f"{self.description} is busy: another process held its lock for more than "
@@ -117,12 +137,25 @@ class JSONStorage:
                     "try again"
                 ) from None
             try:
+                if self._folder.torn:
+                    self._folder.reconcile()
                 self._journal.sync()
                 yield
-            except OSError as exc:
-                raise StorageError(f"cannot {doing} in {self.description}: {exc}") from None
+            except BaseException as exc:
+                self._forget()  # what this process holds in memory may be ahead of the disk
+                if isinstance(exc, OSError):
+                    raise StorageError(f"cannot {doing} in {self.description}: {exc}") from None
+                raise
             finally:
-                self._file_lock.release()
+                if not self.read_only:
+                    self._file_lock.release()
+
+    def _forget(self) -> None:
+        """Drop everything read or staged in memory: the next operation reads the folder
+        (and the journal) again, as a process opening it would."""
+        self._journal.forget()
+        self._folder.forget()
+        self._view_cache = None
 
     def _index(self) -> Index:
         """The folded index; a missing or damaged one is rebuilt first."""
@@ -185,7 +218,7 @@ class JSONStorage:
     ) -> Saved:
         sid = session.session_id
         self._folder.file(sid)  # validates the id
-        with self._locked(f"save session {sid!r}"):
+        with self._writing(f"save session {sid!r}"):
             entry = self._entry(sid)
             stored_sealed = entry is not None and entry["status"] == SEALED
             old = entry if entry is not None and not replace else None
@@ -196,24 +229,55 @@ class JSONStorage:
             hashes = chain(start_of(sid, head), fresh)
             head = hashes[-1] if hashes else head
             check_write(stored_sealed, session, head)
-            for m in fresh:
-                for a in m.attachments:
-                    self._folder.write_attachment(a.sha256, a.read())
-            records = [
-                message_record(dataclasses.replace(m, hash=h), seq)
-                for seq, (m, h) in enumerate(zip(fresh, hashes, strict=True), start)
-            ]
-            count = start + len(records)
-            header = session_header(dataclasses.replace(session, head=head), count, old or {})
-            entry = {"save": sid, "header": header, "messages": records, "replace": replace}
-            small = self._folder.size([sid, *self._journal.pending]) <= FOLD_AT_ONCE_BYTES
-            if small and not self._journal.pending:
-                self._journal.stage(entry)  # folded below: the files hold it, no line needed
-            else:
-                self._journal.append(entry)
-            if small or replace or self._journal.is_big:
-                self._fold()
-        return Saved(count, head, tuple(hashes))
+            written: list[str] = []  # attachment files this save added (removed if it fails)
+            try:
+                for m in fresh:
+                    for a in m.attachments:
+                        if self._folder.write_attachment(a.sha256, a.read()):
+                            written.append(a.sha256)
+                self._write_save(session, fresh, hashes, old, head, replace)
+            except BaseException:
+                self._folder.remove_attachments(written)
+                raise
+        return Saved(start + len(fresh), head, tuple(hashes))
+
+    def _write_save(
+        self,
+        session: SessionMetadata,
+        fresh: list[Message],
+        hashes: list[str],
+        old: dict[str, Any] | None,
+        head: str | None,
+        replace: bool,
+    ) -> None:
+        """Make a save durable: folded at once into a small folder's files, else one
+        journal line (folded later). Either is all or nothing."""
+        sid = session.session_id
+        start = old["messageCount"] if old is not None else 0
+        records = [
+            message_record(dataclasses.replace(m, hash=h), seq)
+            for seq, (m, h) in enumerate(zip(fresh, hashes, strict=True), start)
+        ]
+        count = start + len(records)
+        header = session_header(dataclasses.replace(session, head=head), count, old or {})
+        entry = {"save": sid, "header": header, "messages": records, "replace": replace}
+        small = self._folder.size([sid, *self._journal.pending]) <= FOLD_AT_ONCE_BYTES
+        if small and not self._journal.pending:
+            self._journal.stage(entry)  # folded below: the files hold it, no line needed
+            self._fold()  # all or nothing: a failure leaves the files as they were
+            return
+        self._journal.append(entry)
+        if small or replace or self._journal.is_big:
+            self._fold_after_append()
+
+    def _fold_after_append(self) -> None:
+        """Fold what was just appended to the journal. The journal line made the change
+        durable, so a fold that fails (a full disk) is not the change failing: it is left
+        to the next fold, and this process reads the folder again."""
+        try:
+            self._fold()
+        except OSError:
+            self._forget()
 
     def _known_ids(self, session_id: str) -> set[str]:
         pending = self._journal.pending.get(session_id, Pending())
@@ -226,6 +290,18 @@ class JSONStorage:
         it. Idempotent: a fold cut short by a crash is done again, adding nothing twice."""
         index = self._index()
         order, entries = list(index.order), dict(index.entries)
+        removed = False
+        with self._folder.transaction():
+            removed = self._fold_files(order, entries, index.extra)
+        if removed:
+            self._folder.collect_garbage(entries)
+        self._journal.clear()
+
+    def _fold_files(
+        self, order: list[str], entries: dict[str, dict[str, Any]], extra: dict[str, Any]
+    ) -> bool:
+        """Write the journal's sessions into their files and the index (inside a
+        transaction); returns whether any session was deleted or replaced."""
         removed = False
         for sid, pending in self._journal.pending.items():
             removed |= pending.deleted or pending.replaced
@@ -245,12 +321,9 @@ class JSONStorage:
             entries[sid] = self._folder.entry(sid, folded)
             if sid not in order:
                 order.append(sid)
-        self._folder.write_index([i for i in order if i in entries], entries, index.extra)
-        if removed:
-            self._folder.collect_garbage(
-                {sha for e in entries.values() for sha in e.get("attachments", ())}
-            )
-        self._journal.clear()
+        order[:] = [i for i in order if i in entries]
+        self._folder.write_index(order, entries, extra)
+        return removed
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         self._folder.file(session_id)  # validates the id
@@ -363,10 +436,10 @@ class JSONStorage:
 
     def delete_session(self, session_id: str) -> bool:
         self._folder.file(session_id)
-        with self._locked(f"delete session {session_id!r}"):
+        with self._writing(f"delete session {session_id!r}"):
             existed = self._entry(session_id) is not None or self._folder.file(session_id).exists()
             self._journal.append({"delete": session_id})
-            self._fold()  # the bytes only this session used are freed now
+            self._fold_after_append()  # the bytes only this session used are freed now
             return existed
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
@@ -442,7 +515,7 @@ class JSONStorage:
             if self._closed:
                 return
             with contextlib.suppress(StorageError), self._locked("fold the journal on close"):
-                if self._journal.pending:
+                if self._journal.pending and not self.read_only:
                     self._fold()
             self._closed = True
             self._folder.forget()

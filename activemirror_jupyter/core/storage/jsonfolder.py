@@ -2,6 +2,12 @@
 read (parsed files cached while unchanged on disk) and written atomically. The store that
 puts the journal on top of them is :mod:`.jsonfiles`; the formats are :mod:`.jsoncodec`.
 
+A fold rewrites several files; inside :meth:`Folder.transaction` every new file is written
+to a temporary file first, and only when all of them are written (a full disk fails here,
+changing nothing) are they renamed into place, the index last. Attachment bytes are removed
+only when no session file could still use them: while any session file cannot be read,
+nothing is removed.
+
 Everything that writes runs holding the folder's writer lock (the store takes it).
 """
 
@@ -10,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,9 @@ from .jsoncodec import (
 )
 
 INDEX_FILE = "index.json"
+#: Session ids whose file name is taken by the folder's own files (any case: a
+#: case-insensitive file system would open ``index.json`` for ``Index``).
+RESERVED_IDS = frozenset({"index"})
 ATTACHMENTS = "attachments"
 # Parsed session files kept in memory (pages and appends of recent sessions cost no parse).
 CACHE_SESSIONS = 32
@@ -66,20 +76,40 @@ class Loaded:
         return self.lines
 
 
+@dataclass
+class _Step:
+    """One change a transaction makes at its end: rename ``tmp`` to ``path`` (or, with no
+    ``tmp``, remove ``path``), then run ``done``."""
+
+    path: Path
+    tmp: str | None
+    done: Callable[[], None] | None
+
+
 class Folder:
     """The files of one JSON folder."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only  # what reconcile finds is kept in memory only
         self.index_path = path / INDEX_FILE
         self.attachments = path / ATTACHMENTS
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
         self._index: Index | None = None
         #: Session files that could not be read when the folder was reconciled.
         self.damaged: set[str] = set()
+        self._staged: list[_Step] | None = None  # inside a transaction
+        #: A transaction failed while renaming: the files must be reconciled with the index.
+        self.torn = False
 
     def file(self, session_id: str) -> Path:
-        return self.path / f"{validate_id(session_id, 'session id')}.json"
+        validate_id(session_id, "session id")
+        if session_id.lower() in RESERVED_IDS:
+            raise InvalidIdError(
+                f"session id {session_id!r} is reserved in a JSON folder (its file would be "
+                f"{INDEX_FILE}): import the session with on_conflict='new_id'"
+            )
+        return self.path / f"{session_id}.json"
 
     def size(self, session_ids: Iterable[str]) -> int:
         """The bytes of ``index.json`` and these sessions' files: what a fold rewrites."""
@@ -88,6 +118,78 @@ class Folder:
             with contextlib.suppress(OSError):
                 total += os.stat(path).st_size
         return total
+
+    # -- writing several files as one --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes and removals inside the block take effect together at its end: each file
+        is written in full to a temporary file first, and nothing is renamed or removed
+        until every one is. On an error nothing on disk has changed (the temporary files
+        are removed) and the caches are dropped."""
+        if self._staged is not None:
+            yield  # already inside one
+            return
+        self._staged = []
+        try:
+            yield
+            staged, self._staged = self._staged, None
+        except BaseException:
+            staged, self._staged = self._staged, None
+            for step in staged:
+                if step.tmp is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(step.tmp)
+            self.forget()
+            raise
+        try:
+            for step in staged:
+                if step.tmp is not None:
+                    os.replace(step.tmp, step.path)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(step.path)
+        except BaseException:
+            self.forget()  # some renamed, some not: reconciled before the next step
+            self.torn = True
+            raise
+        fsync_dir(self.path)
+        for step in staged:
+            if step.done is not None:
+                step.done()
+
+    def _write(
+        self, path: Path, data: bytes, done: Callable[[], None] | None = None
+    ) -> os.stat_result:
+        """Write ``path`` atomically, at once or (in a transaction) at its end, and return
+        the new file's stat (a rename keeps it); ``done`` runs once the file is in place."""
+        if self._staged is None:
+            st = atomic_write(path, data)
+            if done is not None:
+                done()
+            return st
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                st = os.fstat(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self._staged.append(_Step(path, tmp, done))
+        return st
+
+    def _remove(self, path: Path, done: Callable[[], None]) -> None:
+        if self._staged is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                fsync_dir(path.parent)
+            done()
+            return
+        self._staged.append(_Step(path, None, done))
 
     # -- the index --------------------------------------------------------------------------
 
@@ -117,8 +219,17 @@ class Folder:
             "sessionMeta": {i: entries[i] for i in order},
         }
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        st = atomic_write(self.index_path, text.encode("utf-8"))
-        self._index = Index(stat_key(st), order, entries, extra)
+        index = Index(None, order, entries, extra)
+        if self.read_only:  # stands for the file on disk while that is unchanged
+            with contextlib.suppress(FileNotFoundError):
+                index.key = stat_key(os.stat(self.index_path))
+            self._index = index
+            return
+
+        def done() -> None:
+            self._index = index
+
+        index.key = stat_key(self._write(self.index_path, text.encode("utf-8"), done))
 
     def entry(self, session_id: str, loaded: Loaded) -> dict[str, Any]:
         """The index entry of a session file as loaded."""
@@ -159,6 +270,7 @@ class Folder:
                 # Left out of the index (the file stays as it is); loading it says why.
                 warnings.warn(str(exc), RuntimeWarning, stacklevel=4)
                 self.damaged.add(session_id)
+        self.torn = False
         order = [i for i in order if i in entries]
         extra = index.extra if index is not None else {}
         if index is None or order != index.order or entries != index.entries:
@@ -178,7 +290,8 @@ class Folder:
                 if not name.endswith(".json") or name == INDEX_FILE or not item.is_file():
                     continue
                 with contextlib.suppress(InvalidIdError):  # not a name we would write
-                    files[validate_id(name[:-5])] = item.stat()
+                    self.file(name[:-5])
+                    files[name[:-5]] = item.stat()
         return files
 
     def _chain_unhashed(self, session_id: str, loaded: Loaded) -> Loaded:
@@ -195,6 +308,8 @@ class Folder:
             {**r, "hash": h, "seq": i} for i, (r, h) in enumerate(zip(records, hashes, strict=True))
         ]
         header = {**loaded.header, "head": hashes[-1]}
+        if self.read_only:  # chained in memory; the file is chained where it can be written
+            return Loaded(loaded.key, header, updated)
         return self.write_session(session_id, header, updated, [dumps(r) for r in updated])
 
     # -- session files ----------------------------------------------------------------------
@@ -230,14 +345,15 @@ class Folder:
         self, session_id: str, header: dict[str, Any], records: list[Any], lines: list[str]
     ) -> Loaded:
         header = {**header, "messageCount": len(records)}
-        st = atomic_write(self.file(session_id), render_session_file(header, lines))
-        return self._remember(session_id, Loaded(stat_key(st), header, records, lines))
+        data = render_session_file(header, lines)
+        loaded = Loaded((0, 0, 0), header, records, lines)
+        loaded.key = stat_key(
+            self._write(self.file(session_id), data, lambda: self._remember(session_id, loaded))
+        )
+        return loaded
 
     def remove_session(self, session_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.file(session_id).unlink()
-            fsync_dir(self.path)
-        self._cache.pop(session_id, None)
+        self._remove(self.file(session_id), lambda: self._cache.pop(session_id, None))
 
     def _remember(self, session_id: str, loaded: Loaded) -> Loaded:
         self._cache[session_id] = loaded
@@ -258,11 +374,20 @@ class Folder:
     def attachment_path(self, sha256: str) -> Path:
         return self.attachments / sha256
 
-    def write_attachment(self, sha256: str, data: bytes) -> None:
+    def write_attachment(self, sha256: str, data: bytes) -> bool:
+        """Store the bytes unless they are stored already; returns whether it wrote."""
         path = self.attachment_path(sha256)
-        if not path.exists():
-            self.attachments.mkdir(exist_ok=True)
-            atomic_write(path, data)
+        if path.exists():
+            return False
+        self.attachments.mkdir(exist_ok=True)
+        atomic_write(path, data)
+        return True
+
+    def remove_attachments(self, shas: Iterable[str]) -> None:
+        """Remove attachment files a refused save wrote (nothing refers to them)."""
+        for sha in shas:
+            with contextlib.suppress(OSError):
+                os.unlink(self.attachment_path(sha))
 
     def reader(self, sha256: str) -> Callable[[], bytes]:
         """What an attachment calls to read its bytes (works after the store is closed)."""
@@ -285,12 +410,34 @@ class Folder:
         except FileNotFoundError:
             return None
 
-    def collect_garbage(self, used: Sequence[str] | set[str]) -> None:
-        """Remove the attachment files no message uses any more."""
+    def collect_garbage(self, entries: dict[str, dict[str, Any]]) -> int:
+        """Remove the attachment files that no session file uses, given the index
+        ``entries`` just written; returns how many were removed.
+
+        A session file that differs from its entry (written by another tool, edited, cut
+        short) is read for what it uses; while any session file cannot be read nothing is
+        removed, since a repaired copy of it may need any of the bytes."""
         if not self.attachments.is_dir():
-            return
-        keep = set(used)
+            return 0
+        keep = {sha for e in entries.values() for sha in e.get("attachments", ())}
+        for session_id, st in self._session_files().items():
+            entry = entries.get(session_id)
+            if entry is not None and (entry.get("fileSize"), entry.get("fileMtimeNs")) == (
+                st.st_size,
+                st.st_mtime_ns,
+            ):
+                continue
+            try:
+                loaded = self.load(session_id)
+            except (DamagedFileError, StorageError):
+                self.damaged.add(session_id)
+                return 0
+            if loaded is not None:
+                keep |= attachment_shas(loaded.records)
+        removed = 0
         for item in os.scandir(self.attachments):
             if item.name not in keep:
                 with contextlib.suppress(OSError):
                     os.unlink(item.path)
+                    removed += 1
+        return removed

@@ -76,10 +76,10 @@ class Journal:
             st = os.stat(self.path)
         except FileNotFoundError:
             if self._inode is not None:
-                self._forget()
+                self.forget()
             return
         if st.st_ino != self._inode or st.st_size < self._offset:
-            self._forget()  # folded (a new file) since we looked
+            self.forget()  # folded (a new file) since we looked
             self._inode = st.st_ino
         self._size = st.st_size
         if st.st_size == self._offset:
@@ -118,10 +118,11 @@ class Journal:
             self.pending = {}
             return
         st = atomic_write(self.path, b"")
-        self._forget()
+        self.forget()
         self._inode = st.st_ino
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
+        """Drop what was read: the next :meth:`sync` reads the whole file again."""
         self.pending = {}
         self._inode = None
         self._offset = self._size = 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -96,22 +97,22 @@ class SQLiteStorage:
         self._closed = False
         if self.path.is_dir():
             raise StorageError(f"{self.description} is a folder, not a database file")
+        #: The file or its folder cannot be written (a read-only share, another user's
+        #: store): it is read, searched and exported; every write says so.
+        self.read_only = self.path.exists() and not _writable(self.path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-                check_same_thread=False,  # shared by a server's threads, guarded by _lock
-            )
+            if not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._connect()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot open {self.description}: {exc}") from None
         try:
             # Reading the schema first means a file that is not a database is reported
             # before anything is written to it.
             self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            if not self.read_only:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
         except StorageError:
             self._db.close()
@@ -119,6 +120,25 @@ class SQLiteStorage:
         except sqlite3.Error as exc:
             self._db.close()
             raise self._error(exc, "open") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        options: dict[str, Any] = {
+            "timeout": BUSY_TIMEOUT_S,
+            "isolation_level": None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
+            "check_same_thread": False,  # shared by a server's threads, guarded by _lock
+        }
+        if not self.read_only:
+            return sqlite3.connect(self.path, **options)
+        # A WAL database is read through its -shm file, which a read-only folder may not
+        # let us create; then the file is read as it is (immutable: nothing can write it).
+        uri = f"{self.path.as_uri()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, **options)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+            return sqlite3.connect(f"{uri}&immutable=1", uri=True, **options)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -143,6 +163,12 @@ class SQLiteStorage:
 
     @contextmanager
     def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise StorageError(
+                f"cannot {doing}: {self.description} is read-only (this user may not write "
+                "the file or its folder); it can be read, searched and exported, and nothing "
+                "was written"
+            )
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -166,12 +192,18 @@ class SQLiteStorage:
                 raise self._error(exc, doing) from None
 
     def _migrate(self) -> None:
+        if self.read_only:
+            if self._pending_migrations():
+                raise StorageError(
+                    f"{self.description} is read-only and was written by an older version: "
+                    "open it once where it can be written, so its schema is brought up to date"
+                )
+            return
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS activemirror_migrations "
             "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
         )
-        applied = {r[0] for r in self._db.execute("SELECT name FROM activemirror_migrations")}
-        if all(name in applied for name, _ in MIGRATIONS):
+        if not self._pending_migrations():
             return
         with self._write("migrate the schema") as db:
             # Re-read inside the write lock: another process may have just migrated.
@@ -182,6 +214,14 @@ class SQLiteStorage:
                     db.execute(
                         "INSERT INTO activemirror_migrations VALUES (?, datetime('now'))", (name,)
                     )
+
+    def _pending_migrations(self) -> bool:
+        if not self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'activemirror_migrations'"
+        ).fetchone():
+            return True
+        applied = {r[0] for r in self._db.execute("SELECT name FROM activemirror_migrations")}
+        return not all(name in applied for name, _ in MIGRATIONS)
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM activemirror_migrations ORDER BY name")]
@@ -453,6 +493,12 @@ def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any
         clauses.append("id IN (SELECT session_id FROM session_tags WHERE tag = ?)")
         params.append(tag)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the database and create files beside it (SQLite
+    writes a -wal and a -shm file next to the database)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

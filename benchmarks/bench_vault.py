@@ -27,6 +27,7 @@ from timing import median_of
 
 from activemirror_jupyter import VaultCategory, VaultMemory
 from activemirror_jupyter.core.vault import format as vault_format
+from activemirror_jupyter.core.vault import header as vault_header
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
         password = "benchmark password"
         vault = VaultMemory(password, path)  # default parameters: 600,000 iterations
         index = path / vault_format.INDEX_FILE
-        header = vault_format.parse_header(index.read_bytes(), index)
+        header = vault_header.parse_header(index.read_bytes(), index)
 
         def raw_derivation() -> None:
             kdf = PBKDF2HMAC(

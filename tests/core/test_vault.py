@@ -19,6 +19,7 @@ from activemirror_jupyter import (
     VaultMemory,
 )
 from activemirror_jupyter.core.vault import format as vault_format
+from activemirror_jupyter.core.vault import header as vault_header
 
 FAST = 1_000  # PBKDF2 iterations for throw-away test vaults; the header records the count
 
@@ -64,7 +65,7 @@ def test_spec_blocks_work_as_written_with_the_default_600k_iterations(
 
     # the default vault lives in $ACTIVEMIRROR_HOME/vault, made with 600,000 iterations
     index = activemirror_home / "vault" / ".vault_index.enc"
-    header = vault_format.parse_header(index.read_bytes(), index)
+    header = vault_header.parse_header(index.read_bytes(), index)
     assert header.iterations == vault_format.DEFAULT_ITERATIONS == 600_000
     assert len(header.salt) == 16
 
@@ -258,9 +259,9 @@ def test_change_password_keeps_the_iteration_count_and_changes_the_salt(
     vault: VaultMemory, vault_dir: Path
 ) -> None:
     index = vault_dir / ".vault_index.enc"
-    old = vault_format.parse_header(index.read_bytes(), index)
+    old = vault_header.parse_header(index.read_bytes(), index)
     vault.change_password("correct horse", "new")
-    new = vault_format.parse_header(index.read_bytes(), index)
+    new = vault_header.parse_header(index.read_bytes(), index)
     assert new.iterations == old.iterations == FAST
     assert new.salt != old.salt
 

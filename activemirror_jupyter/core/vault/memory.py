@@ -40,6 +40,7 @@ from ..fsutil import atomic_write
 from ..paths import default_vault_path
 from ..timeutil import from_iso, to_iso, utcnow
 from . import format as fmt
+from . import header as hdr
 from . import signing
 from .entries import (
     VaultCategory,
@@ -50,7 +51,7 @@ from .entries import (
     shown_metadata,
     value_text,
 )
-from .unlocked import UnlockedVault, read_index_file, unlink
+from .unlocked import UnlockedVault, open_with_key, open_with_password, unlink
 
 __all__ = ["VaultMemory"]
 
@@ -61,8 +62,9 @@ class VaultMemory:
     ``VaultMemory(password)`` opens the vault at ``$ACTIVEMIRROR_HOME/vault`` (creating it
     with that password if there is none); ``VaultMemory(vault_path=…, key=…)`` opens it with
     a recovery key from :meth:`export_key`. With neither, the object starts locked and
-    :meth:`unlock` opens it later. ``kdf_iterations`` is used only when a vault is created
-    (default 600,000; tests may pass a smaller count, which the header records).
+    :meth:`unlock` opens it later. ``kdf_iterations`` is used only when a vault is created,
+    or when :meth:`change_password` replaces a damaged header (default 600,000; tests may
+    pass a smaller count, which the header records).
 
     Unlocking costs one key derivation; nothing after it derives again. The password is
     used and forgotten: only the random data key stays in memory until :meth:`lock`.
@@ -140,7 +142,9 @@ class VaultMemory:
     def unlock(self, password: str | None = None, *, key: str | None = None) -> None:
         """Open the vault with its password or a recovery key (creating it if absent and a
         password is given). A wrong password raises :class:`VaultAuthError` and changes
-        nothing, on disk or in this object."""
+        nothing, on disk or in this object. A damaged header raises
+        :class:`VaultIntegrityError` naming the file; when only the part the *other* way in
+        reads is damaged, the vault opens and a ``RuntimeWarning`` says what is damaged."""
         if (password is None) == (key is None):
             raise ValueError("unlock needs either a password or a recovery key (key=…), not both")
         with self._mutex:
@@ -149,21 +153,19 @@ class VaultMemory:
                 if not self._index_path.exists():
                     self._create(password)
                     return
-                data = read_index_file(self._index_path)
-                header = fmt.parse_header(data, self._index_path)
-                kek = fmt.derive_kek(password, header.salt, header.iterations)
-                data_key = fmt.unwrap_data_key(header, kek, self._index_path)
+                opened = open_with_password(self._path, password)
+                damage = hdr.recovery_part_error(opened.header, self._index_path)
             else:
                 data_key = fmt.decode_recovery_key(key)  # type: ignore[arg-type]
                 if not self._index_path.exists():
                     raise VaultError(
                         f"no vault at {self._path}; a new vault is created with a password"
                     )
-                data = read_index_file(self._index_path)
-                header = fmt.parse_header(data, self._index_path)
-                fmt.verify_data_key(header, data_key, self._index_path)
-            index = fmt.decrypt_index(AESGCM(data_key), data[header.size :], self._index_path)
-            self._set_open(UnlockedVault(self._path, data_key, header, index, data))
+                opened = open_with_key(self._path, data_key)
+                damage = hdr.password_part_error(opened.header, self._index_path)
+            self._set_open(opened)
+        if damage is not None:  # opened, but the other way in is damaged: say so
+            warnings.warn(str(damage), RuntimeWarning, stacklevel=2)
 
     def lock(self) -> None:
         """Forget the key and every decrypted name; any use then raises VaultLockedError."""
@@ -184,10 +186,11 @@ class VaultMemory:
             data_key = os.urandom(fmt.KEY_BYTES)
             salt = os.urandom(fmt.SALT_BYTES)
             kek = fmt.derive_kek(password, salt, self._new_iterations)
-            header_bytes = fmt.build_header(kek, data_key, salt, self._new_iterations)
-            data = header_bytes + fmt.encrypt_index(AESGCM(data_key), fmt.index_json(0, []))
+            header_bytes = hdr.build_header(kek, data_key, salt, self._new_iterations)
+            header = hdr.parse_header(header_bytes, self._index_path)
+            index_json = fmt.index_json(0, [])
+            data = header_bytes + fmt.encrypt_index(AESGCM(data_key), index_json, header.version)
             atomic_write(self._index_path, data)
-            header = fmt.parse_header(data, self._index_path)
             index: dict[str, Any] = {"generation": 0, "entries": {}}
             self._set_open(UnlockedVault(self._path, data_key, header, index, data))
 
@@ -361,8 +364,9 @@ class VaultMemory:
             return fmt.encode_recovery_key(self._unlocked().data_key)
 
     def change_password(self, old: str, new: str) -> None:
-        """Re-wrap the data key under ``new`` (fresh salt, same iteration count); entries are
-        not touched. ``old`` is the current password or a recovery key. A wrong ``old``
+        """Re-wrap the data key under ``new`` (fresh salt, same iteration count) in a new
+        header, which also upgrades a version 1 vault and replaces a damaged header; entries
+        are not touched. ``old`` is the current password or a recovery key. A wrong ``old``
         raises :class:`VaultAuthError` and changes nothing."""
         if not isinstance(old, str):
             raise TypeError(f"the old password is a string, not {type(old).__name__}")
@@ -378,9 +382,12 @@ class VaultMemory:
             else:
                 ok = False
             if not ok:
+                damage = hdr.password_part_error(header, self._index_path)
+                if damage is not None:  # no password can be checked against it
+                    raise damage
                 kek = fmt.derive_kek(old, header.salt, header.iterations)
                 try:
-                    unwrapped = fmt.unwrap_data_key(header, kek, self._index_path)
+                    unwrapped = hdr.unwrap_data_key(header, kek, self._index_path)
                 except VaultAuthError:
                     raise VaultAuthError(
                         f"the current password is wrong for the vault at {self._path}; "
@@ -389,11 +396,14 @@ class VaultMemory:
                 ok = secrets.compare_digest(unwrapped, data_key)
             if not ok:
                 raise VaultAuthError("the current password is wrong; nothing changed")
+            iterations = header.iterations
+            if header.password_problem is not None:  # a damaged part's count is not trusted
+                iterations = self._new_iterations
             salt = os.urandom(fmt.SALT_BYTES)
-            kek = fmt.derive_kek(new, salt, header.iterations)
-            header_bytes = fmt.build_header(kek, data_key, salt, header.iterations)
-            # Only the index file is rewritten (its fresh nonce tells other processes to
-            # re-read the header); no entry is touched.
+            kek = fmt.derive_kek(new, salt, iterations)
+            header_bytes = hdr.build_header(kek, data_key, salt, iterations)
+            # Only the index file is rewritten, with a version 2 header (its fresh nonce tells
+            # other processes to re-read the header); no entry is touched.
             vault.commit(vault.index["entries"], header_bytes)
 
     def import_legacy(

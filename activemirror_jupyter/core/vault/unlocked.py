@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..errors import VaultIntegrityError
 from ..fsutil import TMP_PREFIX, atomic_write
 from . import format as fmt
+from . import header as hdr
 
 
 def read_index_file(path: Path) -> bytes:
@@ -26,6 +27,36 @@ def read_index_file(path: Path) -> bytes:
         ) from None
 
 
+def open_with_password(folder: Path, password: str) -> UnlockedVault:
+    """Open the vault at ``folder`` with its password: one key derivation. Needs only the
+    password part of the header (and the magic and version); the key check is compared too
+    while its part is sound."""
+    path = folder / fmt.INDEX_FILE
+    data = read_index_file(path)
+    header = hdr.parse_header(data, path)
+    damage = hdr.password_part_error(header, path)
+    if damage is not None:
+        raise damage
+    kek = fmt.derive_kek(password, header.salt, header.iterations)
+    return _opened(folder, hdr.unwrap_data_key(header, kek, path), header, data)
+
+
+def open_with_key(folder: Path, data_key: bytes) -> UnlockedVault:
+    """Open the vault at ``folder`` with the data key from a recovery key. Needs only the
+    recovery part of the header (and the magic and version)."""
+    path = folder / fmt.INDEX_FILE
+    data = read_index_file(path)
+    header = hdr.parse_header(data, path)
+    hdr.verify_data_key(header, data_key, path)
+    return _opened(folder, data_key, header, data)
+
+
+def _opened(folder: Path, data_key: bytes, header: hdr.Header, data: bytes) -> UnlockedVault:
+    path = folder / fmt.INDEX_FILE
+    index = fmt.decrypt_index(AESGCM(data_key), data[header.size :], path, header.version)
+    return UnlockedVault(folder, data_key, header, index, data)
+
+
 class UnlockedVault:
     """The open vault at ``folder``: ``data_key`` and the index file's contents ``data``
     (its ``header`` parsed, its ``index`` decrypted)."""
@@ -34,7 +65,7 @@ class UnlockedVault:
         self,
         folder: Path,
         data_key: bytes,
-        header: fmt.Header,
+        header: hdr.Header,
         index: dict[str, Any],
         data: bytes,
     ) -> None:
@@ -56,7 +87,7 @@ class UnlockedVault:
         self.index = {"generation": -1, "entries": {}}
         self._fragments = {}
 
-    def _adopt(self, header: fmt.Header, index: dict[str, Any], data: bytes) -> None:
+    def _adopt(self, header: hdr.Header, index: dict[str, Any], data: bytes) -> None:
         """Make ``index``, read from or written as the index file ``data``, the current one:
         the one place the index state changes."""
         self.header = header
@@ -76,13 +107,9 @@ class UnlockedVault:
         if head == self._prefix:
             return self.index
         data = read_index_file(self.index_path)
-        header = fmt.parse_header(data, self.index_path)
-        if not secrets.compare_digest(header.key_check, fmt.key_check(self.data_key)):
-            raise VaultIntegrityError(
-                f"{self.index_path}: the vault was replaced by one with a different key; "
-                "unlock it again"
-            )
-        index = fmt.decrypt_index(self.cipher, data[header.size :], self.index_path)
+        header = hdr.parse_header(data, self.index_path)
+        hdr.check_reread(header, self.header, self.data_key, self.index_path)
+        index = fmt.decrypt_index(self.cipher, data[header.size :], self.index_path, header.version)
         if index["generation"] < self.index["generation"]:
             raise VaultIntegrityError(
                 f"{self.index_path}: the index went back in time (generation "
@@ -94,12 +121,16 @@ class UnlockedVault:
 
     def commit(self, entries: dict[str, Any], header_bytes: bytes | None = None) -> None:
         """Write the next generation of the index with ``entries`` (holding the write lock)
-        and make it the current one; ``header_bytes`` replaces the header (new password)."""
+        and make it the current one; ``header_bytes`` replaces the header (new password),
+        else the header is kept byte for byte (a version 1 header stays version 1)."""
         index = {"generation": self.index["generation"] + 1, "entries": entries}
-        header_bytes = header_bytes if header_bytes is not None else self.header.raw
-        data = header_bytes + fmt.encrypt_index(self.cipher, self._encode(index))
+        header = self.header
+        if header_bytes is not None:
+            header = hdr.parse_header(header_bytes, self.index_path)
+        body = fmt.encrypt_index(self.cipher, self._encode(index), header.version)
+        data = header.raw + body
         atomic_write(self.index_path, data)
-        self._adopt(fmt.parse_header(data, self.index_path), index, data)
+        self._adopt(header, index, data)
 
     def _encode(self, index: dict[str, Any]) -> bytes:
         fragments: dict[tuple[str, str], str] = {}

@@ -281,7 +281,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from .core.bundles import import_all_data
-    from .core.imports import MAX_BUNDLE_BYTES
+    from .core.limits import MAX_BUNDLE_BYTES
     from .core.parsing import read_input
 
     max_bytes = args.max_bytes if args.max_bytes is not None else MAX_BUNDLE_BYTES

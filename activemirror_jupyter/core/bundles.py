@@ -17,12 +17,12 @@ from typing import Any, TextIO
 
 from .exports import BUNDLE_FORMAT, FORMAT_VERSION, dumps, session_document
 from .imports import (
-    MAX_BUNDLE_BYTES,
     Progress,
     check_on_conflict,
     plan_import,
     write_import,
 )
+from .limits import MAX_BUNDLE_BYTES
 from .mirror import ActiveMirror
 from .parsing import import_error, parse_session, read_input
 from .paths import default_vault_path

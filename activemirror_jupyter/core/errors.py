@@ -17,8 +17,9 @@ class InvalidIdError(ActiveMirrorError, ValueError):
 class SessionNotFoundError(ActiveMirrorError, LookupError):
     """No session with this id exists in the store."""
 
-    def __init__(self, session_id: str, store: str) -> None:
-        super().__init__(f"Session not found: {session_id!r} in {store}")
+    def __init__(self, session_id: str, store: str, *, detail: str | None = None) -> None:
+        shown = f"Session not found: {session_id!r} in {store}"
+        super().__init__(f"{shown}: {detail}" if detail else shown)
         self.session_id = session_id
         self.store = store
 

@@ -13,19 +13,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from .errors import SessionSealedError
+from .errors import InvalidIdError, SessionSealedError
 from .exports import BUNDLE_FORMAT
 from .ids import new_id
 from .journal import Row, VerifyReport, verify_rows
+from .limits import MAX_BUNDLE_BYTES, MAX_IMPORT_BYTES
 from .mirror import ActiveMirror
 from .parsing import ParsedSession, import_error, parse_session, read_input
 from .session import Session
 
 ON_CONFLICT = ("error", "new_id", "replace")
-#: Largest import accepted by :func:`import_session`, checked before parsing (bytes).
-MAX_IMPORT_BYTES = 100 * 1024 * 1024
-#: Largest bundle accepted by :func:`~.bundles.import_all_data` or verified (bytes).
-MAX_BUNDLE_BYTES = 1024 * 1024 * 1024
 
 
 class Progress(Protocol):
@@ -54,6 +51,8 @@ def plan_import(
         ids[sid] = item.where
     for item in parsed:
         check_integrity(item)
+        _check_attachment_sizes(item, mirror.max_attachment_bytes)
+    _check_parents(parsed, mirror)
     if on_conflict != "new_id":
         for item in parsed:
             _check_target(item, mirror, on_conflict)
@@ -74,9 +73,49 @@ def plan_import(
     return planned
 
 
+def _check_attachment_sizes(item: ParsedSession, max_bytes: int) -> None:
+    """Every attachment fits the store's limit, as for ``send`` (its size is the bytes it
+    carries, whatever a ``size`` field says)."""
+    for i, message in enumerate(item.messages):
+        for j, attachment in enumerate(message.attachments):
+            if attachment.size > max_bytes:
+                raise import_error(
+                    f"{item.where}.messages[{i}].attachments[{j}]",
+                    f"{attachment.name!r} is {attachment.size:,} bytes, over this store's limit "
+                    f"of {max_bytes:,} bytes (ActiveMirror(max_attachment_bytes=…)); nothing "
+                    "was imported",
+                )
+
+
+def _check_parents(parsed: list[ParsedSession], mirror: ActiveMirror) -> None:
+    """No session would become its own ancestor: parent links, through the imported
+    sessions and those already stored, must end."""
+    imported = {item.meta.session_id: item for item in parsed}
+    for item in parsed:
+        seen = [item.meta.session_id]
+        parent = item.meta.parent_session_id
+        while parent is not None:
+            if parent in seen:
+                path = " -> ".join([*seen, parent])
+                raise import_error(
+                    f"{item.where}.parentSessionId",
+                    f"makes a cycle of parents ({path}): a session cannot be its own "
+                    "ancestor; nothing was imported",
+                )
+            seen.append(parent)
+            if parent in imported:
+                parent = imported[parent].meta.parent_session_id
+            else:
+                stored = mirror.store.get_session(parent)
+                parent = stored.parent_session_id if stored is not None else None
+
+
 def _check_target(item: ParsedSession, mirror: ActiveMirror, on_conflict: str) -> None:
     """What is already stored under the session's id allows this import."""
-    stored = mirror.store.get_session(item.meta.session_id)
+    try:
+        stored = mirror.store.get_session(item.meta.session_id)
+    except InvalidIdError as exc:  # a name the store keeps for itself
+        raise import_error(f"{item.where}.id", exc) from None
     if stored is None:
         return
     if on_conflict == "error":

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ActiveMirrorError, SessionSealedError
+from .errors import ActiveMirrorError, SessionNotFoundError, SessionSealedError
 from .models import SEALED, Message, SessionMetadata, timestamp_text
 
 # json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False), without
@@ -100,11 +100,21 @@ def seal_of(meta: SessionMetadata) -> dict[str, Any] | None:
     return seal if meta.status == SEALED and isinstance(seal, dict) else None
 
 
-def check_write(stored_sealed: bool, incoming: SessionMetadata, head: str | None) -> None:
+def check_write(
+    stored_sealed: bool, incoming: SessionMetadata, head: str | None, *, gone: bool = False
+) -> None:
     """The rule every store applies inside its write (``stored_sealed``: the session as
-    stored now is sealed; ``head``: the session's head as the write would leave it): a
-    sealed session is never changed, and a session saved as sealed must end exactly where
-    its seal says."""
+    stored now is sealed; ``head``: the session's head as the write would leave it;
+    ``gone``: the writer had the session stored, and it is not any more): a session deleted
+    meanwhile is not made again, a sealed session is never changed, and a session saved as
+    sealed must end exactly where its seal says."""
+    if gone:
+        raise SessionNotFoundError(
+            incoming.session_id,
+            "the store",
+            detail="it was deleted (by another process?) after it was loaded here; nothing "
+            "was written, and its unsaved messages are still in this Session",
+        )
     if stored_sealed:
         raise SessionSealedError(
             f"session {incoming.session_id!r} is sealed: it can be read, exported and "

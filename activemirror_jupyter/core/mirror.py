@@ -10,6 +10,7 @@ from typing import Any
 from .errors import ActiveMirrorError, SessionNotFoundError
 from .ids import new_id, validate_id
 from .journal import VerifyReport, verify_rows
+from .limits import DEFAULT_MAX_ATTACHMENT_BYTES
 from .models import (
     Message,
     SearchHit,
@@ -28,7 +29,6 @@ from .storage.base import SearchQuery
 from .timeutil import utcnow
 
 #: The largest attachment a message takes by default (20 MiB).
-DEFAULT_MAX_ATTACHMENT_BYTES = 20 * 2**20
 
 
 class ActiveMirror:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .ids import validate_id
+from .limits import check_json_depth
 from .timeutil import to_iso
 
 ROLES = ("user", "assistant", "system")
@@ -248,6 +249,7 @@ def check_metadata(metadata: object, what: str = "metadata") -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise TypeError(f"{what} must be a dict, not {type(metadata).__name__}")
+    check_json_depth(metadata, what)
     try:
         text = json.dumps(metadata, allow_nan=False, ensure_ascii=False)
     except (TypeError, ValueError) as exc:

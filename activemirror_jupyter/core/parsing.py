@@ -36,9 +36,6 @@ from .models import (
 )
 from .timeutil import from_iso
 
-#: Deepest nesting accepted inside an import (metadata included).
-MAX_DEPTH = 100
-
 
 class _Refused(ValueError):
     pass
@@ -138,17 +135,6 @@ def import_error(where: str, problem: object) -> InvalidImportError:
     return InvalidImportError(f"{where}: {problem}")
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            deepest = max(deepest, level)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
 def _id(value: Any, where: str, what: str) -> str:
     try:
         return validate_id(value, what)
@@ -191,8 +177,6 @@ def parse_session(doc: Any, where: str) -> ParsedSession:
     version = doc.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise import_error(f"{p}version", f"is {version!r}; this version reads {FORMAT_VERSION}")
-    if _depth(doc) > MAX_DEPTH:
-        raise import_error(where or "session", f"is nested more than {MAX_DEPTH} levels deep")
     session_id = _id(doc.get("id"), f"{p}id", "session id")
     if "title" not in doc:
         raise import_error(f"{p}title", "is missing")
@@ -298,8 +282,9 @@ def _parse_attachments(raw: Any, where: str) -> tuple[tuple[Attachment, ...], li
             data = base64.b64decode(text.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
             raise import_error(f"{ap}.data", "is not valid base64") from None
-        # A size or sha256 that does not fit the bytes shows in the digest, which the import
-        # (or verify_export) compares with the sha256 given.
+        # The size is the bytes' own (a ``size`` field is not trusted); a sha256 that does
+        # not fit the bytes shows in the digest, which the import (or verify_export)
+        # compares with the sha256 given.
         digests.append(hashlib.sha256(data).hexdigest())
         found.append(Attachment.stored(name, mime_type, len(data), sha256, lambda d=data: d))
     return tuple(found), digests

@@ -227,7 +227,7 @@ class Session:
         if not self._dirty and not self._unsaved:
             return Saved(self._saved_count, self._meta.head)
         pending = list(self._unsaved)
-        saved = self._mirror.store.save(self._meta, pending)
+        saved = self._mirror.store.save(self._meta, pending, existing=self._stored)
         del self._unsaved[: len(pending)]
         self._saved_count = saved.count
         self._meta = replace(self._meta, head=saved.head)
@@ -275,7 +275,7 @@ class Session:
                 metadata={**stored.metadata, "seal": seal},
                 updated_at=max(stored.updated_at, utcnow()),
             )
-            saved = self._mirror.store.save(sealed, [])
+            saved = self._mirror.store.save(sealed, [], existing=True)
             self._meta = replace(sealed, head=saved.head)
             self._saved_count = saved.count
             return dict(seal)

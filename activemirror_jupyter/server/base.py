@@ -4,7 +4,8 @@ as JSON ``{"message", "reason"}``.
 
 Statuses: 400 for a bad id, parameter or body; 404 for an unknown session, message or
 attachment; 409 for a change to a sealed session; 413 for a body over
-:data:`MAX_BODY_BYTES`; 500 only when the store itself fails (with its explanation).
+:data:`MAX_BODY_BYTES`; 500 only when the store itself fails (its explanation, with every
+path cut to its file name: the folders are in the server's log only).
 """
 
 from __future__ import annotations
@@ -126,15 +127,16 @@ class MirrorHandler(APIHandler):
 
     async def call(self, fn: Callable[[ActiveMirror], T]) -> T:
         """``fn(mirror)`` on the store thread. A change to a sealed session is a 409; a store
-        that cannot be read is the server's problem (500), reported with the store's own
-        explanation for whoever runs it."""
+        that cannot be read is the server's problem (500): its explanation goes to the
+        server's log whole, and into the answer without the folders it names."""
         try:
             return await self.store.call(fn)
         except SessionSealedError as error:
             raise tornado.web.HTTPError(409, "%s", str(error)) from None
         except StorageError as error:
             self.log.error("activemirror_jupyter: %s", error)
-            raise tornado.web.HTTPError(500, "%s", f"The session store failed: {error}") from None
+            shown = without_paths(str(error))
+            raise tornado.web.HTTPError(500, "%s", f"The session store failed: {shown}") from None
 
     async def load(self, session_id: str, fn: Callable[[Session], T]) -> T:
         """``fn(session)`` on the store thread; 404 if there is no such session."""
@@ -180,3 +182,12 @@ def _kind(value: object) -> str:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+#: An absolute path (POSIX or Windows): the folders before its last part are left out.
+_PATH = re.compile(r"(?:[A-Za-z]:)?[\\/](?:[^\s\\/'\"]+[\\/])+(?=[^\s\\/'\"])")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (``/home/u/x.db`` → ``x.db``)."""
+    return _PATH.sub("", text)

@@ -407,3 +407,173 @@ def test_two_processes_writing_one_folder_lose_nothing(folder, fold_at_once_byte
     with open_mirror(folder) as mirror:
         titles = {m.title for m in mirror.list_sessions()}
     assert titles == {f"{n}-{i}" for n in "ab" for i in range(count)}
+
+
+# -- hardening: refused saves, damaged files, reserved names, leftovers ----------------------
+
+
+def _two_refused_sends(folder: str) -> dict:
+    """The adversarial pass's case: a full disk refuses two autosaved sends."""
+    from faults import full_disk, snapshot
+
+    from activemirror_jupyter import StorageError
+
+    mirror = ActiveMirror("json", storage_path=folder, autosave=True)
+    by_title = {s.title: s.session_id for s in mirror.list_sessions()}
+    session = mirror.load_session(by_title["Kept"])
+    other = mirror.load_session(by_title["Other"])
+    errors = []
+    with full_disk(4096)():
+        for text in ("fault refused one " + "r" * 5000, "fault refused two " + "r" * 5000):
+            try:
+                session.send(text)
+            except StorageError as exc:
+                errors.append(str(exc))
+    seen = snapshot(mirror)
+    exported = mirror.load_session(session.id).export("json")  # what the store holds
+    other.send("an unrelated note")  # the next save of anything writes nothing refused
+    with ActiveMirror("json", storage_path=folder) as fresh:
+        reopened = snapshot(fresh)
+    session.save()  # the disk has room again: both are kept, once each, in order
+    mirror.close()
+    return {"errors": errors, "seen": seen, "exported": exported, "reopened": reopened}
+
+
+def test_a_refused_save_leaves_the_folder_as_it_was_and_a_retry_keeps_each_once(folder):
+    from faults import in_child
+
+    with open_mirror(folder) as mirror:
+        for title in ("Kept", "Other"):
+            session = mirror.create_session(title)
+            session.send(f"{title} first")
+            session.save()
+        session_id = {s.title: s.session_id for s in mirror.list_sessions()}["Kept"]
+    result = in_child(_two_refused_sends, str(folder))
+    assert len(result["errors"]) == 2, result["errors"]
+    assert "refused" not in json.dumps(result["seen"]) and "refused" not in result["exported"]
+    assert "refused" not in json.dumps(result["reopened"])
+    assert result["reopened"]["verify"] == (True, [])
+    with open_mirror(folder) as mirror:
+        contents = [m.content[:18] for m in mirror.load_session(session_id).get_messages()]
+        assert contents == ["Kept first", "fault refused one ", "fault refused two "]
+        assert mirror.verify().ok
+        assert "an unrelated note" in [
+            m.content
+            for s in mirror.list_sessions()
+            for m in mirror.load_session(s.session_id).get_messages()
+        ]
+
+
+def test_deleting_a_session_keeps_the_bytes_a_damaged_session_file_uses(folder):
+    from activemirror_jupyter import Attachment
+
+    with open_mirror(folder) as mirror:
+        a = mirror.create_session("A")
+        a.send(
+            "with a file",
+            attachments=[Attachment.from_bytes("a.bin", "application/octet-stream", b"A" * 500)],
+        )
+        a.save()
+        b = mirror.create_session("B")
+        b.send(
+            "with another",
+            attachments=[Attachment.from_bytes("b.bin", "application/octet-stream", b"B" * 500)],
+        )
+        b.save()
+    path = folder / f"{a.id}.json"
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2])  # cut short: a careless edit, a partial copy
+    with pytest.warns(RuntimeWarning, match="damaged"), open_mirror(folder) as mirror:
+        assert mirror.delete_session(b.id)
+    path.write_bytes(good)  # restored from a copy
+    with open_mirror(folder) as mirror:
+        restored = mirror.load_session(a.id).get_messages()[0]
+        assert restored.attachments[0].read() == b"A" * 500
+        assert mirror.verify().ok
+        assert mirror.delete_session(a.id)  # now nothing could use them: both are freed
+    assert list((folder / "attachments").iterdir()) == []
+
+
+@pytest.mark.parametrize("reserved", ["index", "Index", "INDEX"])
+def test_the_session_id_index_is_refused_clearly_and_the_folder_stays_sound(folder, reserved):
+    from activemirror_jupyter import InvalidIdError, InvalidImportError, import_session
+
+    doc = {"id": reserved, "title": "Clash", "createdAt": "2025-01-01T00:00:00Z", "messages": []}
+    with open_mirror(folder) as mirror:
+        mirror.create_session("Fine").save()
+        with pytest.raises(InvalidImportError, match=r"^session.id: .*reserved in a JSON folder"):
+            import_session(doc, mirror)
+        copy = import_session(doc, mirror, on_conflict="new_id")  # what the error suggests
+        assert copy.id != reserved
+        with pytest.raises(InvalidIdError, match="reserved"):
+            mirror.load_session(reserved)
+    with open_mirror(folder) as mirror:
+        assert sorted(s.title for s in mirror.list_sessions()) == ["Clash", "Fine"]
+        assert mirror.verify().ok
+
+
+def test_leftovers_of_a_killed_save_are_removed_on_open_and_nothing_used_is(folder):
+    from activemirror_jupyter import Attachment
+
+    with open_mirror(folder) as mirror:
+        session = mirror.create_session("Files")
+        session.send("kept", attachments=[Attachment.from_bytes("k", "text/plain", b"kept bytes")])
+        session.save()
+    attachments = folder / "attachments"
+    # What a save killed between writing its bytes and its journal line leaves behind.
+    (attachments / ("0" * 64)).write_bytes(b"orphan bytes")
+    (attachments / ".tmp-abc.tmp").write_bytes(b"half an attachment")
+    (folder / ".tmp-def.tmp").write_bytes(b"half a session file")
+    with open_mirror(folder) as mirror:
+        assert (
+            mirror.load_session(session.id).get_messages()[0].attachments[0].read() == b"kept bytes"
+        )
+    assert len(list(attachments.iterdir())) == 1
+    assert not list(folder.glob(".tmp-*"))
+
+
+KILLED_SAVER = """
+import os, sys
+from activemirror_jupyter import ActiveMirror, Attachment
+from activemirror_jupyter.core.storage import jsonfiles
+if sys.argv[2] == "journal":
+    jsonfiles.FOLD_AT_ONCE_BYTES = -1
+mirror = ActiveMirror("json", storage_path=sys.argv[1], autosave=True)
+session = mirror.create_session("Killed")
+print("ready", flush=True)
+i = 0
+while True:
+    session.send(f"note {i}", attachments=[Attachment.from_bytes("f", "application/octet-stream", os.urandom(200_000))])
+    i += 1
+"""
+
+
+def test_kill_9_during_saves_with_attachments_leaves_no_orphan_bytes(
+    folder, tmp_path, fold_at_once_bytes
+):
+    import signal
+    import subprocess
+    import sys
+
+    from waiting import read_line, wait_until
+
+    script = tmp_path / "saver.py"
+    script.write_text(KILLED_SAVER)
+    mode = "journal" if fold_at_once_bytes == -1 else "small"
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(folder), mode], stdout=subprocess.PIPE, text=True
+        )
+        read_line(proc, "the saver to start")
+        wait_until(lambda: len(list((folder / "attachments").glob("*"))) >= 3, "a few saves")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with open_mirror(folder) as mirror:
+        used = {
+            a.sha256
+            for s in mirror.list_sessions()
+            for m in mirror.load_session(s.session_id).get_messages()
+            for a in m.attachments
+        }
+        assert mirror.verify().ok
+    assert {p.name for p in (folder / "attachments").iterdir()} == used

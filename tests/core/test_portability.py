@@ -460,3 +460,40 @@ def test_a_message_id_held_by_another_session(mirror, storage_type):
     assert copy.get_messages()[0].content == "hi"
     # replacing a session keeps its own message ids
     assert import_session(first, mirror, on_conflict="replace").message_count == 1
+
+
+def _doc(session_id: str, parent: str | None) -> dict:
+    return {
+        "id": session_id,
+        "title": session_id,
+        "createdAt": "2025-01-01T00:00:00Z",
+        "parentSessionId": parent,
+        "messages": [],
+    }
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "json"])
+@pytest.mark.parametrize("on_conflict", ["error", "new_id", "replace"])
+def test_cycles_of_parents_are_refused_and_nothing_is_imported(kind, on_conflict, tmp_path):
+    with open_store(kind, tmp_path) as mirror:
+        with pytest.raises(InvalidImportError, match=r"cycle of parents \(a -> a\)"):
+            import_session(_doc("a", "a"), mirror, on_conflict=on_conflict)
+        bundle = {
+            "format": "activemirror-bundle",
+            "version": 1,
+            "sessions": [_doc("a", "b"), _doc("b", "a"), _doc("c", None)],
+        }
+        with pytest.raises(
+            InvalidImportError, match=r"sessions\[0\]\.parentSessionId: .*a -> b -> a"
+        ):
+            import_all_data(bundle, mirror, tmp_path / "vault", on_conflict=on_conflict)
+        assert mirror.list_sessions() == []
+
+
+def test_a_cycle_through_stored_sessions_is_refused(tmp_path):
+    with open_store("sqlite", tmp_path) as mirror:
+        import_session(_doc("a", None), mirror)
+        import_session(_doc("b", "a"), mirror)
+        with pytest.raises(InvalidImportError, match=r"a -> b -> a"):
+            import_session(_doc("a", "b"), mirror, on_conflict="replace")
+        assert mirror.load_session("a").parent_session_id is None

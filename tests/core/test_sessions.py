@@ -405,3 +405,18 @@ def test_unknown_keyword_arguments_raise_type_error():
 def test_unknown_storage_type():
     with pytest.raises(ValueError, match="sqlite"):
         ActiveMirror("cloud")
+
+
+def test_a_session_deleted_elsewhere_is_not_made_again_by_a_later_send(mirror_factory):
+    holder = mirror_factory(autosave=True)
+    session = holder.create_session("Held")
+    session.send("first")
+    other = mirror_factory()  # another kernel on the same store
+    assert other.delete_session(session.id)
+    with pytest.raises(SessionNotFoundError, match="deleted .* after it was loaded here"):
+        session.send("second")
+    with pytest.raises(SessionNotFoundError, match="deleted"):
+        session.title = "Renamed"
+    assert other.list_sessions() == [] and holder.list_sessions() == []
+    assert session.unsaved_count == 1  # what was typed is not lost: it stays in RAM
+    assert contents(session.get_messages()) == ["second"]

@@ -428,3 +428,73 @@ def test_an_import_that_replaces_is_all_or_nothing(tmp_path):
     assert replaced.title == "Replacement"
     assert [m.content for m in replaced.get_messages()] == ["first", "second"]
     mirror.close()
+
+
+def test_text_that_is_not_utf8_is_reported_by_verify_not_a_crash(tmp_path):
+    db = tmp_path / "c.db"
+    with ActiveMirror("sqlite", db_path=db) as mirror:
+        session = mirror.create_session("Notes")
+        for text in ("before", "the secret middle", "after"):
+            session.send(text)
+        session.save()
+        middle = session.get_messages()[1].id
+    with sqlite3.connect(db) as raw:  # one invalid byte, written behind the API
+        raw.execute("UPDATE messages SET content = CAST(X'6869FF' AS TEXT) WHERE id = ?", (middle,))
+    with ActiveMirror("sqlite", db_path=db) as mirror:
+        report = mirror.verify()
+        assert [(p.message_id, p.kind) for p in report.problems] == [(middle, "changed")]
+        assert "hi\ufffd" not in str(report.problems) and "secret" not in str(report.problems)
+        assert [m.content for m in mirror.load_session(session.id).get_messages()] == [
+            "before",
+            "hi\ufffd",
+            "after",
+        ]
+        assert [m.content for m in mirror.search("after")] == ["after"]
+
+
+def _read_as_another_user(db: str) -> dict:
+    from faults import read_only_user
+
+    read_only_user()
+    with ActiveMirror("sqlite", db_path=db) as mirror:
+        session = mirror.load_session(mirror.list_sessions()[0].session_id)
+        seen = {
+            "titles": [s.title for s in mirror.list_sessions()],
+            "found": [m.content for m in mirror.search("shared")],
+            "export": session.export("markdown"),
+            "verify": mirror.verify().ok,
+        }
+        try:
+            session.send("more")
+            session.save()
+        except StorageError as exc:
+            seen["error"] = str(exc)
+    return seen
+
+
+def test_a_database_in_a_folder_this_user_cannot_write_is_read(tmp_path):
+    import shutil
+    import tempfile
+
+    from faults import in_child
+
+    folder = Path(tempfile.mkdtemp(prefix="activemirror-ro-"))
+    try:
+        folder.chmod(0o755)
+        db = folder / "c.db"
+        with ActiveMirror("sqlite", db_path=db) as mirror:
+            session = mirror.create_session("Shared notes")
+            session.send("a shared finding")
+            session.save()
+        db.chmod(0o644)
+        if os.geteuid() != 0:
+            db.chmod(0o444)
+            folder.chmod(0o555)
+        seen = in_child(_read_as_another_user, str(db))
+        assert seen["titles"] == ["Shared notes"] and seen["found"] == ["a shared finding"]
+        assert "a shared finding" in seen["export"] and seen["verify"]
+        assert "is read-only" in seen["error"] and "nothing was written" in seen["error"]
+        assert sorted(p.name for p in folder.iterdir()) == ["c.db"]  # no -wal, no -shm
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(folder)

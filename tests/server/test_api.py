@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from waiting import wait_for_clock_past
@@ -338,3 +339,7 @@ async def test_a_store_that_cannot_open_is_reported_not_hidden(store, api):
     assert status == 500
     assert "session store failed" in body["message"]
     assert "folder" in body["message"]
+    # The answer names the file, never the folders above it (they are in the server's log).
+    home = Path(store.options["db_path"])
+    assert home.name in body["message"] and str(home.parent) not in body["message"]
+    assert "/" not in body["message"]

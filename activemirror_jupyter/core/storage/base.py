@@ -49,14 +49,22 @@ class Storage(Protocol):
     description: str
 
     def save(
-        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+        self,
+        session: SessionMetadata,
+        new_messages: Sequence[Message],
+        *,
+        replace: bool = False,
+        existing: bool = False,
     ) -> Saved:
         """Create or update ``session`` and append ``new_messages``, all or nothing,
         chaining them to the session's head and applying :func:`..journal.check_write`.
 
         The cost follows ``len(new_messages)``, not the size of the session. With
         ``replace``, the session's stored messages and metadata are replaced by these, in
-        the same all-or-nothing write (an import with ``on_conflict="replace"``).
+        the same all-or-nothing write (an import with ``on_conflict="replace"``). With
+        ``existing`` (the caller has the session stored), a session that is not stored any
+        more — deleted by another process — raises :class:`SessionNotFoundError` and
+        nothing is written.
         """
 
     def get_session(self, session_id: str) -> SessionMetadata | None:

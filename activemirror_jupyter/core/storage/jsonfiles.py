@@ -214,7 +214,12 @@ class JSONStorage:
     # -- the Storage protocol ---------------------------------------------------------------
 
     def save(
-        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+        self,
+        session: SessionMetadata,
+        new_messages: Sequence[Message],
+        *,
+        replace: bool = False,
+        existing: bool = False,
     ) -> Saved:
         sid = session.session_id
         self._folder.file(sid)  # validates the id
@@ -228,7 +233,7 @@ class JSONStorage:
             start = old["messageCount"] if old is not None else 0
             hashes = chain(start_of(sid, head), fresh)
             head = hashes[-1] if hashes else head
-            check_write(stored_sealed, session, head)
+            check_write(stored_sealed, session, head, gone=existing and entry is None)
             written: list[str] = []  # attachment files this save added (removed if it fails)
             try:
                 for m in fresh:

@@ -26,7 +26,12 @@ class MemoryStorage:
         self._version = 0
 
     def save(
-        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+        self,
+        session: SessionMetadata,
+        new_messages: Sequence[Message],
+        *,
+        replace: bool = False,
+        existing: bool = False,
     ) -> Saved:
         with self._lock:
             stored = self._sessions.get(session.session_id)
@@ -36,7 +41,12 @@ class MemoryStorage:
             head = kept[-1].hash if kept else None
             hashes = chain(start_of(session.session_id, head), fresh)
             head = hashes[-1] if hashes else head
-            check_write(stored is not None and stored.sealed, session, head)
+            check_write(
+                stored is not None and stored.sealed,
+                session,
+                head,
+                gone=existing and stored is None,
+            )
             added = [
                 dataclasses.replace(m, hash=h, attachments=tuple(_kept(a) for a in m.attachments))
                 for m, h in zip(fresh, hashes, strict=True)

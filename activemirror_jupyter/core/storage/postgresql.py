@@ -94,7 +94,12 @@ class PostgreSQLStorage:
     # -- the Storage protocol ---------------------------------------------------------------
 
     def save(
-        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+        self,
+        session: SessionMetadata,
+        new_messages: Sequence[Message],
+        *,
+        replace: bool = False,
+        existing: bool = False,
     ) -> Saved:
         sid = session.session_id
         with self._db.connection(f"save session {sid!r}", write=True) as conn:
@@ -116,7 +121,7 @@ class PostgreSQLStorage:
             messages = self._not_yet_written(conn, new_messages) if repeated else new_messages
             hashes = chain(start_of(sid, head), messages)
             head = hashes[-1] if hashes else head
-            check_write(status == SEALED, session, head)
+            check_write(status == SEALED, session, head, gone=existing and stored is None)
             count = start + len(messages)
             self._update_session(conn, session, count, head)
             self._append(conn, messages, hashes, start)

@@ -189,7 +189,17 @@ class SQLiteStorage:
             try:
                 return self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
+                if not isinstance(exc, sqlite3.OperationalError) or "decode" not in str(exc):
+                    raise self._error(exc, doing) from None
+            # Text that is not UTF-8 (written behind the API) is read with U+FFFD in place
+            # of the bad bytes: it no longer matches its hash, which verify reports.
+            self._db.text_factory = _tolerant_text
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
                 raise self._error(exc, doing) from None
+            finally:
+                self._db.text_factory = str
 
     def _migrate(self) -> None:
         if self.read_only:
@@ -229,7 +239,12 @@ class SQLiteStorage:
     # -- the Storage protocol ---------------------------------------------------------------
 
     def save(
-        self, session: SessionMetadata, new_messages: Sequence[Message], *, replace: bool = False
+        self,
+        session: SessionMetadata,
+        new_messages: Sequence[Message],
+        *,
+        replace: bool = False,
+        existing: bool = False,
     ) -> Saved:
         sid = session.session_id
         with self._write(f"save session {sid!r}") as db:
@@ -245,7 +260,7 @@ class SQLiteStorage:
             # one session interleave their messages, and make one chain.
             hashes = chain(start_of(sid, head), new_messages)
             head = hashes[-1] if hashes else head
-            check_write(status == SEALED, session, head)
+            check_write(status == SEALED, session, head, gone=existing and stored is None)
             (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
             db.executemany(
                 f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)",
@@ -493,6 +508,10 @@ def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any
         clauses.append("id IN (SELECT session_id FROM session_tags WHERE tag = ?)")
         params.append(tag)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+
+
+def _tolerant_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _writable(path: Path) -> bool:

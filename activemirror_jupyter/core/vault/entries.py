@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from ..limits import MAX_JSON_DEPTH
 from ..models import check_unicode
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
 
 MAX_KEY_LENGTH = 256
 MAX_TAG_LENGTH = 256
-MAX_DEPTH = 100
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _JSON_TYPES = "str, int, float, bool, None, list or dict"
 
@@ -110,9 +110,9 @@ def check_json_value(value: Any, where: str = "value") -> None:
 
 
 def _check_json(value: Any, where: str, depth: int) -> None:
-    if depth > MAX_DEPTH:
+    if depth > MAX_JSON_DEPTH:
         raise ValueError(
-            f"{where} is nested more than {MAX_DEPTH} levels deep (or contains itself)"
+            f"{where} is nested more than {MAX_JSON_DEPTH} levels deep (or contains itself)"
         )
     if value is None or isinstance(value, (bool, int)):
         return

@@ -3,6 +3,8 @@ writing fails — a full disk (``RLIMIT_FSIZE``: no file may grow past a chosen 
 write that crosses it fails with ``EFBIG``, inside SQLite too), or a store the process may
 only read (it runs as ``nobody``) — and bring back what that process saw.
 
+A third fault kills the process at the n-th call that changes a file (:func:`killed_at`).
+
 The contract every writing operation keeps, whatever write fails (tests/core/test_faults.py):
 it either raises a :class:`StorageError` having changed nothing, or completes; the process
 that saw it fail reads exactly what a process opening the store afresh reads; and doing it
@@ -78,6 +80,45 @@ def full_disk(limit: int) -> Callable[[], Any]:
     return active
 
 
+#: The calls through which the JSON folder (and the vault) change files: a kill can land
+#: before any one of them.
+FILE_CALLS = ("replace", "fsync", "unlink", "rename")
+
+
+def killed_at(n: int) -> Callable[[], Any]:
+    """While active, the process dies (as by ``kill -9``: no cleanup, no flush) at the
+    ``n``-th call that changes files (:data:`FILE_CALLS`), before it is made."""
+
+    @contextlib.contextmanager
+    def active() -> Any:
+        count = 0
+        originals = {name: getattr(os, name) for name in FILE_CALLS}
+
+        def dying(name: str) -> Callable[..., Any]:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                nonlocal count
+                count += 1
+                if count >= n:
+                    os._exit(KILLED)
+                return originals[name](*args, **kwargs)
+
+            return call
+
+        for name in FILE_CALLS:
+            setattr(os, name, dying(name))
+        try:
+            yield
+        finally:
+            for name, original in originals.items():
+                setattr(os, name, original)
+
+    return active
+
+
+#: What :func:`in_child` returns for a process that died before answering.
+KILLED = 137
+
+
 def read_only_user() -> None:
     """Become a user who may read the store but not write it (``nobody``); a no-op when
     this process is not root, for whom a folder without write permission does the same."""
@@ -110,7 +151,11 @@ def in_child(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         if not reader.poll(DEADLINE):
             raise AssertionError(f"the faulty process gave no answer within {DEADLINE:g} s")
-        kind, value = pickle.loads(reader.recv_bytes())
+        try:
+            kind, value = pickle.loads(reader.recv_bytes())
+        except EOFError:  # it died without a word
+            process.join(DEADLINE)
+            return KILLED
     finally:
         process.join(DEADLINE)
         if process.is_alive():

@@ -6,6 +6,7 @@ everything once, with verify ok. The harness is tests/faults.py."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults import full_disk, in_child, read_only_user, snapshot
+from faults import KILLED, full_disk, in_child, killed_at, read_only_user, snapshot
 
 from activemirror_jupyter import (
     ActiveMirror,
@@ -310,3 +311,54 @@ def test_a_read_only_store_is_read_and_refuses_writes_clearly(kind, operation, w
     assert result["seen"] == expected
     with ActiveMirror(**options) as mirror:
         assert snapshot(mirror) == expected
+
+
+def killed_run(options: dict, ids: dict[str, str], operation: str, n: int) -> str:
+    if options.pop("journal", False):
+        jsonfiles.FOLD_AT_ONCE_BYTES = -1
+    mirror = ActiveMirror(**options)
+    do, _ = OPERATIONS[operation](mirror, ids)
+    with killed_at(n)():
+        do()
+    return "done"
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("kind", ["json", "json-journal"])
+def test_a_kill_before_any_file_change_leaves_the_old_state_or_the_new(kind, operation, tmp_path):
+    """The JSON folder changes files through a few calls; the process is killed before the
+    first, the second, … until the operation completes. Each time the folder opens to the
+    state before or the state after, verifies, and holds no leftovers."""
+    options, ids = prepared(kind, tmp_path / "reference")
+    reference = shape(in_child(run, dict(options), ids, operation, None)["after"])
+    n = 1
+    while True:
+        root = tmp_path / f"killed-{n}"
+        options, ids = prepared(kind, root)
+        plain = {k: v for k, v in options.items() if k != "journal"}
+        with ActiveMirror(**plain) as mirror:
+            before = shape(snapshot(mirror))
+        outcome = in_child(killed_run, dict(options), ids, operation, n)
+        with ActiveMirror(**plain) as mirror:
+            state = snapshot(mirror)
+            assert state["verify"] == (True, []), f"{kind}, {operation}, killed at call {n}"
+            where = f"{kind}, {operation}, killed at call {n}"
+            if operation == "import_bundle":  # each session of a bundle is saved whole
+                assert all(x in before or x in reference for x in shape(state)), where
+            else:
+                assert shape(state) in (before, reference), where
+            used = {
+                hashlib.sha256(data).hexdigest()
+                for s in state["sessions"].values()
+                for m in s["messages"]
+                for _, data in m[5]
+            }
+        folder = Path(plain["storage_path"])
+        assert not list(folder.rglob(".tmp-*")), f"{kind}, {operation}, killed at call {n}"
+        attachments = folder / "attachments"
+        stored = {p.name for p in attachments.iterdir()} if attachments.exists() else set()
+        assert stored == used, f"{kind}, {operation}, killed at call {n}: orphan bytes"
+        if outcome != KILLED:
+            break
+        n += 1
+    assert n > 1, f"{operation} changed no file"

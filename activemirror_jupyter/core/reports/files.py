@@ -1,6 +1,10 @@
 """Exports on disk: the file an export goes to (a path, or ``<title>.<ext>`` in a folder),
 written through a temporary file so a failed export leaves nothing half-written, and the
-``attachments/`` folder a Markdown export links to."""
+``attachments/`` folder a Markdown export links to.
+
+Every file written here (exports, reports, backups) is a new file renamed into place: a
+symbolic link found at its path is replaced, never written through. It gets the permissions
+of the file it replaces, else those of the user's umask."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -66,7 +71,7 @@ def replacing(path: Path, *, create_folders: bool = False) -> Iterator[TextIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path.parent))
-    with fsutil.replacing(path) as out:
+    with fsutil.replacing(path, mode=fsutil.LIKE_REPLACED) as out:
         yield out
 
 
@@ -78,15 +83,39 @@ class AttachmentFolder:
         self.folder = folder
         self.link_prefix = link_prefix
         self.written: list[Path] = []
+        self._prepared = False
 
     def __call__(self, attachment: Attachment, data: bytes) -> str:
         name = file_name(attachment)
         path = self.folder / name
-        if not (path.is_file() and path.stat().st_size == len(data)):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        if not self._prepared:
+            self._prepare()
+        if not _is_file_of_size(path, len(data)):
+            fsutil.atomic_write(path, data, mode=fsutil.LIKE_REPLACED)
             self.written.append(path)
         return f"{self.link_prefix}/{name}"
+
+    def _prepare(self) -> None:
+        """Make the folder (a link in its place is refused: the files would land wherever
+        it points)."""
+        if self.folder.is_symlink():
+            raise FileExistsError(
+                errno.EEXIST,
+                "is a symbolic link, not a folder; remove it to export the attachments here",
+                str(self.folder),
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._prepared = True
+
+
+def _is_file_of_size(path: Path, size: int) -> bool:
+    """Whether ``path`` is a regular file (not a link to one) of ``size`` bytes: the
+    attachment already written, as its name holds its hash."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
 def file_name(attachment: Attachment) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import VaultIntegrityError
-from ..fsutil import TMP_PREFIX, atomic_write
+from ..fsutil import PRIVATE, TMP_PREFIX, atomic_write
 from . import format as fmt
 
 
@@ -98,7 +98,7 @@ class UnlockedVault:
         index = {"generation": self.index["generation"] + 1, "entries": entries}
         header_bytes = header_bytes if header_bytes is not None else self.header.raw
         data = header_bytes + fmt.encrypt_index(self.cipher, self._encode(index))
-        atomic_write(self.index_path, data)
+        atomic_write(self.index_path, data, mode=PRIVATE)
         self._adopt(fmt.parse_header(data, self.index_path), index, data)
 
     def _encode(self, index: dict[str, Any]) -> bytes:
@@ -131,7 +131,7 @@ class UnlockedVault:
         """Encrypt ``value`` into a fresh entry file; returns its index record's id/nonce."""
         entry_id = secrets.token_hex(16)
         data, nonce = fmt.encrypt_entry(self.cipher, entry_id, {"key": name, "value": value})
-        atomic_write(self.entry_path(entry_id), data)
+        atomic_write(self.entry_path(entry_id), data, mode=PRIVATE)
         return {"id": entry_id, "nonce": nonce.hex()}
 
     def read_entry(self, name: str, record: dict[str, Any]) -> Any:

@@ -1,0 +1,164 @@
+"""Exports, reports and backups on disk: a link planted at a path is replaced, never written
+through; a file keeps the permissions of the file it replaces (else the umask's), while the
+vault and the JSON store stay private."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from activemirror_jupyter import ActiveMirror, VaultMemory
+from activemirror_jupyter.cli import main
+from activemirror_jupyter.core.exports import export_to_path
+from activemirror_jupyter.core.models import Attachment
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX links and permissions")
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[ActiveMirror]:
+    with ActiveMirror(db_path=tmp_path / "store.db") as mirror:
+        yield mirror
+
+
+def figures(mirror: ActiveMirror, title: str = "Figures") -> object:
+    session = mirror.create_session(title)
+    session.send(
+        "a figure and its data",
+        attachments=[
+            Attachment.from_bytes("fig", "image/png", PNG),
+            Attachment.from_bytes("df", "text/csv", b"site,value\nA,1\n"),
+        ],
+    )
+    session.save()
+    return session
+
+
+@contextlib.contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+# -- links ----------------------------------------------------------------------------------
+
+
+def test_links_planted_in_a_markdown_export_folder_are_replaced_not_written_through(
+    mirror, tmp_path
+) -> None:
+    session = figures(mirror)
+    out = tmp_path / "out"
+    first = export_to_path(session, "markdown", f"{out}/")
+    attachments = sorted((out / "attachments").iterdir())
+    assert len(attachments) == 2
+    victims = {}
+    for path in [first, *attachments]:  # each file of the export becomes a link elsewhere
+        victim = tmp_path / f"victim-{path.name}"
+        victim.write_text("the user's own file")
+        victims[path] = path.read_bytes()
+        path.unlink()
+        path.symlink_to(victim)
+
+    assert export_to_path(session, "markdown", f"{out}/") == first
+
+    for path, data in victims.items():
+        assert not path.is_symlink() and path.read_bytes() == data
+    for victim in tmp_path.glob("victim-*"):
+        assert victim.read_text() == "the user's own file"
+
+
+def test_an_attachments_folder_that_is_a_link_is_refused(mirror, tmp_path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "attachments").symlink_to(elsewhere)
+
+    with pytest.raises(FileExistsError, match="symbolic link"):
+        export_to_path(figures(mirror), "markdown", f"{out}/")
+
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["export", "backup"])
+def test_a_link_at_the_output_path_is_replaced(mirror, tmp_path, how) -> None:
+    session = figures(mirror)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("the user's own file")
+    target = tmp_path / "out.html"
+    target.symlink_to(victim)
+
+    if how == "export":
+        export_to_path(session, "html", target)
+    else:
+        assert main(["backup", str(target), "--db", str(tmp_path / "store.db"), "--no-vault"]) == 0
+
+    assert not target.is_symlink() and target.stat().st_size > 100
+    assert victim.read_text() == "the user's own file"
+
+
+# -- permissions ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("before", [0o644, 0o640, 0o600, 0o664])
+def test_an_export_keeps_the_permissions_of_the_file_it_replaces(mirror, tmp_path, before):
+    target = tmp_path / "report.html"
+    target.write_text("old")
+    target.chmod(before)
+    with umask(0o077):
+        export_to_path(figures(mirror), "html", target)
+    assert mode(target) == before and "Figures" in target.read_text()
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_new_exports_and_backups_get_the_umask_permissions(mirror, tmp_path, mask, expected):
+    session = figures(mirror)
+    with umask(mask):
+        report = export_to_path(session, "ipynb", tmp_path / "r.ipynb")
+        md = export_to_path(session, "markdown", f"{tmp_path / 'md'}/")
+        backup = tmp_path / "backup.json"
+        assert main(["backup", str(backup), "--db", str(tmp_path / "store.db"), "--no-vault"]) == 0
+    written = [report, md, backup, *(tmp_path / "md" / "attachments").iterdir()]
+    assert {path.name: mode(path) for path in written} == {p.name: expected for p in written}
+
+
+def test_a_backup_keeps_the_permissions_of_the_backup_it_replaces(mirror, tmp_path) -> None:
+    figures(mirror)
+    backup = tmp_path / "backup.json"
+    backup.write_text("{}")
+    backup.chmod(0o640)
+    assert main(["backup", str(backup), "--db", str(tmp_path / "store.db"), "--no-vault"]) == 0
+    assert mode(backup) == 0o640 and "Figures" in backup.read_text()
+
+
+def test_the_vault_and_the_json_store_stay_private_whatever_the_umask(tmp_path) -> None:
+    with umask(0o000):
+        vault = VaultMemory("pw", vault_path=tmp_path / "vault", kdf_iterations=1_000)
+        vault.store("api_key", "sk-secret")
+        with ActiveMirror("json", storage_path=tmp_path / "json") as mirror:
+            figures(mirror)
+    files = [p for p in (tmp_path / "vault").iterdir() if p.is_file()]
+    files += [p for p in (tmp_path / "json").rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for path in files:
+        if path.suffix in (".vault", ".json"):
+            assert mode(path) == 0o600, path

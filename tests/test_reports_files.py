@@ -1,13 +1,18 @@
 """Exports, reports and backups on disk: a link planted at a path is replaced, never written
 through; a file keeps the permissions of the file it replaces (else the umask's), while the
-vault and the JSON store stay private."""
+vault and the JSON store stay private; what a killed export leaves is removed by the next
+one, but never a live writer's file."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import stat
+import subprocess
 import sys
+import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +62,18 @@ def umask(mask: int) -> Iterator[None]:
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
+
+
+def temporary_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp-"))
+
+
+def temporary_sizes(folder: Path) -> list[int]:
+    sizes = []
+    for name in temporary_files(folder):
+        with contextlib.suppress(FileNotFoundError):  # renamed meanwhile
+            sizes.append((folder / name).stat().st_size)
+    return sizes
 
 
 # -- links ----------------------------------------------------------------------------------
@@ -162,3 +179,112 @@ def test_the_vault_and_the_json_store_stay_private_whatever_the_umask(tmp_path) 
     for path in files:
         if path.suffix in (".vault", ".json"):
             assert mode(path) == 0o600, path
+
+
+# -- what killed writers leave ----------------------------------------------------------------
+
+HOLDER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from activemirror_jupyter.core.reports.files import replacing
+
+    with replacing(Path(sys.argv[1])) as out:
+        out.write("<p>" + "partial report " * 500_000)  # 7 MB, not finished
+        out.flush()
+        print("writing", flush=True)
+        sys.stdin.readline()  # the parent says when to finish (or kills us first)
+    print("done", flush=True)
+    """
+)
+
+
+def holder(tmp_path: Path, target: Path) -> subprocess.Popen[str]:
+    """A process in the middle of writing ``target`` the way every export writes."""
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(target)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+    return proc
+
+
+def test_a_file_left_by_a_killed_export_is_removed_by_the_next_export(mirror, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = holder(tmp_path, out / "old.html")
+    [left] = temporary_files(out)
+    assert (out / left).stat().st_size > 7_000_000
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+    export_to_path(figures(mirror), "markdown", f"{out}/")
+
+    assert temporary_files(out) == [] and sorted(p.name for p in out.iterdir()) == [
+        "Figures.md",
+        "attachments",
+    ]
+
+
+def test_a_live_writer_s_file_is_kept(mirror, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = holder(tmp_path, out / "theirs.html")
+    try:
+        [theirs] = temporary_files(out)
+        export_to_path(figures(mirror), "html", f"{out}/")
+        assert temporary_files(out) == [theirs]
+        out_text, _ = proc.communicate("go\n", timeout=30)
+        assert out_text == "done\n" and proc.returncode == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert temporary_files(out) == []
+    assert (out / "theirs.html").read_text().startswith("<p>partial report")
+
+
+def test_another_host_s_file_is_kept_until_it_is_hours_old(mirror, tmp_path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    foreign = out / ".tmp-0badf00d-12345-abcdef01.tmp"  # written on another machine
+    foreign.write_text("half")
+    export_to_path(figures(mirror), "html", f"{out}/")
+    assert foreign.exists()
+    day_ago = time.time() - 24 * 3600
+    os.utime(foreign, (day_ago, day_ago))
+    export_to_path(figures(mirror), "html", f"{out}/")
+    assert temporary_files(out) == []
+
+
+def test_a_report_killed_mid_write_leaves_nothing_after_the_next_backup(tmp_path) -> None:
+    db = tmp_path / "store.db"
+    with ActiveMirror(db_path=db) as mirror:
+        session = mirror.create_session("Big report")
+        for i in range(400):
+            session.send(f"note {i}: " + "words around it " * 3000)  # a 19 MB report
+        session.save()
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [sys.executable, "-m", "activemirror_jupyter", "export", session.id]
+    proc = subprocess.Popen(
+        [*command, "--db", str(db), "--format", "html", "--output", f"{out}/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        partial = False
+        while not partial and proc.poll() is None:  # kill it once a megabyte is written
+            partial = any(size > 2**20 for size in temporary_sizes(out))
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.communicate(timeout=30)
+    assert partial, "the export finished before it could be killed"
+    assert proc.returncode == -signal.SIGKILL and temporary_files(out) != []
+
+    assert main(["backup", str(out / "backup.json"), "--db", str(db), "--no-vault"]) == 0
+
+    assert temporary_files(out) == [] and [p.name for p in out.iterdir()] == ["backup.json"]

@@ -4,7 +4,8 @@ written through a temporary file so a failed export leaves nothing half-written,
 
 Every file written here (exports, reports, backups) is a new file renamed into place: a
 symbolic link found at its path is replaced, never written through. It gets the permissions
-of the file it replaces, else those of the user's umask."""
+of the file it replaces, else those of the user's umask; and temporary files that a killed
+export left in the folder are removed (:func:`~..fsutil.remove_abandoned`)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,7 @@ def replacing(path: Path, *, create_folders: bool = False) -> Iterator[TextIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path.parent))
+    fsutil.remove_abandoned(path.parent)
     with fsutil.replacing(path, mode=fsutil.LIKE_REPLACED) as out:
         yield out
 
@@ -97,7 +99,7 @@ class AttachmentFolder:
 
     def _prepare(self) -> None:
         """Make the folder (a link in its place is refused: the files would land wherever
-        it points)."""
+        it points) and remove what killed exports left in it."""
         if self.folder.is_symlink():
             raise FileExistsError(
                 errno.EEXIST,
@@ -105,6 +107,7 @@ class AttachmentFolder:
                 str(self.folder),
             )
         self.folder.mkdir(parents=True, exist_ok=True)
+        fsutil.remove_abandoned(self.folder)
         self._prepared = True
 
 

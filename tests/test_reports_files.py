@@ -1,7 +1,7 @@
 """Exports, reports and backups on disk: a link planted at a path is replaced, never written
 through; a file keeps the permissions of the file it replaces (else the umask's), while the
 vault and the JSON store stay private; what a killed export leaves is removed by the next
-one, but never a live writer's file."""
+one, but never a live writer's file; and names made from titles show what they are."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
+#: Characters a title may hide in a file name: every bidi control (U+202E shows
+#: "gnp.exe.md" as "dm.exe.png"), a zero-width space, an escape, DEL.
+HIDDEN = [*"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"]
+HIDDEN += ["\u200b", "\x1b", "\x7f"]
 
 
 @pytest.fixture
@@ -288,3 +292,35 @@ def test_a_report_killed_mid_write_leaves_nothing_after_the_next_backup(tmp_path
     assert main(["backup", str(out / "backup.json"), "--db", str(db), "--no-vault"]) == 0
 
     assert temporary_files(out) == [] and [p.name for p in out.iterdir()] == ["backup.json"]
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hidden", HIDDEN, ids=lambda c: f"U+{ord(c):04X}")
+def test_names_made_from_titles_show_no_hidden_characters(mirror, tmp_path, hidden) -> None:
+    session = figures(mirror, f"{hidden}gnp{hidden}.exe{hidden}")
+    path = export_to_path(session, "markdown", f"{tmp_path / 'out'}/")
+    assert path.name == "gnp.exe.md"
+    assert (
+        main(
+            [
+                "export",
+                session.id,
+                "--db",
+                str(tmp_path / "store.db"),
+                "--format",
+                "html",
+                "--output",
+                f"{tmp_path / 'cli'}/",
+            ]
+        )
+        == 0
+    )
+    assert [p.name for p in (tmp_path / "cli").iterdir()] == ["gnp.exe.html"]
+
+
+def test_line_breaks_in_a_title_are_spaces_in_its_file_name(mirror, tmp_path) -> None:
+    session = figures(mirror, "Line one\nLine\u2028two\ttoo")
+    path = export_to_path(session, "markdown", f"{tmp_path}/")
+    assert path.name == "Line one Line two too.md"

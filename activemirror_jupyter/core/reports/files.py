@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -40,6 +41,9 @@ _MIME_EXTENSIONS = {
     "application/pdf": ".pdf",
 }
 _UNSAFE = re.compile(r"[^\w .,()+=@#\[\]-]+")
+#: Characters that show nothing, or change how the rest reads: control characters, bidi
+#: controls (U+202E shows ``gnp.exe.md`` as ``dm.exe.png``), zero-width characters.
+_INVISIBLE = {"Cc", "Cf", "Cs"}
 
 
 def is_folder(path: str | os.PathLike[str]) -> bool:
@@ -48,10 +52,22 @@ def is_folder(path: str | os.PathLike[str]) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).expanduser().is_dir()
 
 
+def visible(title: str) -> str:
+    """``title`` as a file name may show it: line breaks and other white space become
+    single spaces; bidi controls, other control and format characters are left out. Every
+    file name made from a title (exports here, download names in the server) starts here."""
+    kept = (
+        " " if char.isspace() else char
+        for char in title
+        if char.isspace() or unicodedata.category(char) not in _INVISIBLE
+    )
+    return " ".join("".join(kept).split())
+
+
 def file_stem(title: str, fallback: str) -> str:
-    """A file name made from a session's title: path separators, control characters and
-    the like become ``_``; ``fallback`` (the id) when nothing is left."""
-    stem = " ".join(_UNSAFE.sub("_", title).split()).strip(" ._")
+    """A file name made from a session's title (:func:`visible`): path separators and the
+    like become ``_``; ``fallback`` (the id) when nothing is left."""
+    stem = " ".join(_UNSAFE.sub("_", visible(title)).split()).strip(" ._")
     return stem[:100].rstrip(" ._") or fallback
 
 

@@ -20,7 +20,6 @@ from typing import Any, TextIO
 
 from .core.errors import ActiveMirrorError
 from .core.exports import EXPORT_FORMATS
-from .core.fsutil import replacing
 from .core.imports import ON_CONFLICT
 from .core.serialize import session_record
 from .core.vault.files import vault_file_names, vault_folder
@@ -173,27 +172,15 @@ def _progress(total: int, what: str) -> Any:
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
     """A text stream to ``path`` ('-' or None: stdout), replacing the file only once it is
-    complete (written to a temporary file beside it, fsynced, renamed)."""
+    complete, as an export's file is (:func:`~.core.reports.files.replacing`)."""
     if path is None or path == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(target) as f:
+    from .core.reports.files import replacing
+
+    with replacing(Path(path).expanduser(), create_folders=True) as f:
         yield f
-
-
-def _write_output(text: str, path: str | None) -> None:
-    if path is None or path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from .core.fsutil import atomic_write
-
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, text.encode("utf-8"))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -774,6 +774,8 @@ def test_change_password_and_recovery_key(
     recovery = shell.ns["k"]
     assert recovery.startswith("amvk1-")
     out_path = tmp_path / "recovery.txt"
+    out_path.write_text("an older file anyone could read")
+    out_path.chmod(0o644)  # replaced by a private file, not rewritten in place
     shell.run(f"%vault export-key --output {out_path}")
     assert out_path.read_text().strip() == recovery
     assert stat.S_IMODE(out_path.stat().st_mode) == 0o600

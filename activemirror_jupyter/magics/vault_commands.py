@@ -254,10 +254,11 @@ def _change_password(m: MagicsAPI, args: argparse.Namespace) -> Any:
 def _export_key(m: MagicsAPI, args: argparse.Namespace) -> Any:
     key = m.unlocked_vault().export_key()
     if args.output:
+        from ..core.fsutil import PRIVATE, atomic_write
+
         path = Path(args.output).expanduser()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(key + "\n")
+        # A new file, always private: not an old file's looser mode, nor a link's target.
+        atomic_write(path, (key + "\n").encode("utf-8"), mode=PRIVATE)
         print(f"Wrote the vault's recovery key to {path}; keep it as safe as the vault.")
         return None
     if args.shown and not args.show:

@@ -6,6 +6,11 @@ Statuses: 400 for a bad id, parameter or body; 404 for an unknown session, messa
 attachment; 409 for a change to a sealed session; 413 for a body over
 :data:`MAX_BODY_BYTES`; 500 only when the store itself fails (its explanation, with every
 path cut to its file name: the folders are in the server's log only).
+
+Bodies are streamed in (``stream_request_body``), so a body too large is refused as soon as
+its ``Content-Length`` says so, before any of it is read, or (chunked, or without a
+length) as soon as that many bytes have arrived; the connection is then closed rather than
+the rest read.
 """
 
 from __future__ import annotations
@@ -50,12 +55,35 @@ def shown(value: str, width: int = 40) -> str:
     return repr(value if len(value) <= width else value[:width] + "…")
 
 
+@tornado.web.stream_request_body
 class MirrorHandler(APIHandler):
     """Base of the API's handlers: parameter checks and access to the store."""
 
     def initialize(self, store: StoreThread, families: FamilyIndex) -> None:
         self.store = store
         self.families = families  # touched on the store thread only
+        self._body = bytearray()
+        self._body_refused = False
+
+    # -- the request body, as it arrives ----------------------------------------------------
+
+    async def prepare(self) -> None:
+        await super().prepare()  # authentication first: a stranger learns nothing here
+        length = self.request.headers.get("Content-Length", "")
+        if length.isascii() and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            self._body_refused = True
+            raise _too_large(f"{int(length):,} bytes")
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._body_refused:
+            return
+        if len(self._body) + len(chunk) > MAX_BODY_BYTES:
+            self._body_refused = True
+            self._body.clear()
+            error = _too_large(f"more than {MAX_BODY_BYTES:,} bytes")
+            self.send_error(413, exc_info=(type(error), error, None))
+            return
+        self._body += chunk
 
     # -- what the request carries ---------------------------------------------------------
 
@@ -96,14 +124,11 @@ class MirrorHandler(APIHandler):
     def json_body(self, fields: Mapping[str, tuple[type, ...]], required: tuple[str, ...]) -> dict:
         """The request's JSON object, with only ``fields`` (name → accepted types), the
         ``required`` ones present, each of its type. Anything else is a 400; a body over
-        :data:`MAX_BODY_BYTES` a 413."""
-        body = self.request.body
-        if len(body) > MAX_BODY_BYTES:
-            raise tornado.web.HTTPError(
-                413, "%s", f"the request body is {len(body):,} bytes, over {MAX_BODY_BYTES:,}"
-            )
+        :data:`MAX_BODY_BYTES` a 413, already answered as it arrived."""
+        if self._body_refused:
+            raise tornado.web.Finish()
         try:
-            data = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+            data = json.loads(self._body.decode("utf-8"), parse_constant=_no_constant)
         except (UnicodeDecodeError, ValueError, RecursionError):
             raise bad_request("the request body must be a JSON object (UTF-8)") from None
         if not isinstance(data, dict):
@@ -167,6 +192,12 @@ class MirrorHandler(APIHandler):
         self.finish(
             json.dumps(data, ensure_ascii=False), set_content_type="application/json; charset=UTF-8"
         )
+
+
+def _too_large(size: str) -> tornado.web.HTTPError:
+    return tornado.web.HTTPError(
+        413, "%s", f"the request body is {size}, over the {MAX_BODY_BYTES:,} bytes a write takes"
+    )
 
 
 _TYPE_NAMES = {str: "text", list: "a list", type(None): "null", int: "a number", bool: "true/false"}

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import tornado.web
 
 from ..core import exports
+from ..core.reports.files import visible
 from .base import MirrorHandler, bad_request, shown
 
 # format -> (content type, file extension, served as a download)
@@ -35,11 +36,13 @@ def export_formats() -> tuple[str, ...]:
 
 
 def file_name(title: str, session_id: str, extension: str) -> str:
-    """``Content-Disposition`` parameters naming the file after the session's title: an ASCII
-    ``filename`` (the id when the title has nothing usable) and the full title as
-    ``filename*`` (RFC 6266)."""
-    ascii_name = _UNSAFE_IN_NAME.sub("_", title).strip(" ._")[:80] or session_id
-    full = re.sub(r"[\x00-\x1f\x7f/\\]+", "_", title).strip(" .")[:120] or session_id
+    """``Content-Disposition`` parameters naming the file after the session's title as
+    :func:`~..core.reports.files.visible` shows it: an ASCII ``filename`` (the id when the
+    title has nothing usable) and the full title as ``filename*`` (RFC 6266)."""
+    # Without bidi controls: U+202E shows "gnp.exe.html" as "lmth.exe.png".
+    shown_title = visible(title)
+    ascii_name = _UNSAFE_IN_NAME.sub("_", shown_title).strip(" ._")[:80] or session_id
+    full = re.sub(r"[/\\]+", "_", shown_title).strip(" .")[:120] or session_id
     return (
         f'filename="{ascii_name}.{extension}"; '
         f"filename*=UTF-8''{quote(full, safe='')}.{extension}"

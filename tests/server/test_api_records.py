@@ -17,6 +17,15 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
     b"\x00\x00IEND\xaeB`\x82"
 )
+#: What a title may hide in a file name: every bidi control (U+202E shows "gnp.exe.html" as
+#: "lmth.exe.png"), a zero-width space, a control character, a newline, DEL.
+BIDI_AND_CONTROLS = [
+    *"\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c",
+    "\u200b",
+    "\x1b",
+    "\n",
+    "\x7f",
+]
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect width="4"/></svg>'
 
 
@@ -201,6 +210,19 @@ async def test_exports_are_named_after_the_title(store, api):
     assert disposition.startswith('inline; filename="R_sum_ _Q3_ _ plan.json"')
     assert "filename*=UTF-8''R%C3%A9sum%C3%A9%20%22Q3%22%20_%20plan.json" in disposition
     assert "\n" not in disposition and "\r" not in disposition
+
+
+@one_store
+@pytest.mark.parametrize("control", BIDI_AND_CONTROLS)
+async def test_download_names_hold_no_bidi_or_control_characters(store, api, control):
+    mirror = store.open()
+    session = mirror.create_session(f"{control}gnp.exe")
+    session.save()
+
+    _, _, headers = await api("sessions", session.id, "export", params={"format": "html"})
+
+    disposition = headers["Content-Disposition"]
+    assert disposition == "attachment; filename=\"gnp.exe.html\"; filename*=UTF-8''gnp.exe.html"
 
 
 @one_store

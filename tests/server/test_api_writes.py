@@ -4,7 +4,10 @@ authenticate with a cookie."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import time
 
 import pytest
 
@@ -215,6 +218,49 @@ async def test_a_huge_body_is_a_413_and_nothing_is_kept(store, api_send):
     assert status == 413
     assert "bytes" in answer["message"]
     assert store.open().load_session(session.id).message_count == 0
+
+
+async def raw_post(port: int, headers: dict[str, str], body: bytes) -> bytes:
+    """POST ``body`` to the sessions route over a plain socket with exactly these
+    ``headers``; returns everything the server sends before it closes the connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    writer.write(f"POST /a%40b/activemirror/api/sessions HTTP/1.1\r\n{head}\r\n".encode())
+    writer.write(body)
+    await writer.drain()
+    try:
+        # Until the server closes: it must not wait for the rest of the body.
+        return await asyncio.wait_for(reader.read(-1), timeout=10)
+    finally:
+        writer.close()
+
+
+@one_store
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+async def test_a_huge_body_is_refused_before_it_is_read(
+    store, api, jp_http_port, jp_auth_header, framing
+):
+    await api("sessions")  # the server is up
+    headers = {"Host": "127.0.0.1", **jp_auth_header, "Content-Type": "application/json"}
+    if framing == "content-length":
+        # 50 MB announced, two bytes sent: the answer cannot wait for the rest.
+        headers["Content-Length"] = str(50 * 2**20)
+        body = b'{"'
+    else:
+        # No length: refused once more than the limit has arrived, the end never sent.
+        headers["Transfer-Encoding"] = "chunked"
+        chunk = b"x" * 2**16
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(17))
+
+    started = time.monotonic()
+    answer = await raw_post(jp_http_port, headers, body)
+
+    assert time.monotonic() - started < 5
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.startswith(b"HTTP/1.1 413"), answer[:200]
+    message = json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
+    assert "bytes" in message and f"{2**20:,}" in message
+    assert store.open().list_sessions() == []
 
 
 @one_store

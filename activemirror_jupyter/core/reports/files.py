@@ -1,6 +1,11 @@
 """Exports on disk: the file an export goes to (a path, or ``<title>.<ext>`` in a folder),
 written through a temporary file so a failed export leaves nothing half-written, and the
-``attachments/`` folder a Markdown export links to."""
+``attachments/`` folder a Markdown export links to.
+
+Every file written here (exports, reports, backups) is a new file renamed into place: a
+symbolic link found at its path is replaced, never written through. It gets the permissions
+of the file it replaces, else those of the user's umask; and temporary files that a killed
+export left in the folder are removed (:func:`~..fsutil.remove_abandoned`)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import contextlib
 import errno
 import os
 import re
+import stat
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -34,6 +41,9 @@ _MIME_EXTENSIONS = {
     "application/pdf": ".pdf",
 }
 _UNSAFE = re.compile(r"[^\w .,()+=@#\[\]-]+")
+#: Characters that show nothing, or change how the rest reads: control characters, bidi
+#: controls (U+202E shows ``gnp.exe.md`` as ``dm.exe.png``), zero-width characters.
+_INVISIBLE = {"Cc", "Cf", "Cs"}
 
 
 def is_folder(path: str | os.PathLike[str]) -> bool:
@@ -42,10 +52,22 @@ def is_folder(path: str | os.PathLike[str]) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).expanduser().is_dir()
 
 
+def visible(title: str) -> str:
+    """``title`` as a file name may show it: line breaks and other white space become
+    single spaces; bidi controls, other control and format characters are left out. Every
+    file name made from a title (exports here, download names in the server) starts here."""
+    kept = (
+        " " if char.isspace() else char
+        for char in title
+        if char.isspace() or unicodedata.category(char) not in _INVISIBLE
+    )
+    return " ".join("".join(kept).split())
+
+
 def file_stem(title: str, fallback: str) -> str:
-    """A file name made from a session's title: path separators, control characters and
-    the like become ``_``; ``fallback`` (the id) when nothing is left."""
-    stem = " ".join(_UNSAFE.sub("_", title).split()).strip(" ._")
+    """A file name made from a session's title (:func:`visible`): path separators and the
+    like become ``_``; ``fallback`` (the id) when nothing is left."""
+    stem = " ".join(_UNSAFE.sub("_", visible(title)).split()).strip(" ._")
     return stem[:100].rstrip(" ._") or fallback
 
 
@@ -66,7 +88,8 @@ def replacing(path: Path, *, create_folders: bool = False) -> Iterator[TextIO]:
         path.parent.mkdir(parents=True, exist_ok=True)
     elif not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path.parent))
-    with fsutil.replacing(path) as out:
+    fsutil.remove_abandoned(path.parent)
+    with fsutil.replacing(path, mode=fsutil.LIKE_REPLACED) as out:
         yield out
 
 
@@ -78,15 +101,40 @@ class AttachmentFolder:
         self.folder = folder
         self.link_prefix = link_prefix
         self.written: list[Path] = []
+        self._prepared = False
 
     def __call__(self, attachment: Attachment, data: bytes) -> str:
         name = file_name(attachment)
         path = self.folder / name
-        if not (path.is_file() and path.stat().st_size == len(data)):
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        if not self._prepared:
+            self._prepare()
+        if not _is_file_of_size(path, len(data)):
+            fsutil.atomic_write(path, data, mode=fsutil.LIKE_REPLACED)
             self.written.append(path)
         return f"{self.link_prefix}/{name}"
+
+    def _prepare(self) -> None:
+        """Make the folder (a link in its place is refused: the files would land wherever
+        it points) and remove what killed exports left in it."""
+        if self.folder.is_symlink():
+            raise FileExistsError(
+                errno.EEXIST,
+                "is a symbolic link, not a folder; remove it to export the attachments here",
+                str(self.folder),
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fsutil.remove_abandoned(self.folder)
+        self._prepared = True
+
+
+def _is_file_of_size(path: Path, size: int) -> bool:
+    """Whether ``path`` is a regular file (not a link to one) of ``size`` bytes: the
+    attachment already written, as its name holds its hash."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == size
 
 
 def file_name(attachment: Attachment) -> str:

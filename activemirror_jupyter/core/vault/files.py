@@ -18,7 +18,7 @@ from typing import Any
 from filelock import FileLock
 
 from ..errors import InvalidImportError
-from ..fsutil import TMP_PREFIX, atomic_write
+from ..fsutil import PRIVATE, TMP_PREFIX, atomic_write
 from .format import INDEX_FILE, LOCK_FILE, is_vault_file
 
 
@@ -87,7 +87,7 @@ def write_vault_files(folder: Path, files: dict[str, bytes]) -> None:
     with _locked(folder):
         stale = set(vault_file_names(folder)) - set(files)
         for name in sorted(files, key=lambda n: n == INDEX_FILE):
-            atomic_write(folder / name, files[name])
+            atomic_write(folder / name, files[name], mode=PRIVATE)
         for name in sorted(stale):
             with contextlib.suppress(FileNotFoundError):
                 (folder / name).unlink()

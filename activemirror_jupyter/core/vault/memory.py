@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from filelock import FileLock
 
 from ..errors import VaultAuthError, VaultError, VaultIntegrityError, VaultLockedError
-from ..fsutil import atomic_write
+from ..fsutil import PRIVATE, atomic_write
 from ..paths import default_vault_path
 from ..timeutil import from_iso, to_iso, utcnow
 from . import format as fmt
@@ -190,7 +190,7 @@ class VaultMemory:
             header = hdr.parse_header(header_bytes, self._index_path)
             index_json = fmt.index_json(0, [])
             data = header_bytes + fmt.encrypt_index(AESGCM(data_key), index_json, header.version)
-            atomic_write(self._index_path, data)
+            atomic_write(self._index_path, data, mode=PRIVATE)
             index: dict[str, Any] = {"generation": 0, "entries": {}}
             self._set_open(UnlockedVault(self._path, data_key, header, index, data))
 

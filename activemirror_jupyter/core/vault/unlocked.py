@@ -13,7 +13,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import VaultIntegrityError
-from ..fsutil import TMP_PREFIX, atomic_write
+from ..fsutil import PRIVATE, TMP_PREFIX, atomic_write
 from . import format as fmt
 from . import header as hdr
 
@@ -129,7 +129,7 @@ class UnlockedVault:
             header = hdr.parse_header(header_bytes, self.index_path)
         body = fmt.encrypt_index(self.cipher, self._encode(index), header.version)
         data = header.raw + body
-        atomic_write(self.index_path, data)
+        atomic_write(self.index_path, data, mode=PRIVATE)
         self._adopt(header, index, data)
 
     def _encode(self, index: dict[str, Any]) -> bytes:
@@ -162,7 +162,7 @@ class UnlockedVault:
         """Encrypt ``value`` into a fresh entry file; returns its index record's id/nonce."""
         entry_id = secrets.token_hex(16)
         data, nonce = fmt.encrypt_entry(self.cipher, entry_id, {"key": name, "value": value})
-        atomic_write(self.entry_path(entry_id), data)
+        atomic_write(self.entry_path(entry_id), data, mode=PRIVATE)
         return {"id": entry_id, "nonce": nonce.hex()}
 
     def read_entry(self, name: str, record: dict[str, Any]) -> Any:

@@ -40,27 +40,31 @@ def options_for(kind: str, root: Path) -> dict[str, Any]:
 
 
 def build_store(kind: str, root: Path) -> dict[str, str]:
-    """Two sessions with messages and attachments; returns their ids."""
     with ActiveMirror(**options_for(kind, root)) as mirror:
-        a = mirror.create_session("Alpha")
-        a.send(
-            "fault first note",
-            attachments=[Attachment.from_bytes("a.bin", "application/octet-stream", BLOB)],
-        )
-        a.send("second note", "assistant", {"n": 2})
-        a.tags = ["one"]
-        a.save()
-        b = mirror.create_session("Beta")
-        b.metadata = {"k": "v"}
-        b.send(
-            "fault in beta",
-            attachments=[Attachment.from_bytes("b.txt", "text/plain", b"beta bytes fault")],
-        )
-        b.save()
-        c = mirror.create_session("Gamma")
-        c.send("gamma note")
-        c.save()
-        return {"a": a.id, "b": b.id, "c": c.id}
+        return _fill(mirror)
+
+
+def _fill(mirror: ActiveMirror) -> dict[str, str]:
+    """Three sessions with messages and attachments; returns their ids."""
+    a = mirror.create_session("Alpha")
+    a.send(
+        "fault first note",
+        attachments=[Attachment.from_bytes("a.bin", "application/octet-stream", BLOB)],
+    )
+    a.send("second note", "assistant", {"n": 2})
+    a.tags = ["one"]
+    a.save()
+    b = mirror.create_session("Beta")
+    b.metadata = {"k": "v"}
+    b.send(
+        "fault in beta",
+        attachments=[Attachment.from_bytes("b.txt", "text/plain", b"beta bytes fault")],
+    )
+    b.save()
+    c = mirror.create_session("Gamma")
+    c.send("gamma note")
+    c.save()
+    return {"a": a.id, "b": b.id, "c": c.id}
 
 
 # Each operation: given the mirror and the store's ids, returns (do, again): the operation,
@@ -362,3 +366,27 @@ def test_a_kill_before_any_file_change_leaves_the_old_state_or_the_new(kind, ope
             break
         n += 1
     assert n > 1, f"{operation} changed no file"
+
+
+def pg_options(dsn: str) -> dict:
+    return {"storage_type": "postgresql", "dsn": dsn}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_a_read_only_postgresql_connection_refuses_writes_and_changes_nothing(
+    operation, postgres_dsn
+):
+    """The team store where the server refuses writes (a hot standby, a read-only role or
+    database): every operation is a StorageError and nothing changes."""
+    with ActiveMirror(**pg_options(postgres_dsn)) as mirror:
+        ids = _fill(mirror)
+        expected = snapshot(mirror)
+    read_only = postgres_dsn + " options='-c default_transaction_read_only=on'"
+    with ActiveMirror(**pg_options(read_only)) as mirror:
+        assert snapshot(mirror) == expected  # reading works
+        do, _ = OPERATIONS[operation](mirror, ids)
+        with pytest.raises(StorageError, match="read-only"):
+            do()
+        assert snapshot(mirror) == expected
+    with ActiveMirror(**pg_options(postgres_dsn)) as mirror:
+        assert snapshot(mirror) == expected

@@ -577,3 +577,25 @@ def test_kill_9_during_saves_with_attachments_leaves_no_orphan_bytes(
         }
         assert mirror.verify().ok
     assert {p.name for p in (folder / "attachments").iterdir()} == used
+
+
+def test_a_new_journal_in_a_reused_inode_is_read_from_its_start(folder):
+    """A fold replaces the journal with a new file, whose inode number the file system may
+    give again to a later journal: a process that read the old one to some offset must not
+    read the new one from there."""
+    from activemirror_jupyter.core.storage.jsonjournal import Journal
+
+    folder.mkdir(parents=True)
+    reader, writer = Journal(folder), Journal(folder)
+    writer.append({"save": "s1", "header": {"title": "one"}, "messages": [], "replace": False})
+    reader.sync()
+    assert list(reader.pending) == ["s1"]
+    # The journal is emptied and written again in place of the same inode, as a reused
+    # inode number would look: same inode, more bytes than the reader's offset.
+    with open(writer.path, "r+b") as f:
+        f.truncate(0)
+        f.write(
+            b'{"delete":"s0"}\n{"save":"s2","header":{"title":"two"},"messages":[],"replace":false}\n'
+        )
+    reader.sync()
+    assert sorted(reader.pending) == ["s0", "s2"]

@@ -30,13 +30,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..fsutil import atomic_write
 
 JOURNAL_FILE = ".activemirror-journal.jsonl"
 #: Fold the journal once it is this big.
 FOLD_BYTES = 4 * 2**20
+#: Bytes of the journal remembered before the read offset (see Journal._same_file).
+TAIL_BYTES = 64
 #: Fold after every save while the files a fold rewrites are this small (a few milliseconds).
 FOLD_AT_ONCE_BYTES = 128 * 2**10
 
@@ -60,6 +62,8 @@ class Journal:
         self._inode: int | None = None
         self._offset = 0  # bytes read and applied (always the end of a complete line)
         self._size = 0
+        self._mtime = 0
+        self._last = b""  # the bytes just before ``_offset``: tells a new file in our inode
 
     @property
     def key(self) -> tuple[int | None, int]:
@@ -82,15 +86,30 @@ class Journal:
             self.forget()  # folded (a new file) since we looked
             self._inode = st.st_ino
         self._size = st.st_size
-        if st.st_size == self._offset:
+        if st.st_size == self._offset and st.st_mtime_ns == self._mtime:
             return
         with open(self.path, "rb") as f:
+            if self._offset and not self._same_file(f):
+                # A fold made a new journal that reuses the old one's inode number: it is
+                # not the file we read, so it is read from its start.
+                self.forget()
+                self._inode = st.st_ino
             f.seek(self._offset)
             tail = f.read()
+            self._mtime = os.fstat(f.fileno()).st_mtime_ns
         end = tail.rfind(b"\n") + 1  # a last line without its newline is not written yet
         for line in tail[:end].splitlines():
             self._apply(json.loads(line))
-        self._offset += end
+        self._advance(tail[:end])
+
+    def _same_file(self, f: BinaryIO) -> bool:
+        """Whether the bytes before our offset are the ones we read there."""
+        f.seek(self._offset - len(self._last))
+        return f.read(len(self._last)) == self._last
+
+    def _advance(self, data: bytes) -> None:
+        self._offset += len(data)
+        self._last = (self._last + data)[-TAIL_BYTES:]
 
     def append(self, entry: dict[str, Any]) -> None:
         """Write ``entry`` as one durable line (after :meth:`sync`), and apply it."""
@@ -102,8 +121,9 @@ class Journal:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-            self._inode = os.fstat(f.fileno()).st_ino
-        self._offset += len(data)
+            st = os.fstat(f.fileno())
+            self._inode, self._mtime = st.st_ino, st.st_mtime_ns
+        self._advance(data)
         self._size = self._offset
         self._apply(entry)
 
@@ -119,13 +139,14 @@ class Journal:
             return
         st = atomic_write(self.path, b"")
         self.forget()
-        self._inode = st.st_ino
+        self._inode, self._mtime = st.st_ino, st.st_mtime_ns
 
     def forget(self) -> None:
         """Drop what was read: the next :meth:`sync` reads the whole file again."""
         self.pending = {}
         self._inode = None
-        self._offset = self._size = 0
+        self._offset = self._size = self._mtime = 0
+        self._last = b""
 
     def _apply(self, entry: dict[str, Any]) -> None:
         if "delete" in entry:

@@ -72,7 +72,7 @@ def write_bundle(
 
 def _session_documents(mirror: ActiveMirror, progress: Progress | None) -> Iterator[dict]:
     store = mirror.store
-    for meta in sorted(store.list_sessions(None, 0, None), key=lambda s: s.session_id):
+    for meta in sorted(mirror.list_sessions(), key=lambda s: s.session_id):
         messages = store.get_messages(meta.session_id, 0, store.count_messages(meta.session_id))
         yield session_document(meta, messages)
         if progress is not None:
@@ -133,8 +133,8 @@ def delete_all_data(mirror: ActiveMirror, vault: Any = None) -> dict[str, int]:
     """Delete every session of ``mirror`` and, if ``vault`` is given, every vault file (the
     vault is locked afterwards). Returns counts: ``{"sessions", "vault_files"}``."""
     deleted = 0
-    for meta in mirror.store.list_sessions(None, 0, None):
-        deleted += bool(mirror.store.delete_session(meta.session_id))
+    for meta in mirror.list_sessions():
+        deleted += bool(mirror.delete_session(meta.session_id))
     removed = 0
     if vault is not None:
         removed = delete_vault_files(vault_folder(vault))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from os import PathLike
 from typing import Any
@@ -25,7 +26,7 @@ from .replies import Responder
 from .search import search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
-from .storage.base import SearchQuery
+from .storage.base import SearchQuery, SessionQuery
 from .timeutil import utcnow
 
 #: The largest attachment a message takes by default (20 MiB).
@@ -140,19 +141,26 @@ class ActiveMirror:
         offset: int = 0,
         parent_session_id: str | None = None,
         tag: str | None = None,
+        roots: bool = False,
     ) -> list[SessionMetadata]:
-        """Saved sessions, most recently updated first (only the children of
-        ``parent_session_id`` and those tagged ``tag``, if given). Reads no message bodies."""
+        """Saved sessions, most recently updated first: only the children of
+        ``parent_session_id`` and those tagged ``tag``, if given; with ``roots``, only the
+        sessions at the top of their family (no parent, or a parent that is gone). Reads no
+        message bodies."""
         check_page(limit, offset)
-        parent, tag = _session_filters(parent_session_id, tag)
-        return self.store.list_sessions(limit, offset, parent, tag)
+        query = _session_query(parent_session_id, tag, roots)
+        return self.store.list_sessions(replace(query, limit=limit, offset=offset))
 
     def count_sessions(
-        self, *, parent_session_id: str | None = None, tag: str | None = None
+        self, *, parent_session_id: str | None = None, tag: str | None = None, roots: bool = False
     ) -> int:
-        """How many saved sessions there are (with that parent and tag, if given)."""
-        parent, tag = _session_filters(parent_session_id, tag)
-        return self.store.count_sessions(parent, tag)
+        """How many saved sessions :meth:`list_sessions` would list with these filters."""
+        return self.store.count_sessions(_session_query(parent_session_id, tag, roots))
+
+    def child_counts(self, session_ids: Iterable[str]) -> dict[str, int]:
+        """How many children each of these sessions has (those with none are left out)."""
+        ids = [validate_id(i, "session id") for i in session_ids]
+        return self.store.child_counts(ids) if ids else {}
 
     def delete_session(self, session_id: str) -> bool:
         """Delete a session and its messages; True if it existed. Its children are kept."""
@@ -236,7 +244,7 @@ class ActiveMirror:
                 raise SessionNotFoundError(session_id, self.store.description)
             return verify_rows(meta, self.store.stored_rows(session_id))
         report = VerifyReport()
-        for meta in [*self.store.list_sessions(None, 0, None), *damaged.values()]:
+        for meta in [*self.store.list_sessions(SessionQuery()), *damaged.values()]:
             report.add(verify_rows(meta, self.store.stored_rows(meta.session_id)))
         return report
 
@@ -246,12 +254,14 @@ class ActiveMirror:
         return self.store.version()
 
 
-def _session_filters(parent: str | None, tag: str | None) -> tuple[str | None, str | None]:
+def _session_query(parent: str | None, tag: str | None, roots: bool) -> SessionQuery:
     if parent is not None:
         validate_id(parent, "parent session id")
     if tag is not None:
         validate_id(tag, "tag")
-    return parent, tag
+    if roots and parent is not None:
+        raise ValueError("roots=True lists the top of every family: leave out parent_session_id")
+    return SessionQuery(parent=parent, tag=tag, roots=bool(roots))
 
 
 def _search_query(

@@ -27,7 +27,6 @@ from ..core.errors import InvalidIdError, SessionNotFoundError, SessionSealedErr
 from ..core.ids import validate_id
 from ..core.mirror import ActiveMirror
 from ..core.session import Session
-from .families import FamilyIndex
 from .store import StoreThread
 
 T = TypeVar("T")
@@ -59,9 +58,8 @@ def shown(value: str, width: int = 40) -> str:
 class MirrorHandler(APIHandler):
     """Base of the API's handlers: parameter checks and access to the store."""
 
-    def initialize(self, store: StoreThread, families: FamilyIndex) -> None:
+    def initialize(self, store: StoreThread) -> None:
         self.store = store
-        self.families = families  # touched on the store thread only
         self._body = bytearray()
         self._body_refused = False
 

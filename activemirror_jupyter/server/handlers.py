@@ -19,7 +19,6 @@ from typing import Any
 
 from .base import API_PREFIX, MirrorHandler
 from .exports import ExportHandler
-from .families import FamilyIndex
 from .integrity import VerifyHandler
 from .messages import AttachmentHandler, MessageHandler, MessagesHandler
 from .search import SearchHandler
@@ -29,7 +28,7 @@ from .store import StoreThread
 
 def route_table(store: StoreThread) -> list[tuple[str, type[MirrorHandler], dict[str, Any]]]:
     """The API's routes; ids are any one path segment, checked by the handlers."""
-    kwargs = {"store": store, "families": FamilyIndex()}
+    kwargs = {"store": store}
     session = API_PREFIX + r"/sessions/([^/]+)"
     message = session + r"/messages/([^/]+)"
     return [

@@ -18,7 +18,8 @@ from .records import session_json
 class SessionsHandler(MirrorHandler):
     """``GET /activemirror/api/sessions?limit=&offset=[&parent=|&roots=1][&tag=]``: newest
     update first, each with its ``child_count``; ``roots=1`` lists only the sessions at the
-    top of their family (``total`` counts those; ``all_total`` every session).
+    top of their family — no parent, or a parent that is gone — (``total`` counts those;
+    ``all_total`` every session). Each listing is the store's own query.
 
     ``POST /activemirror/api/sessions`` ``{"title", "parent_session_id"?, "tags"?}``: a new,
     saved, empty session (201)."""
@@ -35,23 +36,15 @@ class SessionsHandler(MirrorHandler):
         roots = self.flag_argument("roots")
         if roots and (parent is not None or tag is not None):
             raise bad_request("roots=1 lists the top of every family: leave out parent and tag")
-        families = self.families
 
         def page(mirror: ActiveMirror) -> dict[str, Any]:
-            index = families.refresh(mirror)
-            extra: dict[str, Any] = {}
-            if roots:
-                metas = index.roots_page(mirror, offset, limit)
-                total = index.roots_total
-                extra["all_total"] = index.size
-            else:
-                metas = mirror.list_sessions(
-                    limit=limit, offset=offset, parent_session_id=parent, tag=tag
-                )
-                total = mirror.count_sessions(parent_session_id=parent, tag=tag)
+            which = {"parent_session_id": parent, "tag": tag, "roots": roots}
+            metas = mirror.list_sessions(limit=limit, offset=offset, **which)
+            children = mirror.child_counts(m.session_id for m in metas)
+            extra = {"all_total": mirror.count_sessions()} if roots else {}
             return {
-                "sessions": [session_json(m, index.child_count(m.session_id)) for m in metas],
-                "total": total,
+                "sessions": [session_json(m, children.get(m.session_id, 0)) for m in metas],
+                "total": mirror.count_sessions(**which),
                 "limit": limit,
                 "offset": offset,
                 **extra,

@@ -420,3 +420,25 @@ def test_a_session_deleted_elsewhere_is_not_made_again_by_a_later_send(mirror_fa
     assert other.list_sessions() == [] and holder.list_sessions() == []
     assert session.unsaved_count == 1  # what was typed is not lost: it stays in RAM
     assert contents(session.get_messages()) == ["second"]
+
+
+def test_roots_are_listed_by_the_store_newest_first_and_paged(mirror_factory):
+    mirror = mirror_factory()
+    alpha = mirror.create_session("Alpha")
+    alpha.save()
+    child = mirror.create_session("Child", alpha.id)
+    child.save()
+    orphan_parent = mirror.create_session("Gone")
+    orphan_parent.save()
+    orphan = mirror.create_session("Orphan", orphan_parent.id)
+    orphan.save()
+    solo = mirror.create_session("Solo", tags=["x"])
+    solo.save()
+    mirror.delete_session(orphan_parent.id)  # its child stays, and is now a root
+    assert [s.title for s in mirror.list_sessions(roots=True)] == ["Solo", "Orphan", "Alpha"]
+    assert mirror.count_sessions(roots=True) == 3 and mirror.count_sessions() == 4
+    assert [s.title for s in mirror.list_sessions(roots=True, limit=1, offset=1)] == ["Orphan"]
+    assert [s.title for s in mirror.list_sessions(roots=True, tag="x")] == ["Solo"]
+    assert mirror.child_counts([alpha.id, solo.id, child.id]) == {alpha.id: 1}
+    with pytest.raises(ValueError, match="roots"):
+        mirror.list_sessions(roots=True, parent_session_id=alpha.id)

@@ -18,6 +18,7 @@ from spec_examples import SPEC_SESSION
 from waiting import DEADLINE, read_line
 
 from activemirror_jupyter import ActiveMirror, StorageError
+from activemirror_jupyter.core.storage.base import SessionQuery
 from activemirror_jupyter.core.storage.sqlite import SQLiteStorage
 from activemirror_jupyter.core.storage.sqlite_schema import MIGRATIONS
 
@@ -361,7 +362,7 @@ def test_store_is_closed_by_close(tmp_path):
     store = SQLiteStorage(tmp_path / "c.db")
     store.close()
     with pytest.raises(StorageError):
-        store.count_sessions(None)
+        store.count_sessions(SessionQuery())
 
 
 def test_a_taken_message_id_is_reported_as_such_not_as_corruption(tmp_path):

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
-from ..storage.base import Storage
+from ..storage.base import SessionQuery, Storage
 
 #: Messages read from the store at a time.
 PAGE_SIZE = 200
@@ -134,7 +134,7 @@ def descendants(store: Storage, root: SessionMetadata) -> list[tuple[int, Sessio
 
 
 def _children(store: Storage, meta: SessionMetadata) -> list[SessionMetadata]:
-    children = store.list_sessions(None, 0, meta.session_id)
+    children = store.list_sessions(SessionQuery(parent=meta.session_id))
     return sorted(children, key=lambda m: (m.created_at, m.session_id))
 
 

@@ -29,6 +29,20 @@ class Saved:
 
 
 @dataclass(frozen=True)
+class SessionQuery:
+    """Which sessions to list, newest update first, ``limit`` (None: all) from ``offset``:
+    every session, the children of ``parent``, those tagged ``tag``, or the ``roots`` —
+    sessions without a parent, whose parent is gone (deleted: children are kept) or is
+    the session itself."""
+
+    parent: str | None = None
+    tag: str | None = None
+    roots: bool = False
+    limit: int | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
 class SearchQuery:
     """A search: messages holding every one of ``words`` (in their text or a text
     attachment), filtered, newest first, ``limit`` from ``offset``."""
@@ -70,16 +84,16 @@ class Storage(Protocol):
     def get_session(self, session_id: str) -> SessionMetadata | None:
         """The session's metadata (with its message count), or None. Reads no messages."""
 
-    def list_sessions(
-        self,
-        limit: int | None,
-        offset: int,
-        parent_session_id: str | None,
-        tag: str | None = None,
-    ) -> list[SessionMetadata]:
-        """Newest ``updated_at`` first; reads no message bodies."""
+    def list_sessions(self, query: SessionQuery) -> list[SessionMetadata]:
+        """The sessions ``query`` names, newest ``updated_at`` first (ties: larger id
+        first); reads no message bodies."""
 
-    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int: ...
+    def count_sessions(self, query: SessionQuery) -> int:
+        """How many sessions ``query`` names (its ``limit`` and ``offset`` aside)."""
+
+    def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        """How many children each of ``session_ids`` has (ids without children are left
+        out). One query, whatever the number of ids."""
 
     def count_messages(self, session_id: str) -> int: ...
 

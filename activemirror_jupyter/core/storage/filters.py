@@ -1,12 +1,34 @@
-"""Search filters applied in Python, for the stores that search without SQL (memory, the
-JSON folder): the same rules the SQL stores write as ``WHERE`` clauses."""
+"""Listing and search filters applied in Python, for the stores that keep no SQL (memory,
+the JSON folder): the same rules the SQL stores write as ``WHERE`` clauses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Sequence
 
 from ..models import Message, SessionMetadata
-from .base import SearchQuery
+from .base import SearchQuery, SessionQuery
+
+
+def listed(
+    query: SessionQuery,
+    session_id: str,
+    parent: str | None,
+    tags: Sequence[str],
+    present: Container[str],
+) -> bool:
+    """Whether the session (``parent``, ``tags``) is one ``query`` names; ``present`` holds
+    every stored session's id (a root's parent may be gone)."""
+    if query.parent is not None and parent != query.parent:
+        return False
+    if query.tag is not None and query.tag not in tags:
+        return False
+    return not query.roots or parent is None or parent == session_id or parent not in present
+
+
+def paged(items: list, query: SessionQuery) -> list:
+    if query.limit is None:
+        return items[query.offset :]
+    return items[query.offset : query.offset + query.limit]
 
 
 def matches(query: SearchQuery, message: Message, session: SessionMetadata | None) -> bool:

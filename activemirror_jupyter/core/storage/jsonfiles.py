@@ -42,6 +42,7 @@ import dataclasses
 import os
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from os import PathLike, fspath
 from pathlib import Path
@@ -54,8 +55,8 @@ from ..errors import StorageError
 from ..journal import Row, UnreadableMessage, chain, check_write, start_of
 from ..models import SEALED, Message, SessionMetadata
 from ..search import search_words
-from .base import Saved, SearchQuery
-from .filters import matches, newest_first, page_of
+from .base import Saved, SearchQuery, SessionQuery
+from .filters import listed, matches, newest_first, page_of, paged
 from .jsoncodec import (
     DamagedFileError,
     Index,
@@ -362,25 +363,29 @@ class JSONStorage:
             found = (self._salvaged(i) for i in sorted(self._folder.damaged))
             return [meta for meta in found if meta is not None]
 
-    def list_sessions(
-        self,
-        limit: int | None,
-        offset: int,
-        parent_session_id: str | None,
-        tag: str | None = None,
-    ) -> list[SessionMetadata]:
-        with self._locked("list sessions"):
-            view = self._view()
-            ids = [
-                i for i in view.newest_first() if _listed(view.entries[i], parent_session_id, tag)
-            ]
-            page = ids[offset:] if limit is None else ids[offset : offset + limit]
-            return [view.meta(i) for i in page]
+    def _listed(self, query: SessionQuery) -> tuple[Index, list[str]]:
+        view = self._view()
+        entries = view.entries
+        return view, [
+            i
+            for i in view.newest_first()
+            if listed(query, i, entries[i]["parentSessionId"], entries[i].get("tags", ()), entries)
+        ]
 
-    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
+    def list_sessions(self, query: SessionQuery) -> list[SessionMetadata]:
+        with self._locked("list sessions"):
+            view, ids = self._listed(query)
+            return [view.meta(i) for i in paged(ids, query)]
+
+    def count_sessions(self, query: SessionQuery) -> int:
         with self._locked("count sessions"):
-            view = self._view()
-            return sum(1 for e in view.entries.values() if _listed(e, parent_session_id, tag))
+            return len(self._listed(query)[1])
+
+    def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        wanted = set(session_ids)
+        with self._locked("count children"):
+            parents = Counter(e["parentSessionId"] for e in self._view().entries.values())
+        return {i: parents[i] for i in wanted if parents[i]}
 
     def count_messages(self, session_id: str) -> int:
         self._folder.file(session_id)
@@ -525,9 +530,3 @@ class JSONStorage:
             self._closed = True
             self._folder.forget()
             self._view_cache = None
-
-
-def _listed(entry: dict[str, Any], parent: str | None, tag: str | None) -> bool:
-    return (parent is None or entry["parentSessionId"] == parent) and (
-        tag is None or tag in entry.get("tags", ())
-    )

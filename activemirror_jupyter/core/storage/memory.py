@@ -6,13 +6,14 @@ import dataclasses
 import hashlib
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from ..journal import Row, chain, check_write, start_of
 from ..models import Attachment, Message, SessionMetadata
 from ..search import search_words
-from .base import Saved, SearchQuery
-from .filters import matches, newest_first, page_of
+from .base import Saved, SearchQuery, SessionQuery
+from .filters import listed, matches, newest_first, page_of, paged
 
 
 class MemoryStorage:
@@ -65,25 +66,27 @@ class MemoryStorage:
     def get_session(self, session_id: str) -> SessionMetadata | None:
         return self._sessions.get(session_id)
 
-    def list_sessions(
-        self,
-        limit: int | None,
-        offset: int,
-        parent_session_id: str | None,
-        tag: str | None = None,
-    ) -> list[SessionMetadata]:
+    def _listed(self, query: SessionQuery) -> list[SessionMetadata]:
         with self._lock:
             rows = [
                 s
                 for s in self._sessions.values()
-                if (parent_session_id is None or s.parent_session_id == parent_session_id)
-                and (tag is None or tag in s.tags)
+                if listed(query, s.session_id, s.parent_session_id, s.tags, self._sessions)
             ]
         rows.sort(key=lambda s: (s.updated_at, s.session_id), reverse=True)
-        return rows[offset:] if limit is None else rows[offset : offset + limit]
+        return rows
 
-    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
-        return len(self.list_sessions(None, 0, parent_session_id, tag))
+    def list_sessions(self, query: SessionQuery) -> list[SessionMetadata]:
+        return paged(self._listed(query), query)
+
+    def count_sessions(self, query: SessionQuery) -> int:
+        return len(self._listed(query))
+
+    def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        wanted = set(session_ids)
+        with self._lock:
+            counts = Counter(s.parent_session_id for s in self._sessions.values())
+        return {i: counts[i] for i in wanted if counts[i]}
 
     def count_messages(self, session_id: str) -> int:
         return len(self._messages.get(session_id, ()))

@@ -46,7 +46,7 @@ import psycopg
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata
-from .base import Saved, SearchQuery
+from .base import Saved, SearchQuery, SessionQuery
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
 from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
 from .rows import (
@@ -56,6 +56,7 @@ from .rows import (
     attachments_by_message,
     dump_json,
     message_from_row,
+    session_filter,
     session_from_row,
 )
 
@@ -247,27 +248,30 @@ class PostgreSQLStorage:
         )
         return session_from_row(rows[0], as_utc) if rows else None
 
-    def list_sessions(
-        self,
-        limit: int | None,
-        offset: int,
-        parent_session_id: str | None,
-        tag: str | None = None,
-    ) -> list[SessionMetadata]:
-        where, params = _session_filter(parent_session_id, tag)
+    def list_sessions(self, query: SessionQuery) -> list[SessionMetadata]:
+        where, params = _listing(query)
         rows = self._read(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE {OWN}{where} "
             "ORDER BY updated_at DESC, id DESC LIMIT %s OFFSET %s",
-            (*params, limit, offset),  # LIMIT NULL is no limit
+            (*params, query.limit, query.offset),  # LIMIT NULL is no limit
             "list sessions",
         )
         return [session_from_row(r, as_utc) for r in rows]
 
-    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
-        where, params = _session_filter(parent_session_id, tag)
+    def count_sessions(self, query: SessionQuery) -> int:
+        where, params = _listing(query)
         return self._read(
             f"SELECT count(*) FROM sessions WHERE {OWN}{where}", params, "count sessions"
         )[0][0]
+
+    def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        rows = self._read(
+            f"SELECT parent_session_id, count(*) FROM sessions WHERE {OWN} "
+            "AND parent_session_id = ANY(%s) GROUP BY parent_session_id",
+            (list(session_ids),),
+            "count children",
+        )
+        return dict(rows)
 
     def count_messages(self, session_id: str) -> int:
         return self._read(
@@ -412,13 +416,8 @@ class PostgreSQLStorage:
         self._db.close()
 
 
-def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any, ...]]:
-    where, params = "", ()
-    if parent is not None:
-        where, params = " AND parent_session_id = %s", (parent,)
-    if tag is not None:
-        where, params = where + " AND tags @> ARRAY[%s]", (*params, tag)
-    return where, params
+def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
+    return session_filter(query, "%s", tagged="tags @> ARRAY[%s]", mine=f"p.{OWN} AND ")
 
 
 def _text_vector(attachment: Attachment, data: bytes) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import Attachment, Message, SessionMetadata, keep_timestamp_text
 from ..timeutil import is_written_form
+from .base import SessionQuery
 
 SESSION_COLUMNS = (
     "id, user_id, title, created_at, updated_at, status, "
@@ -112,3 +113,27 @@ def load_tags(value: Any) -> tuple[str, ...]:
         except ValueError:
             return ()
     return tuple(t for t in value if isinstance(t, str)) if isinstance(value, list) else ()
+
+
+def session_filter(
+    query: SessionQuery, mark: str, *, tagged: str, mine: str = ""
+) -> tuple[str, tuple[Any, ...]]:
+    """The conditions of a session listing, for both SQL stores: the rule
+    :func:`.filters.listed` applies in Python. ``mark`` is the placeholder, ``tagged`` the
+    store's test that a session holds the tag (one placeholder), ``mine`` a condition on
+    the owner of a session ``p`` (PostgreSQL's row security: a parent the role cannot see
+    is gone for it). Returns ``(" AND …", params)``, empty when nothing is filtered."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.parent is not None:
+        clauses.append(f"parent_session_id = {mark}")
+        params.append(query.parent)
+    if query.tag is not None:
+        clauses.append(tagged)
+        params.append(query.tag)
+    if query.roots:
+        clauses.append(
+            "(parent_session_id IS NULL OR parent_session_id = id OR NOT EXISTS (SELECT 1 "
+            f"FROM sessions p WHERE {mine}p.id = sessions.parent_session_id))"
+        )
+    return "".join(f" AND {c}" for c in clauses), tuple(params)

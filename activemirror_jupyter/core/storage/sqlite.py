@@ -41,7 +41,7 @@ from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata, timestamp_text
 from ..timeutil import from_iso, to_iso
-from .base import Saved, SearchQuery
+from .base import Saved, SearchQuery, SessionQuery
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -49,6 +49,7 @@ from .rows import (
     attachments_by_message,
     dump_json,
     message_from_row,
+    session_filter,
     session_from_row,
 )
 from .sqlite_schema import MIGRATIONS
@@ -324,25 +325,32 @@ class SQLiteStorage:
         rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
         return session_from_row(rows[0], from_iso) if rows else None
 
-    def list_sessions(
-        self,
-        limit: int | None,
-        offset: int,
-        parent_session_id: str | None,
-        tag: str | None = None,
-    ) -> list[SessionMetadata]:
-        where, params = _session_filter(parent_session_id, tag)
+    def list_sessions(self, query: SessionQuery) -> list[SessionMetadata]:
+        where, params = _listing(query)
         rows = self._read(
-            f"SELECT {SESSION_COLUMNS} FROM sessions{where} "
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE true{where} "
             "ORDER BY updated_at DESC, id DESC LIMIT ? OFFSET ?",
-            (*params, -1 if limit is None else limit, offset),
+            (*params, -1 if query.limit is None else query.limit, query.offset),
             "list sessions",
         )
         return [session_from_row(r, from_iso) for r in rows]
 
-    def count_sessions(self, parent_session_id: str | None, tag: str | None = None) -> int:
-        where, params = _session_filter(parent_session_id, tag)
-        return self._read(f"SELECT count(*) FROM sessions{where}", params)[0][0]
+    def count_sessions(self, query: SessionQuery) -> int:
+        where, params = _listing(query)
+        return self._read(f"SELECT count(*) FROM sessions WHERE true{where}", params)[0][0]
+
+    def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for chunk in _chunks(list(session_ids)):
+            counts.update(
+                self._read(
+                    "SELECT parent_session_id, count(*) FROM sessions WHERE parent_session_id "
+                    f"IN ({','.join('?' * len(chunk))}) GROUP BY parent_session_id",
+                    chunk,
+                    "count children",
+                )
+            )
+        return counts
 
     def count_messages(self, session_id: str) -> int:
         return self._read(
@@ -499,15 +507,9 @@ class SQLiteStorage:
             self._db.close()
 
 
-def _session_filter(parent: str | None, tag: str | None) -> tuple[str, tuple[Any, ...]]:
-    clauses, params = [], []
-    if parent is not None:
-        clauses.append("parent_session_id = ?")
-        params.append(parent)
-    if tag is not None:
-        clauses.append("id IN (SELECT session_id FROM session_tags WHERE tag = ?)")
-        params.append(tag)
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
+def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
+    tagged = "id IN (SELECT session_id FROM session_tags WHERE tag = ?)"
+    return session_filter(query, "?", tagged=tagged)
 
 
 def _tolerant_text(data: bytes) -> str:

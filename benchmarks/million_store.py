@@ -4,8 +4,8 @@ save, so every message is chained and indexed exactly as a user's would be.
 
 Building takes a minute or two, so the file is cached between runs under
 ``benchmarks/.cache/`` (ignored by git), keyed by the code that writes the store and the
-schema's migrations: a change to either builds a new store. ``python benchmarks/million_store.py`` builds it and prints
-its path.
+schema's migrations: a change to either builds a new store.
+``python benchmarks/million_store.py`` builds it and prints its path.
 """
 
 from __future__ import annotations

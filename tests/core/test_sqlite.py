@@ -224,7 +224,7 @@ def test_a_folder_in_place_of_the_database(tmp_path):
 
 
 def test_a_lock_held_too_long_is_reported_as_busy_not_corrupt(tmp_path, monkeypatch):
-    import activemirror_jupyter.core.storage.sqlite as sqlite_store
+    import activemirror_jupyter.core.storage.sqlite_connection as sqlite_store
 
     db = tmp_path / "busy.db"
     ActiveMirror(db_path=db).close()

@@ -31,8 +31,9 @@ replaced atomically (a temporary file in the folder, fsynced, ``os.replace``-d, 
 fsynced). Every operation holds ``.activemirror.lock`` while it reads the journal on top of
 the files, so two kernels never lose each other's sessions and each sees the other's saves.
 
-Size: a little over 400 lines because it is one class, the Storage protocol for this store;
-the codec (:mod:`.jsoncodec`), files (:mod:`.jsonfolder`) and journal are already apart.
+This module is the Storage protocol over the parts: the codec (:mod:`.jsoncodec`), the
+files (:mod:`.jsonfolder`, :mod:`.jsonattachments`), the journal (:mod:`.jsonjournal`) and
+its fold (:mod:`.jsonfold`), and word search (:mod:`.jsonsearch`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ import contextlib
 import dataclasses
 import os
 import threading
-import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from os import PathLike, fspath
@@ -54,13 +54,11 @@ from filelock import Timeout as LockTimeout
 from ..errors import StorageError
 from ..journal import Row, UnreadableMessage, chain, check_write, start_of
 from ..models import SEALED, Message, SessionMetadata
-from ..search import search_words
 from .base import Saved, SearchQuery, SessionQuery
-from .filters import listed, matches, newest_first, page_of, paged
+from .filters import listed, page_of, paged
 from .jsoncodec import (
     DamagedFileError,
     Index,
-    dumps,
     entry_from_header,
     message_from_record,
     message_record,
@@ -70,8 +68,10 @@ from .jsoncodec import (
     salvage_records,
     session_header,
 )
+from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
+from .jsonsearch import Words
 
 LOCK_FILE = ".activemirror.lock"
 LOCK_TIMEOUT_S = 30.0
@@ -86,7 +86,6 @@ class JSONStorage:
         self._mutex = threading.RLock()
         self._closed = False
         self._view_cache: tuple[Any, Index] | None = None
-        self._words: dict[str, frozenset[str]] = {}  # text attachments' words, by sha256
         if self.path.exists() and not self.path.is_dir():
             raise StorageError(f"{self.description} is a file, not a folder")
         try:
@@ -97,6 +96,7 @@ class JSONStorage:
         #: folder): it is read without the writers' lock, and every write says so.
         self.read_only = not os.access(self.path, os.W_OK | os.X_OK)
         self._folder = Folder(self.path, read_only=self.read_only)
+        self._words = Words(self._folder.attachments)
         self._journal = Journal(self.path)
         self._file_lock = FileLock(str(self.path / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         with self._locked("open the folder"):
@@ -105,7 +105,7 @@ class JSONStorage:
                 if self._journal.pending:  # saves a process made before it stopped
                     self._fold()
                 # Attachment bytes a save wrote before it was refused or killed.
-                self._folder.collect_garbage(self._index().entries)
+                self._folder.collect_garbage(self._folder.index().entries)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -158,19 +158,9 @@ class JSONStorage:
         self._folder.forget()
         self._view_cache = None
 
-    def _index(self) -> Index:
-        """The folded index; a missing or damaged one is rebuilt first."""
-        index = self._folder.read_index()
-        if index is None or len(index.entries) != len(index.order):
-            # Missing, damaged, or rewritten by a tool that keeps ids only.
-            self._folder.reconcile()
-            index = self._folder.read_index()
-        assert index is not None
-        return index
-
     def _view(self) -> Index:
         """Every session as the files and the journal make it (cached while neither moved)."""
-        index = self._index()
+        index = self._folder.index()
         key = (index.key, self._journal.key)
         if self._view_cache is not None and self._view_cache[0] == key:
             return self._view_cache[1]
@@ -189,7 +179,7 @@ class JSONStorage:
 
     def _entry(self, session_id: str, index: Index | None = None) -> dict[str, Any] | None:
         """One session's entry as the files and the journal make it (None: no session)."""
-        index = index or self._index()
+        index = index or self._folder.index()
         pending = self._journal.pending.get(session_id)
         if pending is None:
             return index.entries.get(session_id)
@@ -210,7 +200,7 @@ class JSONStorage:
 
     def _message(self, session_id: str, record: Any, pos: int) -> Message:
         path = self._folder.file(session_id)
-        return message_from_record(session_id, record, path, pos, self._folder.reader)
+        return message_from_record(session_id, record, path, pos, self._folder.attachments.reader)
 
     # -- the Storage protocol ---------------------------------------------------------------
 
@@ -239,11 +229,11 @@ class JSONStorage:
             try:
                 for m in fresh:
                     for a in m.attachments:
-                        if self._folder.write_attachment(a.sha256, a.read()):
+                        if self._folder.attachments.write(a.sha256, a.read()):
                             written.append(a.sha256)
                 self._write_save(session, fresh, hashes, old, head, replace)
             except BaseException:
-                self._folder.remove_attachments(written)
+                self._folder.attachments.remove(written)
                 raise
         return Saved(start + len(fresh), head, tuple(hashes))
 
@@ -292,44 +282,7 @@ class JSONStorage:
         return ids | {r["id"] for r in pending.records}
 
     def _fold(self) -> None:
-        """Write what the journal holds into the session files and the index, then empty
-        it. Idempotent: a fold cut short by a crash is done again, adding nothing twice."""
-        index = self._index()
-        order, entries = list(index.order), dict(index.entries)
-        removed = False
-        with self._folder.transaction():
-            removed = self._fold_files(order, entries, index.extra)
-        if removed:
-            self._folder.collect_garbage(entries)
-        self._journal.clear()
-
-    def _fold_files(
-        self, order: list[str], entries: dict[str, dict[str, Any]], extra: dict[str, Any]
-    ) -> bool:
-        """Write the journal's sessions into their files and the index (inside a
-        transaction); returns whether any session was deleted or replaced."""
-        removed = False
-        for sid, pending in self._journal.pending.items():
-            removed |= pending.deleted or pending.replaced
-            if pending.deleted or pending.header is None:
-                self._folder.remove_session(sid)
-                entries.pop(sid, None)
-                continue
-            loaded = None if pending.replaced else self._folder.load(sid)
-            records = list(loaded.records) if loaded is not None else []
-            lines = list(loaded.message_lines()) if loaded is not None else []
-            added = [r for r in pending.records if r["seq"] >= len(records)]
-            kept = {k: v for k, v in (loaded.header if loaded else {}).items()}
-            header = {**kept, **pending.header}
-            folded = self._folder.write_session(
-                sid, header, records + added, lines + [dumps(r) for r in added]
-            )
-            entries[sid] = self._folder.entry(sid, folded)
-            if sid not in order:
-                order.append(sid)
-        order[:] = [i for i in order if i in entries]
-        self._folder.write_index(order, entries, extra)
-        return removed
+        fold(self._folder, self._journal)
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
         self._folder.file(session_id)  # validates the id
@@ -434,7 +387,7 @@ class JSONStorage:
             for pos, record in enumerate([*records, *pending.records]):
                 seq = record.get("seq") if isinstance(record, dict) else None
                 message = self._message(session_id, record, pos)
-                digests = [self._folder.digest(a.sha256) for a in message.attachments]
+                digests = [self._folder.attachments.digest(a.sha256) for a in message.attachments]
                 rows.append((seq if isinstance(seq, int) else None, message, digests))
         yield from rows
         if broken is not None:
@@ -456,52 +409,9 @@ class JSONStorage:
         return {}  # a message id need only be unique within its session file
 
     def _found(self, query: SearchQuery) -> list[Message]:
-        wanted = set(query.words)
-        found: list[Message] = []
         with self._locked("search"):
             view = self._view()
-            ids = [query.session_id] if query.session_id is not None else list(view.order)
-            for sid in ids:
-                if sid not in view.entries:
-                    continue
-                meta = view.meta(sid)
-                try:
-                    folded, journaled = self._records(sid)
-                    words = self._record_words(sid, folded) + [self._words_of(r) for r in journaled]
-                except DamagedFileError as exc:
-                    warnings.warn(f"search skipped a session: {exc}", RuntimeWarning, stacklevel=4)
-                    continue
-                for pos, record in enumerate([*folded, *journaled]):
-                    if wanted <= words[pos]:
-                        message = self._message(sid, record, pos)
-                        if matches(query, message, meta):
-                            found.append(message)
-        return newest_first(found)
-
-    def _record_words(self, session_id: str, folded: list[Any]) -> list[frozenset[str]]:
-        loaded = self._folder.load(session_id)
-        if loaded is None or loaded.records is not folded:
-            return [self._words_of(r) for r in folded]
-        if loaded.words is None:
-            loaded.words = [self._words_of(r) for r in loaded.records]
-        return loaded.words
-
-    def _words_of(self, record: Any) -> frozenset[str]:
-        """The search words of a message record: its content and its text attachments."""
-        if not isinstance(record, dict) or not isinstance(record.get("content"), str):
-            return frozenset()
-        words = set(search_words(record["content"]))
-        for item in record.get("attachments") or ():
-            if isinstance(item, dict) and str(item.get("mimeType", "")).startswith("text/"):
-                sha = item.get("sha256")
-                if sha not in self._words:
-                    try:
-                        text = self._folder.reader(sha)().decode("utf-8", "replace")
-                    except StorageError:
-                        text = ""
-                    self._words[sha] = frozenset(search_words(text))
-                words |= self._words[sha]
-        return frozenset(words)
+            return self._words.found(query, view, self._records, self._message, self._folder.load)
 
     def search(self, query: SearchQuery) -> list[Message]:
         return page_of(self._found(query), query)

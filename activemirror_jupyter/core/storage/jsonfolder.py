@@ -29,6 +29,7 @@ from ..fsutil import TMP_PREFIX, atomic_write, fsync_dir
 from ..ids import validate_id
 from ..journal import chain
 from ..timeutil import to_iso, utcnow
+from .jsonattachments import Attachments
 from .jsoncodec import (
     INDEX_VERSION,
     DamagedFileError,
@@ -93,7 +94,7 @@ class Folder:
         self.path = path
         self.read_only = read_only  # what reconcile finds is kept in memory only
         self.index_path = path / INDEX_FILE
-        self.attachments = path / ATTACHMENTS
+        self.attachments = Attachments(path / ATTACHMENTS)
         self._cache: OrderedDict[str, Loaded] = OrderedDict()
         self._index: Index | None = None
         #: Session files that could not be read when the folder was reconciled.
@@ -231,6 +232,16 @@ class Folder:
 
         index.key = stat_key(self._write(self.index_path, text.encode("utf-8"), done))
 
+    def index(self) -> Index:
+        """The folded index; a missing or damaged one is rebuilt first."""
+        index = self.read_index()
+        if index is None or len(index.entries) != len(index.order):
+            # Missing, damaged, or rewritten by a tool that keeps ids only.
+            self.reconcile()
+            index = self.read_index()
+        assert index is not None
+        return index
+
     def entry(self, session_id: str, loaded: Loaded) -> dict[str, Any]:
         """The index entry of a session file as loaded."""
         entry = entry_from_header(
@@ -301,7 +312,8 @@ class Folder:
             return loaded
         path = self.file(session_id)
         messages = [
-            message_from_record(session_id, r, path, i, self.reader) for i, r in enumerate(records)
+            message_from_record(session_id, r, path, i, self.attachments.reader)
+            for i, r in enumerate(records)
         ]
         hashes = chain(session_id, messages)
         updated = [
@@ -369,47 +381,6 @@ class Folder:
         self._cache.clear()
         self._index = None
 
-    # -- attachments: files named by the SHA-256 of their bytes, stored once -------------------
-
-    def attachment_path(self, sha256: str) -> Path:
-        return self.attachments / sha256
-
-    def write_attachment(self, sha256: str, data: bytes) -> bool:
-        """Store the bytes unless they are stored already; returns whether it wrote."""
-        path = self.attachment_path(sha256)
-        if path.exists():
-            return False
-        self.attachments.mkdir(exist_ok=True)
-        atomic_write(path, data)
-        return True
-
-    def remove_attachments(self, shas: Iterable[str]) -> None:
-        """Remove attachment files a refused save wrote (nothing refers to them)."""
-        for sha in shas:
-            with contextlib.suppress(OSError):
-                os.unlink(self.attachment_path(sha))
-
-    def reader(self, sha256: str) -> Callable[[], bytes]:
-        """What an attachment calls to read its bytes (works after the store is closed)."""
-        path = self.attachment_path(sha256)
-
-        def read() -> bytes:
-            try:
-                return path.read_bytes()
-            except FileNotFoundError:
-                raise StorageError(f"attachment file {path} is missing") from None
-
-        return read
-
-    def digest(self, sha256: str) -> str | None:
-        """The SHA-256 of the bytes stored for ``sha256`` now (None if the file is gone)."""
-        import hashlib
-
-        try:
-            return hashlib.sha256(self.attachment_path(sha256).read_bytes()).hexdigest()
-        except FileNotFoundError:
-            return None
-
     def collect_garbage(self, entries: dict[str, dict[str, Any]]) -> int:
         """Remove the attachment files that no session file uses, given the index
         ``entries`` just written; returns how many were removed.
@@ -417,7 +388,7 @@ class Folder:
         A session file that differs from its entry (written by another tool, edited, cut
         short) is read for what it uses; while any session file cannot be read nothing is
         removed, since a repaired copy of it may need any of the bytes."""
-        if not self.attachments.is_dir():
+        if not self.attachments.path.is_dir():
             return 0
         keep = {sha for e in entries.values() for sha in e.get("attachments", ())}
         for session_id, st in self._session_files().items():
@@ -434,10 +405,4 @@ class Folder:
                 return 0
             if loaded is not None:
                 keep |= attachment_shas(loaded.records)
-        removed = 0
-        for item in os.scandir(self.attachments):
-            if item.name not in keep:
-                with contextlib.suppress(OSError):
-                    os.unlink(item.path)
-                    removed += 1
-        return removed
+        return self.attachments.remove_all_but(keep)

@@ -15,12 +15,9 @@ Schema changes are named migration functions applied in order and recorded in
 ``activemirror_migrations`` (see :mod:`.sqlite_schema`); a database made with the spec's schema
 or with the ActiveMirrorOS Python SDK 0.2.0 schema is upgraded in place, keeping every row.
 
-Concurrency: WAL journal, every write in ``BEGIN IMMEDIATE`` with a 30 s busy timeout, so
-several kernels on one file queue up instead of failing. A lock that outlasts the timeout is
-reported as a busy database (a StorageError saying so), never as corruption.
-
-Size: a little over 400 lines because it is one class, the Storage protocol for this store;
-its schema (:mod:`.sqlite_schema`) and search (:mod:`.sqlite_search`) are already apart.
+The connection — opening (read-only where the file cannot be written), one
+``BEGIN IMMEDIATE`` write at a time, errors a user can act on — is :mod:`.sqlite_connection`;
+the schema and its migration runner :mod:`.sqlite_schema`; search :mod:`.sqlite_search`.
 """
 
 from __future__ import annotations
@@ -28,11 +25,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -52,10 +46,10 @@ from .rows import (
     session_filter,
     session_from_row,
 )
-from .sqlite_schema import MIGRATIONS
+from .sqlite_connection import Connection
+from .sqlite_schema import migrate
 from .sqlite_search import TEXT_ATTACHMENT, count_sql, search_sql
 
-BUSY_TIMEOUT_S = 30.0
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
 
@@ -93,146 +87,19 @@ class SQLiteStorage:
     def __init__(self, path: str | PathLike[str]) -> None:
         self.path = Path(fspath(path)).expanduser()
         self.description = f"SQLite database {self.path}"
-        self._lock = threading.RLock()
+        self._conn = Connection(self.path, self.description)
+        self.read_only = self._conn.read_only
+        self._lock = self._conn.lock
+        self._db = self._conn.db
+        self._write = self._conn.write
+        self._read = self._conn.read
         self._writes = 0  # saves and deletes through this connection (see version())
         self._closed = False
-        if self.path.is_dir():
-            raise StorageError(f"{self.description} is a folder, not a database file")
-        #: The file or its folder cannot be written (a read-only share, another user's
-        #: store): it is read, searched and exported; every write says so.
-        self.read_only = self.path.exists() and not _writable(self.path)
         try:
-            if not self.read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect()
-        except (OSError, sqlite3.Error) as exc:
-            raise StorageError(f"cannot open {self.description}: {exc}") from None
-        try:
-            # Reading the schema first means a file that is not a database is reported
-            # before anything is written to it.
-            self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            if not self.read_only:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
-            self._migrate()
-        except StorageError:
-            self._db.close()
+            migrate(self._conn)
+        except BaseException:
+            self._conn.close()
             raise
-        except sqlite3.Error as exc:
-            self._db.close()
-            raise self._error(exc, "open") from None
-
-    def _connect(self) -> sqlite3.Connection:
-        options: dict[str, Any] = {
-            "timeout": BUSY_TIMEOUT_S,
-            "isolation_level": None,  # we issue BEGIN IMMEDIATE / COMMIT ourselves
-            "check_same_thread": False,  # shared by a server's threads, guarded by _lock
-        }
-        if not self.read_only:
-            return sqlite3.connect(self.path, **options)
-        # A WAL database is read through its -shm file, which a read-only folder may not
-        # let us create; then the file is read as it is (immutable: nothing can write it).
-        uri = f"{self.path.as_uri()}?mode=ro"
-        db = sqlite3.connect(uri, uri=True, **options)
-        try:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            db.close()
-            return sqlite3.connect(f"{uri}&immutable=1", uri=True, **options)
-
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _error(self, exc: sqlite3.Error, doing: str) -> StorageError:
-        text = str(exc)
-        if isinstance(exc, sqlite3.IntegrityError):
-            taken = " (an id that is already stored)" if "UNIQUE" in text else ""
-            return StorageError(
-                f"cannot {doing} in {self.description}: {text}{taken}; nothing was written"
-            )
-        if "locked" in text or "busy" in text:
-            return StorageError(
-                f"{self.description} is busy: another process held its lock for more than "
-                f"{BUSY_TIMEOUT_S:.0f} s while trying to {doing}; nothing was written, try again"
-            )
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return StorageError(
-                f"{self.description} is not a usable SQLite database ({text}); "
-                "the file was left as it is"
-            )
-        return StorageError(f"cannot {doing} in {self.description}: {text}")
-
-    @contextmanager
-    def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
-        if self.read_only:
-            raise StorageError(
-                f"cannot {doing}: {self.description} is read-only (this user may not write "
-                "the file or its folder); it can be read, searched and exported, and nothing "
-                "was written"
-            )
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(exc, doing) from None
-                raise
-
-    def _read(self, sql: str, params: Sequence[Any] = (), doing: str = "read") -> list[Any]:
-        with self._lock:
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                if not isinstance(exc, sqlite3.OperationalError) or "decode" not in str(exc):
-                    raise self._error(exc, doing) from None
-            # Text that is not UTF-8 (written behind the API) is read with U+FFFD in place
-            # of the bad bytes: it no longer matches its hash, which verify reports.
-            self._db.text_factory = _tolerant_text
-            try:
-                return self._db.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise self._error(exc, doing) from None
-            finally:
-                self._db.text_factory = str
-
-    def _migrate(self) -> None:
-        if self.read_only:
-            if self._pending_migrations():
-                raise StorageError(
-                    f"{self.description} is read-only and was written by an older version: "
-                    "open it once where it can be written, so its schema is brought up to date"
-                )
-            return
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS activemirror_migrations "
-            "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-        )
-        if not self._pending_migrations():
-            return
-        with self._write("migrate the schema") as db:
-            # Re-read inside the write lock: another process may have just migrated.
-            applied = {r[0] for r in db.execute("SELECT name FROM activemirror_migrations")}
-            for name, fn in MIGRATIONS:
-                if name not in applied:
-                    fn(db)
-                    db.execute(
-                        "INSERT INTO activemirror_migrations VALUES (?, datetime('now'))", (name,)
-                    )
-
-    def _pending_migrations(self) -> bool:
-        if not self._db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'activemirror_migrations'"
-        ).fetchone():
-            return True
-        applied = {r[0] for r in self._db.execute("SELECT name FROM activemirror_migrations")}
-        return not all(name in applied for name, _ in MIGRATIONS)
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM activemirror_migrations ORDER BY name")]
@@ -504,22 +371,12 @@ class SQLiteStorage:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._db.close()
+            self._conn.close()
 
 
 def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
     tagged = "id IN (SELECT session_id FROM session_tags WHERE tag = ?)"
     return session_filter(query, "?", tagged=tagged)
-
-
-def _tolerant_text(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
-
-
-def _writable(path: Path) -> bool:
-    """Whether this process may write the database and create files beside it (SQLite
-    writes a -wal and a -shm file next to the database)."""
-    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ..errors import StorageError
 from ..journal import link
 from ..timeutil import from_iso, to_iso
 from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
+from .sqlite_connection import Connection
 
 #: How the search indexes tokenize (as :func:`..search.search_words` does) and what they
 #: keep: only which rows hold a word (no positions, no sizes).
@@ -214,3 +216,40 @@ def m007_bulk_search_index(db: sqlite3.Connection) -> None:
         f"content_rowid='rowid', {SEARCH_INDEX_OPTIONS})"
     )
     db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
+def migrate(conn: Connection) -> None:
+    """Apply the migrations ``conn``'s database has not had, in order, in one write, each
+    recorded in ``activemirror_migrations``; a read-only database that needs any is a
+    StorageError (it cannot be read with an older schema)."""
+    if conn.read_only:
+        if _pending(conn.db):
+            raise StorageError(
+                f"{conn.description} is read-only and was written by an older version: "
+                "open it once where it can be written, so its schema is brought up to date"
+            )
+        return
+    conn.db.execute(
+        "CREATE TABLE IF NOT EXISTS activemirror_migrations "
+        "(name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    if not _pending(conn.db):
+        return
+    with conn.write("migrate the schema") as db:
+        # Re-read inside the write lock: another process may have just migrated.
+        applied = {r[0] for r in db.execute("SELECT name FROM activemirror_migrations")}
+        for name, fn in MIGRATIONS:
+            if name not in applied:
+                fn(db)
+                db.execute(
+                    "INSERT INTO activemirror_migrations VALUES (?, datetime('now'))", (name,)
+                )
+
+
+def _pending(db: sqlite3.Connection) -> bool:
+    if not db.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'activemirror_migrations'"
+    ).fetchone():
+        return True
+    applied = {r[0] for r in db.execute("SELECT name FROM activemirror_migrations")}
+    return not all(name in applied for name, _ in MIGRATIONS)

@@ -56,6 +56,7 @@ from .rows import (
     attachments_by_message,
     dump_json,
     message_from_row,
+    session_count_sql,
     session_filter,
     session_from_row,
 )
@@ -259,10 +260,8 @@ class PostgreSQLStorage:
         return [session_from_row(r, as_utc) for r in rows]
 
     def count_sessions(self, query: SessionQuery) -> int:
-        where, params = _listing(query)
-        return self._read(
-            f"SELECT count(*) FROM sessions WHERE {OWN}{where}", params, "count sessions"
-        )[0][0]
+        sql, params = session_count_sql(query, "%s", tagged=TAGGED, mine=f"p.{OWN} AND ", own=OWN)
+        return self._read(sql, params, "count sessions")[0][0]
 
     def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
         rows = self._read(
@@ -416,8 +415,11 @@ class PostgreSQLStorage:
         self._db.close()
 
 
+TAGGED = "tags @> ARRAY[%s]"
+
+
 def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
-    return session_filter(query, "%s", tagged="tags @> ARRAY[%s]", mine=f"p.{OWN} AND ")
+    return session_filter(query, "%s", tagged=TAGGED, mine=f"p.{OWN} AND ")
 
 
 def _text_vector(attachment: Attachment, data: bytes) -> str | None:

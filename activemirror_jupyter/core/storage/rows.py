@@ -132,8 +132,33 @@ def session_filter(
         clauses.append(tagged)
         params.append(query.tag)
     if query.roots:
-        clauses.append(
-            "(parent_session_id IS NULL OR parent_session_id = id OR NOT EXISTS (SELECT 1 "
-            f"FROM sessions p WHERE {mine}p.id = sessions.parent_session_id))"
-        )
+        clauses.append(f"NOT ({_child_of_a_session(mine)})")
     return "".join(f" AND {c}" for c in clauses), tuple(params)
+
+
+def session_count_sql(
+    query: SessionQuery, mark: str, *, tagged: str, mine: str = "", own: str = "true"
+) -> tuple[str, tuple[Any, ...]]:
+    """The query counting what :func:`session_filter` lists. Roots are counted as every
+    session less those with a parent present: both counts read an index (the sessions with
+    a parent, by ``parent_session_id``), where testing each session for a parent would
+    read every row."""
+    if not query.roots:
+        where, params = session_filter(query, mark, tagged=tagged, mine=mine)
+        return f"SELECT count(*) FROM sessions WHERE {own}{where}", params
+    where, params = session_filter(
+        SessionQuery(parent=query.parent, tag=query.tag), mark, tagged=tagged, mine=mine
+    )
+    return (
+        f"SELECT (SELECT count(*) FROM sessions WHERE {own}{where}) - (SELECT count(*) "
+        f"FROM sessions WHERE {own}{where} AND {_child_of_a_session(mine)})",
+        params + params,
+    )
+
+
+def _child_of_a_session(mine: str) -> str:
+    """A session whose parent is present (``> ''`` lets an index on the parent serve)."""
+    return (
+        "parent_session_id > '' AND parent_session_id <> id AND EXISTS (SELECT 1 FROM "
+        f"sessions p WHERE {mine}p.id = sessions.parent_session_id)"
+    )

@@ -43,6 +43,7 @@ from .rows import (
     attachments_by_message,
     dump_json,
     message_from_row,
+    session_count_sql,
     session_filter,
     session_from_row,
 )
@@ -203,8 +204,8 @@ class SQLiteStorage:
         return [session_from_row(r, from_iso) for r in rows]
 
     def count_sessions(self, query: SessionQuery) -> int:
-        where, params = _listing(query)
-        return self._read(f"SELECT count(*) FROM sessions WHERE true{where}", params)[0][0]
+        sql, params = session_count_sql(query, "?", tagged=TAGGED)
+        return self._read(sql, params, "count sessions")[0][0]
 
     def child_counts(self, session_ids: Sequence[str]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -374,9 +375,11 @@ class SQLiteStorage:
             self._conn.close()
 
 
+TAGGED = "id IN (SELECT session_id FROM session_tags WHERE tag = ?)"
+
+
 def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
-    tagged = "id IN (SELECT session_id FROM session_tags WHERE tag = ?)"
-    return session_filter(query, "?", tagged=tagged)
+    return session_filter(query, "?", tagged=TAGGED)
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:

@@ -131,9 +131,11 @@ class SQLiteStorage:
             head = hashes[-1] if hashes else head
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
+            rows = list(
+                map(message_params, new_messages, range(start, start + len(hashes)), hashes)
+            )
             db.executemany(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)",
-                map(message_params, new_messages, range(start, start + len(hashes)), hashes),
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)", rows
             )
             db.execute(
                 "INSERT INTO messages_fts(rowid, content) "

@@ -3,7 +3,7 @@ restore sessions outside notebooks.
 
 The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
 ``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
-:mod:`activemirror_jupyter.core.bundles`): every session and, unless ``--no-vault``,
+:mod:`activemirror_jupyter.core.transfer.bundles`): every session and, unless ``--no-vault``,
 the vault's files still encrypted — the vault's password or recovery key is needed to read
 them after a restore, exactly as before.
 """
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .core.errors import ActiveMirrorError
-from .core.exports import EXPORT_FORMATS
-from .core.imports import ON_CONFLICT
 from .core.serialize import session_record
+from .core.transfer.exports import EXPORT_FORMATS
+from .core.transfer.imports import ON_CONFLICT
 from .core.vault.files import vault_file_names, vault_folder
 
 PROG = "activemirror"
@@ -197,7 +197,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .core.exports import export_to_path, write_export
+    from .core.transfer.exports import export_to_path, write_export
 
     with _open_mirror(args) as mirror:
         session = mirror.load_session(args.session)
@@ -218,7 +218,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .core.imports import import_session
+    from .core.transfer.imports import import_session
 
     with _open_mirror(args) as mirror:
         session = import_session(Path(args.file), mirror, on_conflict=args.on_conflict)
@@ -231,7 +231,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.file is not None:
-        from .core.imports import verify_export
+        from .core.transfer.imports import verify_export
 
         report = verify_export(Path(args.file))
     else:
@@ -243,8 +243,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .core.bundles import write_bundle
     from .core.paths import default_vault_path
+    from .core.transfer.bundles import write_bundle
 
     vault = None
     if not args.no_vault:
@@ -267,9 +267,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .core.bundles import import_all_data
     from .core.limits import MAX_BUNDLE_BYTES
-    from .core.parsing import read_input
+    from .core.transfer.bundles import import_all_data
+    from .core.transfer.parsing import read_input
 
     max_bytes = args.max_bytes if args.max_bytes is not None else MAX_BUNDLE_BYTES
     bundle, _ = read_input(Path(args.path), max_bytes, "restore")

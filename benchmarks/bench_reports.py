@@ -37,8 +37,8 @@ from typing import Any
 from timing import best_of
 
 from activemirror_jupyter import ActiveMirror
-from activemirror_jupyter.core.exports import export_to_path
 from activemirror_jupyter.core.models import Attachment
+from activemirror_jupyter.core.transfer.exports import export_to_path
 
 MESSAGES = 10_000
 IMAGES = 50

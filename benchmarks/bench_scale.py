@@ -30,7 +30,7 @@ import million_store
 from timing import median_of
 
 from activemirror_jupyter import ActiveMirror
-from activemirror_jupyter.core.bundles import write_bundle
+from activemirror_jupyter.core.transfer.bundles import write_bundle
 
 VERBOSE = "-v" in sys.argv
 

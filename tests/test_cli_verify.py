@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from activemirror_jupyter import ActiveMirror
-from activemirror_jupyter.core.bundles import export_all_data
-from activemirror_jupyter.core.exports import dumps
 from activemirror_jupyter.core.models import Attachment
+from activemirror_jupyter.core.transfer.bundles import export_all_data
+from activemirror_jupyter.core.transfer.exports import dumps
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

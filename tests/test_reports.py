@@ -27,12 +27,12 @@ import pytest
 
 from activemirror_jupyter import ActiveMirror, import_all_data
 from activemirror_jupyter.core.errors import ActiveMirrorError, StorageError
-from activemirror_jupyter.core.exports import EXPORT_FORMATS, export_to_path, render
-from activemirror_jupyter.core.imports import verify_export
 from activemirror_jupyter.core.models import Attachment
 from activemirror_jupyter.core.reports.attachments import csv_preview, png_is_whole
 from activemirror_jupyter.core.reports.family import FamilyCycleError
 from activemirror_jupyter.core.reports.sanitize import sanitize_html
+from activemirror_jupyter.core.transfer.exports import EXPORT_FORMATS, export_to_path, render
+from activemirror_jupyter.core.transfer.imports import verify_export
 
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>\"'&"
 HOSTILE_LINK = "[click](javascript:alert(3)) ![pixel](http://127.0.0.1:9/track.png)"

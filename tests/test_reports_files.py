@@ -20,8 +20,8 @@ import pytest
 
 from activemirror_jupyter import ActiveMirror, VaultMemory
 from activemirror_jupyter.cli import main
-from activemirror_jupyter.core.exports import export_to_path
 from activemirror_jupyter.core.models import Attachment
+from activemirror_jupyter.core.transfer.exports import export_to_path
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX links and permissions")
 

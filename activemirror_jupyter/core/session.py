@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .errors import SessionNotFoundError, SessionSealedError
-from .exports import export_session
 from .ids import new_id
 from .journal import SIGNATURE_ALGORITHM, digest, seal_payload
 from .models import (
@@ -29,6 +28,7 @@ from .paging import check_page, page_bounds
 from .replies import Responder, call_responder
 from .storage.base import Saved, Storage
 from .timeutil import to_iso, utcnow
+from .transfer.exports import export_session
 
 
 class Owner(Protocol):

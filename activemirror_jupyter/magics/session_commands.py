@@ -13,10 +13,10 @@ from IPython.display import Markdown
 from .. import assistant
 from ..capture.values import attachment_from
 from ..core.errors import ResponderError, SessionNotFoundError
-from ..core.exports import EXPORT_FORMATS
-from ..core.imports import ON_CONFLICT, import_session
 from ..core.models import ROLES, Attachment
 from ..core.paging import Page
+from ..core.transfer.exports import EXPORT_FORMATS
+from ..core.transfer.imports import ON_CONFLICT, import_session
 from .args import (
     Commands,
     MagicsAPI,
@@ -189,7 +189,7 @@ def _save(m: MagicsAPI, args: argparse.Namespace) -> None:
     arg("--session", metavar="ID", help="another session than the current one"),
 )
 def _export(m: MagicsAPI, args: argparse.Namespace) -> Any:
-    from ..core.exports import export_to_path
+    from ..core.transfer.exports import export_to_path
 
     session = m.open_session(args.session) if args.session else m.current()
     family = " and its family" if args.children else ""

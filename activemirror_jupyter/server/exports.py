@@ -1,5 +1,5 @@
 """``GET /activemirror/api/sessions/{id}/export?format=…[&children=1]``: a session as a
-document of its own type, in every format :data:`~..core.exports.EXPORT_FORMATS` lists.
+document of its own type, in every format :data:`~..core.transfer.exports.EXPORT_FORMATS` lists.
 
 Markdown, JSON and text are served inline. HTML and notebooks are downloads
 (``Content-Disposition: attachment``), and the HTML carries a Content-Security-Policy that
@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import tornado.web
 
-from ..core import exports
+from ..core.transfer import exports
 from ..core.reports.files import visible
 from .base import MirrorHandler, bad_request, shown
 

@@ -13,12 +13,12 @@ from collections.abc import Callable
 import ipywidgets as widgets
 
 from ..core.errors import ActiveMirrorError
-from ..core.exports import EXPORT_FORMATS
 from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
 from ..core.paging import Page
 from ..core.reports.page import framed
 from ..core.session import Session
+from ..core.transfer.exports import EXPORT_FORMATS
 from .common import Pager, StatusLine, button, check_positive, heading, panel_frame, row
 from .render import (
     export_html,

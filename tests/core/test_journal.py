@@ -16,8 +16,8 @@ from activemirror_jupyter.core.errors import (
     SessionSealedError,
     VaultLockedError,
 )
-from activemirror_jupyter.core.imports import verify_export
 from activemirror_jupyter.core.models import Attachment
+from activemirror_jupyter.core.transfer.imports import verify_export
 
 
 def chained_session(mirror: ActiveMirror, title: str = "Chained"):

@@ -18,7 +18,7 @@ from activemirror_jupyter import (
     import_all_data,
     import_session,
 )
-from activemirror_jupyter.core.exports import dumps
+from activemirror_jupyter.core.transfer.exports import dumps
 
 
 def open_store(kind: str, tmp_path: Path, name: str = "store") -> ActiveMirror:

@@ -27,7 +27,7 @@ from activemirror_jupyter import (
     import_all_data,
     import_session,
 )
-from activemirror_jupyter.core.exports import dumps
+from activemirror_jupyter.core.transfer.exports import dumps
 
 # Without psycopg this module is skipped with the reason (a failure under --require-all).
 psycopg = pytest.importorskip("psycopg")

@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from activemirror_jupyter.core.exports import EXPORT_FORMATS
 from activemirror_jupyter.core.models import Attachment
+from activemirror_jupyter.core.transfer.exports import EXPORT_FORMATS
 
 one_store = pytest.mark.parametrize("store", ["default"], indirect=True)
 PNG = (

@@ -16,7 +16,7 @@ One module per writer, over what they share:
   messages plus what the caller keeps of the output;
 - :mod:`.files` — writing an export to a file, or to a folder with its attachments.
 
-The format registry and the JSON export are in :mod:`..exports`, which dispatches here.
+The format registry and the JSON export are in :mod:`..transfer.exports`, which dispatches here.
 Nothing in this package imports IPython, pandas or widgets; Pygments, mistune and nbformat
 are imported by the writers that need them, when they run.
 """

@@ -36,20 +36,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from .models import Message, SessionMetadata
-from .reports.family import Exported, Part, parts_of
-from .reports.files import (
+from ..models import Message, SessionMetadata
+from ..reports.family import Exported, Part, parts_of
+from ..reports.files import (
     ATTACHMENTS_FOLDER,
     AttachmentFolder,
     is_folder,
     replacing,
     target_file,
 )
-from .reports.html import write_html
-from .reports.markdown import Place, write_markdown
-from .reports.notebook import write_notebook
-from .reports.text import write_text
-from .serialize import message_record, session_record
+from ..reports.html import write_html
+from ..reports.markdown import Place, write_markdown
+from ..reports.notebook import write_notebook
+from ..reports.text import write_text
+from ..serialize import message_record, session_record
 
 SESSION_FORMAT = "activemirror-session"
 BUNDLE_FORMAT = "activemirror-bundle"

@@ -13,14 +13,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from .errors import InvalidIdError, SessionSealedError
+from ..errors import InvalidIdError, SessionSealedError
+from ..ids import new_id
+from ..journal import Row, VerifyReport, verify_rows
+from ..limits import MAX_BUNDLE_BYTES, MAX_IMPORT_BYTES
+from ..mirror import ActiveMirror
+from ..session import Session
 from .exports import BUNDLE_FORMAT
-from .ids import new_id
-from .journal import Row, VerifyReport, verify_rows
-from .limits import MAX_BUNDLE_BYTES, MAX_IMPORT_BYTES
-from .mirror import ActiveMirror
 from .parsing import ParsedSession, import_error, parse_session, read_input
-from .session import Session
 
 ON_CONFLICT = ("error", "new_id", "replace")
 

@@ -15,18 +15,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from .exports import BUNDLE_FORMAT, FORMAT_VERSION, dumps, session_document
-from .imports import (
-    Progress,
-    check_on_conflict,
-    plan_import,
-    write_import,
-)
-from .limits import MAX_BUNDLE_BYTES
-from .mirror import ActiveMirror
-from .parsing import import_error, parse_session, read_input
-from .paths import default_vault_path
-from .vault.files import (
+from ..limits import MAX_BUNDLE_BYTES
+from ..mirror import ActiveMirror
+from ..paths import default_vault_path
+from ..vault.files import (
     delete_vault_files,
     parse_vault_files,
     read_vault_files,
@@ -34,6 +26,14 @@ from .vault.files import (
     vault_folder,
     write_vault_files,
 )
+from .exports import BUNDLE_FORMAT, FORMAT_VERSION, dumps, session_document
+from .imports import (
+    Progress,
+    check_on_conflict,
+    plan_import,
+    write_import,
+)
+from .parsing import import_error, parse_session, read_input
 
 
 def export_all_data(

@@ -17,10 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidIdError, InvalidImportError
-from .exports import BUNDLE_FORMAT, FORMAT_VERSION, SESSION_FORMAT
-from .ids import validate_id
-from .models import (
+from ..errors import InvalidIdError, InvalidImportError
+from ..ids import validate_id
+from ..models import (
     Attachment,
     Message,
     SessionMetadata,
@@ -34,7 +33,8 @@ from .models import (
     check_tags,
     check_title,
 )
-from .timeutil import from_iso
+from ..timeutil import from_iso
+from .exports import BUNDLE_FORMAT, FORMAT_VERSION, SESSION_FORMAT
 
 
 class _Refused(ValueError):

@@ -48,7 +48,13 @@ SLOW = {
     "tests/test_reports_notebook.py::test_cells_autologged_in_a_kernel_come_back_as_a_notebook_that_reruns",  # 3.2 s
     "tests/test_notebooks.py::test_research_log",  # 2.5 s
     "tests/test_notebook_assistant.py::test_assistant_notebook_runs_headless",  # 2.0 s
+    "tests/core/test_journal_processes.py::test_kill_9_in_the_middle_of_chained_saves_leaves_a_chain_that_verifies",  # 2.0 s
+    "tests/test_reports_files.py::test_a_report_killed_mid_write_leaves_nothing_after_the_next_backup",
+    "tests/core/test_jsonfiles.py::test_kill_9_during_saves_with_attachments_leaves_no_orphan_bytes",
 }
+
+# Whole files of such tests: the fault-injection sweeps start a process per fault (about 300).
+SLOW_FILES = {"tests/core/test_faults.py"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,7 +105,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgresql)
         if _runs_notebooks(item):
             item.add_marker(pytest.mark.notebook)
-        if path.split("[")[0] in SLOW:
+        if path.split("[")[0] in SLOW or path.split("::")[0] in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
     # Run the browser tests last: Playwright's sync API leaves an event loop running in this
     # thread for the rest of the session, which the server tests' own loop cannot share.

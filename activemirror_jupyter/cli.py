@@ -222,10 +222,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     with _open_mirror(args) as mirror:
         session = import_session(Path(args.file), mirror, on_conflict=args.on_conflict)
-        print(
-            f"imported {session.id} ({session.message_count} messages) into "
-            f"{mirror.store.description}"
-        )
+        print(f"imported {session.id} ({session.message_count} messages) into {mirror.description}")
     return 0
 
 
@@ -282,7 +279,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             )
         print(
             f"restored {counts['sessions']} sessions ({counts['messages']} messages) and "
-            f"{counts['vault_files']} vault files into {mirror.store.description}",
+            f"{counts['vault_files']} vault files into {mirror.description}",
             file=sys.stderr,
         )
     return 0

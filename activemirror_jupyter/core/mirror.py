@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from os import PathLike
@@ -26,7 +26,7 @@ from .replies import Responder
 from .search import search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
-from .storage.base import SearchQuery, SessionQuery
+from .storage.base import Saved, SearchQuery, SessionQuery
 from .timeutil import utcnow
 
 #: The largest attachment a message takes by default (20 MiB).
@@ -80,6 +80,11 @@ class ActiveMirror:
     def __repr__(self) -> str:
         return f"<ActiveMirror {self.store.description}>"
 
+    @property
+    def description(self) -> str:
+        """Where the store is, for messages: ``SQLite database /x/conversations.db``."""
+        return self.store.description
+
     def __enter__(self) -> ActiveMirror:
         return self
 
@@ -125,6 +130,37 @@ class ActiveMirror:
         if self.autosave:
             session.save()
         return session
+
+    def session_metadata(self, session_id: str) -> SessionMetadata | None:
+        """The saved session's metadata (with its message count), or None; reads no
+        message."""
+        return self.store.get_session(validate_id(session_id, "session id"))
+
+    def saved_messages(
+        self, session_id: str, start: int = 0, stop: int | None = None
+    ) -> list[Message]:
+        """The saved messages of a session at positions ``start`` to ``stop - 1`` (0 is
+        the oldest; ``stop=None``: to the end), read a page at a time by the store."""
+        validate_id(session_id, "session id")
+        if stop is None:
+            stop = self.store.count_messages(session_id)
+        return self.store.get_messages(session_id, start, stop)
+
+    def saved_count(self, session_id: str) -> int:
+        """How many messages of the session are saved (other processes' included)."""
+        return self.store.count_messages(validate_id(session_id, "session id"))
+
+    def message_owners(self, message_ids: Iterable[str]) -> dict[str, str]:
+        """For each of these message ids already stored, the session holding it (a JSON
+        folder needs ids unique only within a session, and answers ``{}``)."""
+        return self.store.message_owners(list(message_ids))
+
+    def store_session(
+        self, meta: SessionMetadata, messages: Sequence[Message], *, replace: bool = False
+    ) -> Saved:
+        """Write a session made elsewhere (an import, a sync) with ``messages``, all or
+        nothing; with ``replace``, instead of what is stored under its id."""
+        return self.store.save(meta, messages, replace=replace)
 
     def load_session(self, session_id: str) -> Session:
         """The saved session ``session_id``; its messages are read only when asked for."""

@@ -240,7 +240,7 @@ def _import(m: MagicsAPI, args: argparse.Namespace) -> None:
 )
 def _delete(m: MagicsAPI, args: argparse.Namespace) -> None:
     if not m.mirror.delete_session(args.id):
-        raise SessionNotFoundError(args.id, m.mirror.store.description)
+        raise SessionNotFoundError(args.id, m.mirror.description)
     note = " There is no current session now." if m.forget_session(args.id) else ""
     print(f"Deleted session {args.id}.{note}")
 

@@ -13,8 +13,8 @@ from urllib.parse import quote
 
 import tornado.web
 
-from ..core.transfer import exports
 from ..core.reports.files import visible
+from ..core.transfer import exports
 from .base import MirrorHandler, bad_request, shown
 
 # format -> (content type, file extension, served as a download)

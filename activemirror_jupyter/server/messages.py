@@ -19,11 +19,11 @@ def _message_at(session: Session, message_id: str) -> tuple[Message, int, int] |
     position = session.position_of(message_id)
     if position is None:
         return None
-    store = session.mirror.store
-    found = store.get_messages(session.id, position, position + 1)
+    mirror = session.mirror
+    found = mirror.saved_messages(session.id, position, position + 1)
     if not found or found[0].id != message_id:
         return None
-    return found[0], position, store.count_messages(session.id)
+    return found[0], position, mirror.saved_count(session.id)
 
 
 class _Missing(LookupError):

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..errors import StorageError
 from ..models import Message, SessionMetadata
-from ..storage.base import SessionQuery, Storage
 
 #: Messages read from the store at a time.
 PAGE_SIZE = 200
@@ -25,6 +24,20 @@ PAGE_SIZE = 200
 class FamilyCycleError(StorageError):
     """The parent links of a session's family form a cycle (the store was changed behind
     the API); nothing was exported."""
+
+
+class Reader(Protocol):
+    """What a report reads through the :class:`~..mirror.ActiveMirror` façade."""
+
+    description: str
+
+    def saved_count(self, session_id: str) -> int: ...
+
+    def saved_messages(
+        self, session_id: str, start: int = 0, stop: int | None = None
+    ) -> list[Message]: ...
+
+    def list_sessions(self, *, parent_session_id: str | None = None) -> list[SessionMetadata]: ...
 
 
 class Exported(Protocol):
@@ -37,7 +50,7 @@ class Exported(Protocol):
     def unsaved_count(self) -> int: ...
 
     @property
-    def mirror(self) -> Any: ...  # has .store
+    def mirror(self) -> Reader: ...
 
     def metadata_snapshot(self) -> SessionMetadata: ...
 
@@ -76,11 +89,11 @@ def parts_of(
 ) -> list[Part]:
     """The session (its saved messages, then the unsaved ones) and, with
     ``include_children``, every descendant depth first, oldest first."""
-    store: Storage = session.mirror.store
+    store = session.mirror
     # The unsaved messages are the newest ones; the saved ones are counted once, so a
     # message another process saves meanwhile is not half in the report.
     unsaved = session.get_messages(limit=session.unsaved_count) if session.unsaved_count else []
-    saved = store.count_messages(session.id)
+    saved = store.saved_count(session.id)
     meta = replace(session.metadata_snapshot(), message_count=saved + len(unsaved))
 
     def pages() -> Iterator[list[Message]]:
@@ -95,9 +108,9 @@ def parts_of(
     return parts
 
 
-def stored_part(store: Storage, meta: SessionMetadata, depth: int, page_size: int) -> Part:
+def stored_part(store: Reader, meta: SessionMetadata, depth: int, page_size: int) -> Part:
     """A saved session as a part, its messages read from ``store``."""
-    count = store.count_messages(meta.session_id)
+    count = store.saved_count(meta.session_id)
     return Part(
         replace(meta, message_count=count),
         depth,
@@ -106,15 +119,15 @@ def stored_part(store: Storage, meta: SessionMetadata, depth: int, page_size: in
 
 
 def _store_pages(
-    store: Storage, session_id: str, count: int, page_size: int
+    store: Reader, session_id: str, count: int, page_size: int
 ) -> Iterator[list[Message]]:
     for start in range(0, count, page_size):
-        page = store.get_messages(session_id, start, min(start + page_size, count))
+        page = store.saved_messages(session_id, start, min(start + page_size, count))
         if page:
             yield page
 
 
-def descendants(store: Storage, root: SessionMetadata) -> list[tuple[int, SessionMetadata]]:
+def descendants(store: Reader, root: SessionMetadata) -> list[tuple[int, SessionMetadata]]:
     """Every saved session below ``root`` as ``(depth, metadata)``, depth first, each
     session's children oldest first. Raises :class:`FamilyCycleError` on a cycle."""
     reached_from: dict[str, str | None] = {root.session_id: None}
@@ -133,8 +146,8 @@ def descendants(store: Storage, root: SessionMetadata) -> list[tuple[int, Sessio
     return found
 
 
-def _children(store: Storage, meta: SessionMetadata) -> list[SessionMetadata]:
-    children = store.list_sessions(SessionQuery(parent=meta.session_id))
+def _children(store: Reader, meta: SessionMetadata) -> list[SessionMetadata]:
+    children = store.list_sessions(parent_session_id=meta.session_id)
     return sorted(children, key=lambda m: (m.created_at, m.session_id))
 
 
@@ -143,7 +156,7 @@ def _cycle_message(
     parent: str,
     reached_from: dict[str, str | None],
     titles: dict[str, str],
-    store: Storage,
+    store: Reader,
 ) -> str:
     chain = [parent]
     while chain[-1] != again and reached_from.get(chain[-1]) is not None:

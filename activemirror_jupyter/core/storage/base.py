@@ -59,6 +59,17 @@ class SearchQuery:
 
 @runtime_checkable
 class Storage(Protocol):
+    """What every persistent store implements (memory, SQLite, a JSON folder, PostgreSQL).
+    Only :class:`~..mirror.ActiveMirror` and :class:`~..session.Session` call it: everything
+    else goes through them.
+
+    Every method raises :class:`~..errors.StorageError` — naming the store — when the store
+    cannot be read or written (a damaged file, a full disk, a busy database, a lost
+    server, a read-only folder), and then has changed nothing. Ids reach the store
+    validated (:func:`~..ids.validate_id`); a store may refuse one it cannot keep (the JSON
+    folder's ``index``) with :class:`~..errors.InvalidIdError`.
+    """
+
     #: Human-readable location for error messages, e.g. "SQLite database /x/conversations.db".
     description: str
 

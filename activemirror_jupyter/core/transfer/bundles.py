@@ -71,9 +71,8 @@ def write_bundle(
 
 
 def _session_documents(mirror: ActiveMirror, progress: Progress | None) -> Iterator[dict]:
-    store = mirror.store
     for meta in sorted(mirror.list_sessions(), key=lambda s: s.session_id):
-        messages = store.get_messages(meta.session_id, 0, store.count_messages(meta.session_id))
+        messages = mirror.saved_messages(meta.session_id)
         yield session_document(meta, messages)
         if progress is not None:
             progress.update(1)

@@ -106,14 +106,14 @@ def _check_parents(parsed: list[ParsedSession], mirror: ActiveMirror) -> None:
             if parent in imported:
                 parent = imported[parent].meta.parent_session_id
             else:
-                stored = mirror.store.get_session(parent)
+                stored = mirror.session_metadata(parent)
                 parent = stored.parent_session_id if stored is not None else None
 
 
 def _check_target(item: ParsedSession, mirror: ActiveMirror, on_conflict: str) -> None:
     """What is already stored under the session's id allows this import."""
     try:
-        stored = mirror.store.get_session(item.meta.session_id)
+        stored = mirror.session_metadata(item.meta.session_id)
     except InvalidIdError as exc:  # a name the store keeps for itself
         raise import_error(f"{item.where}.id", exc) from None
     if stored is None:
@@ -122,12 +122,12 @@ def _check_target(item: ParsedSession, mirror: ActiveMirror, on_conflict: str) -
         raise import_error(
             f"{item.where}.id",
             f"session {item.meta.session_id!r} already exists in "
-            f"{mirror.store.description}; import it with on_conflict='new_id' "
+            f"{mirror.description}; import it with on_conflict='new_id' "
             "(a copy with fresh ids) or 'replace'",
         )
     if stored.sealed:
         raise SessionSealedError(
-            f"session {item.meta.session_id!r} in {mirror.store.description} is sealed: "
+            f"session {item.meta.session_id!r} in {mirror.description} is sealed: "
             "it cannot be replaced (import a copy with on_conflict='new_id'); nothing was written"
         )
 
@@ -166,7 +166,7 @@ def _check_message_ids(parsed: list[ParsedSession], mirror: ActiveMirror, on_con
                     f"message {message.id!r} also appears in session {other!r} of this import",
                 )
     for item in parsed:
-        held = mirror.store.message_owners([m.id for m in item.messages])
+        held = mirror.message_owners([m.id for m in item.messages])
         for i, message in enumerate(item.messages):
             holder = held.get(message.id)
             if holder is None or (holder == item.meta.session_id and on_conflict == "replace"):
@@ -174,7 +174,7 @@ def _check_message_ids(parsed: list[ParsedSession], mirror: ActiveMirror, on_con
             raise import_error(
                 f"{item.where}.messages[{i}].id",
                 f"message {message.id!r} already exists in session {holder!r} of "
-                f"{mirror.store.description}; import with on_conflict='new_id' (fresh ids)",
+                f"{mirror.description}; import with on_conflict='new_id' (fresh ids)",
             )
 
 
@@ -218,7 +218,7 @@ def write_import(
 ) -> int:
     messages = 0
     for item in planned:
-        mirror.store.save(item.meta, item.messages, replace=on_conflict == "replace")
+        mirror.store_session(item.meta, item.messages, replace=on_conflict == "replace")
         messages += len(item.messages)
         if progress is not None:
             progress.update(1)

@@ -11,6 +11,7 @@ from IPython.core.error import UsageError
 
 from ..capture.autolog import AutologOptions
 from ..capture.provenance import provenance
+from ..core.errors import SessionSealedError
 from ..core.models import ROLES
 from .args import MagicsAPI, arg, count, frames, moment, plural, positive_int
 from .session_commands import SESSION
@@ -44,9 +45,10 @@ def _autolog(m: MagicsAPI, args: argparse.Namespace) -> None:
         )
     if args.state == "on":
         if m.session is not None and m.session.sealed:
-            raise UsageError(
-                f"session {m.session.title!r} is sealed: autolog needs a session it can add "
-                "to (%mirror_session new TITLE)"
+            raise SessionSealedError(
+                m.session.id,
+                m.session.title,
+                detail="autolog needs a session it can add to (%mirror_session new TITLE)",
             )
         options = AutologOptions(
             outputs=not args.no_outputs,

@@ -16,7 +16,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.errors import ActiveMirrorError
+from ..core.timeutil import parse_when
 
 
 class HelpShown(Exception):
@@ -182,23 +183,13 @@ def count(text: str) -> int:
 
 
 def moment(text: str) -> datetime:
-    """A point in time from the command line: a date (``2024-05-01``, midnight UTC) or an
-    ISO 8601 time (``2024-05-01T14:30``, ``…Z``, ``…+02:00``); without an offset it is UTC."""
-    value = text.strip()
-    if value[-1:] in ("Z", "z"):
-        value = value[:-1] + "+00:00"
+    """A point in time from the command line, read by :func:`~..core.timeutil.parse_when`: a
+    date (``2024-05-01``, midnight UTC) or an ISO 8601 time (``2024-05-01T14:30``, ``…Z``,
+    ``…+02:00``); without an offset it is UTC."""
     try:
-        if len(value) == 10:
-            when = datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
-        else:
-            when = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date (2024-05-01) or an ISO time (2024-05-01T14:30), not {text!r}"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        return parse_when(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _int(text: str, what: str) -> int:

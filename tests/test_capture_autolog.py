@@ -383,3 +383,4 @@ def test_a_sealed_session_refuses_autolog(shell: Shell) -> None:
     shell.run("%mirror_session seal")
     line = shell.error("%mirror_session autolog on")
     assert "is sealed" in line and "%mirror_session new" in line
+    assert "To seal' (session_" in line  # which session, by its title and id

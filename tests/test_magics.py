@@ -248,6 +248,49 @@ def test_messages_of_another_session(shell: Shell) -> None:
     assert list(ran.result["content"]) == ["in the first"]
 
 
+#: Every use of the shared --session option that works on a session (search filters by it).
+ON_ANOTHER_SESSION = [
+    "%mirror_session messages",
+    "%mirror_session export --format json",
+    "%mirror_session provenance",
+    "%mirror_session tag",
+    "%%mirror_send\nnote",
+    "%mirror_session seal",
+]
+
+
+def test_every_session_option_finds_the_session_alike(shell: Shell) -> None:
+    """One --session: without a current session each finds the session it names, and each
+    says the same about an id that is not there."""
+    made = shell.magics.mirror.create_session("Elsewhere")  # saved, and not current
+    made.send("a note in Elsewhere")
+    for line in ON_ANOTHER_SESSION:
+        magic, _, cell = line.partition("\n")
+        nope = shell.error(f"{magic} --session session_nope" + (f"\n{cell}" if cell else ""))
+        assert "Session not found: 'session_nope' in SQLite database" in nope, (line, nope)
+        ran = shell.run(f"{magic} --session {made.id}" + (f"\n{cell}" if cell else ""))
+        shown = ran.out + (ran.result.to_string() if ran.result is not None else "")
+        assert ran.success and "Elsewhere" in shown, (line, ran.err)
+        assert shell.magics.session is None, line  # another session, not made current
+    assert "no current session" in shell.error("%mirror_session messages")
+
+
+@pytest.mark.parametrize("command", ["list", "messages", "search tide"])
+def test_every_page_option_reads_numbers_alike(shell: Shell, command: str) -> None:
+    for title in ("One", "Two", "Three"):
+        shell.run(f"%mirror_session new {title}")
+        for n in range(3):
+            shell.run(f"%%mirror_send\ntide {n}")
+        shell.run("%mirror_session save")
+    ran = shell.run(f"%mirror_session {command} --limit 1 --offset 1")
+    assert ran.success and len(ran.result) == 1, ran.err
+    assert "2–2 of" in ran.out, ran.out  # sessions, messages or matches 2–2 of …
+    limit = shell.error(f"%mirror_session {command} --limit 0")
+    assert "argument --limit: expected a positive whole number, not '0'" in limit
+    offset = shell.error(f"%mirror_session {command} --offset -1")
+    assert "argument --offset: expected a whole number ≥ 0, not '-1'" in offset
+
+
 def test_messages_counts_what_another_process_added(shell: Shell, activemirror_home: Path) -> None:
     """A note added from the JupyterLab panel (another process) shows in the kernel's table,
     and the caption above it counts it."""

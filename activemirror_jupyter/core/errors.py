@@ -5,6 +5,9 @@ Every message names what was involved (the id, the file, the store) so a user ca
 
 from __future__ import annotations
 
+# What a sealed session still allows: what SessionSealedError says unless told more.
+_UNCHANGEABLE = "it can be read, exported and deleted, not changed"
+
 
 class ActiveMirrorError(Exception):
     """Base class of every error this package raises on purpose."""
@@ -33,7 +36,25 @@ class InvalidImportError(ActiveMirrorError, ValueError):
 
 
 class SessionSealedError(ActiveMirrorError):
-    """The session is sealed: it can be read, exported and deleted, never changed."""
+    """The session is sealed: it can be read, exported and deleted, never changed.
+
+    ``detail`` says what that means for what was tried (default: it cannot be changed).
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        title: str | None = None,
+        *,
+        store: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        named = f"session {session_id!r}" if title is None else f"session {title!r} ({session_id})"
+        where = f" in {store}" if store else ""
+        super().__init__(f"{named}{where} is sealed: {detail or _UNCHANGEABLE}")
+        self.session_id = session_id
+        self.title = title
+        self.store = store
 
 
 class ResponderError(ActiveMirrorError):

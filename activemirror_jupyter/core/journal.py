@@ -116,10 +116,7 @@ def check_write(
             "was written, and its unsaved messages are still in this Session",
         )
     if stored_sealed:
-        raise SessionSealedError(
-            f"session {incoming.session_id!r} is sealed: it can be read, exported and "
-            "deleted, not changed"
-        )
+        raise SessionSealedError(incoming.session_id)
     seal = seal_of(incoming)
     if incoming.sealed and (seal is None or seal.get("head") != head):
         raise ActiveMirrorError(

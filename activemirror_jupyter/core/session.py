@@ -189,10 +189,7 @@ class Session:
 
     def _check_open(self) -> None:
         if self.sealed:
-            raise SessionSealedError(
-                f"session {self.title!r} ({self.id}) is sealed: it can be read, exported and "
-                "deleted, not changed"
-            )
+            raise SessionSealedError(self.id, self.title)
 
     def _append(
         self, role: str, content: str, metadata: dict[str, Any], files: tuple[Attachment, ...]

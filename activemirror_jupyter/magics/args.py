@@ -5,6 +5,11 @@ decorated function::
     @SESSION.command("touch", "Mark the current session as updated.", arg("--why"))
     def touch(m: MagicsAPI, args: argparse.Namespace) -> None: ...
 
+A magic without subcommands (``%%mirror_send``) is a :class:`Command` with arguments declared
+the same way. Options several subcommands share are declared once here: ``--session``
+(:data:`SESSION_OPTION`, looked up by :func:`chosen_session`) and ``--limit``/``--offset``
+(:func:`page_options`, read by :func:`page_of`).
+
 A user mistake (unknown id, bad option, wrong password, locked vault) is raised as IPython's
 ``UsageError``, which IPython shows as one line without a traceback.
 """
@@ -16,7 +21,7 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import datetime
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -24,6 +29,7 @@ from IPython.core.error import UsageError
 from IPython.utils.process import arg_split
 
 from ..core.errors import ActiveMirrorError
+from ..core.timeutil import parse_when
 
 
 class HelpShown(Exception):
@@ -128,8 +134,7 @@ class Commands:
                 p = sub.add_parser(
                     command.name, help=escape_percent(command.help), description=command.help
                 )
-                for flags, options in command.arguments:
-                    p.add_argument(*flags, **options)
+                add_arguments(p, command.arguments)
                 p.set_defaults(run=command.run)
             self._parser = parser
         return self._parser
@@ -147,6 +152,36 @@ class Commands:
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:
         return self.parser().parse_args(list(argv))
+
+
+class Command:
+    """A magic without subcommands (``%%mirror_send``): its arguments are declared as a
+    subcommand's are, and its ``--help`` is its docstring."""
+
+    def __init__(self, magic: str, summary: str, *arguments: Argument) -> None:
+        self.magic = magic
+        self.summary = summary
+        self.arguments = arguments
+        self._parser: Parser | None = None
+
+    def parser(self) -> Parser:
+        if self._parser is None:
+            self._parser = add_arguments(
+                Parser(prog=self.magic, description=self.summary), self.arguments
+            )
+        return self._parser
+
+    def doc(self) -> str:
+        return self.parser().format_help()
+
+    def parse(self, argv: Sequence[str]) -> argparse.Namespace:
+        return self.parser().parse_args(list(argv))
+
+
+def add_arguments(parser: Parser, arguments: Sequence[Argument]) -> Parser:
+    for flags, options in arguments:
+        parser.add_argument(*flags, **options)
+    return parser
 
 
 def escape_percent(text: str) -> str:
@@ -182,23 +217,13 @@ def count(text: str) -> int:
 
 
 def moment(text: str) -> datetime:
-    """A point in time from the command line: a date (``2024-05-01``, midnight UTC) or an
-    ISO 8601 time (``2024-05-01T14:30``, ``…Z``, ``…+02:00``); without an offset it is UTC."""
-    value = text.strip()
-    if value[-1:] in ("Z", "z"):
-        value = value[:-1] + "+00:00"
+    """A point in time from the command line, read by :func:`~..core.timeutil.parse_when`: a
+    date (``2024-05-01``, midnight UTC) or an ISO 8601 time (``2024-05-01T14:30``, ``…Z``,
+    ``…+02:00``); without an offset it is UTC."""
     try:
-        if len(value) == 10:
-            when = datetime.combine(date.fromisoformat(value), time(), tzinfo=timezone.utc)
-        else:
-            when = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date (2024-05-01) or an ISO time (2024-05-01T14:30), not {text!r}"
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+        return parse_when(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _int(text: str, what: str) -> int:
@@ -206,6 +231,43 @@ def _int(text: str, what: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+
+
+# -- options several subcommands share --------------------------------------------------------
+
+
+def session_option(help: str = "another session than the current one") -> Argument:
+    """``--session ID``, ``help`` saying what it means to the subcommand: most work on that
+    session instead of the current one (:func:`chosen_session`); ``search`` looks only in it."""
+    return arg("--session", metavar="ID", help=help)
+
+
+#: ``--session ID`` as most subcommands take it.
+SESSION_OPTION = session_option()
+
+
+def chosen_session(m: MagicsAPI, args: argparse.Namespace, *, or_new: bool = False) -> Any:
+    """The session ``--session`` names, else the current one (with ``or_new``: else a new
+    one, as ``%%mirror_send`` starts)."""
+    if args.session:
+        return m.open_session(args.session)
+    return m.current_or_new() if or_new else m.current()
+
+
+def page_options(
+    limit: str, offset: str, *, default: int | None = None
+) -> tuple[Argument, Argument]:
+    """``--limit N`` and ``--offset N``, with these help texts; :func:`page_of` reads them.
+    Without ``--limit`` a page is ``default`` rows, or the magics' ``page_size``."""
+    return (
+        arg("--limit", type=positive_int, default=default, metavar="N", help=limit),
+        arg("--offset", type=count, metavar="N", help=offset),
+    )
+
+
+def page_of(m: MagicsAPI, args: argparse.Namespace) -> tuple[int, int]:
+    """``(limit, offset)`` of :func:`page_options`' arguments."""
+    return args.limit or m.page_size, args.offset or 0
 
 
 def user_errors(method: Callable[..., Any]) -> Callable[..., Any]:

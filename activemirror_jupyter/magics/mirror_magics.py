@@ -85,7 +85,7 @@ class MirrorMagics(Magics, StoreSettings):
         # our configuration from the shell's.
         super().__init__(shell=shell, **kwargs)
         type(self).mirror_session.__doc__ = SESSION.doc()
-        type(self).mirror_send.__doc__ = SEND.format_help()
+        type(self).mirror_send.__doc__ = SEND.doc()
         type(self).vault.__doc__ = VAULT.doc()
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)

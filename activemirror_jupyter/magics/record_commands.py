@@ -11,14 +11,21 @@ from IPython.core.error import UsageError
 
 from ..capture.autolog import AutologOptions
 from ..capture.provenance import provenance
+from ..core.errors import SessionSealedError
 from ..core.models import ROLES
-from .args import MagicsAPI, arg, count, frames, moment, plural, positive_int
+from .args import (
+    SESSION_OPTION,
+    MagicsAPI,
+    arg,
+    chosen_session,
+    frames,
+    moment,
+    page_of,
+    page_options,
+    plural,
+    session_option,
+)
 from .session_commands import SESSION
-
-
-def _session(m: MagicsAPI, session_id: str | None) -> Any:
-    return m.open_session(session_id) if session_id else m.current()
-
 
 # -- autolog -----------------------------------------------------------------------------------
 
@@ -44,9 +51,10 @@ def _autolog(m: MagicsAPI, args: argparse.Namespace) -> None:
         )
     if args.state == "on":
         if m.session is not None and m.session.sealed:
-            raise UsageError(
-                f"session {m.session.title!r} is sealed: autolog needs a session it can add "
-                "to (%mirror_session new TITLE)"
+            raise SessionSealedError(
+                m.session.id,
+                m.session.title,
+                detail="autolog needs a session it can add to (%mirror_session new TITLE)",
             )
         options = AutologOptions(
             outputs=not args.no_outputs,
@@ -79,7 +87,7 @@ def _autolog(m: MagicsAPI, args: argparse.Namespace) -> None:
     "Where and with what the current session was recorded (notebook, Python, platform, "
     "host, user, packages, git commit), as a table. `new` and the first `autolog on` store "
     "it in the session.",
-    arg("--session", metavar="ID", help="another session than the current one"),
+    SESSION_OPTION,
     arg("--now", action="store_true", help="this kernel's provenance, not the stored one"),
     arg("--record", action="store_true", help="store this kernel's provenance in the session"),
 )
@@ -88,7 +96,7 @@ def _provenance(m: MagicsAPI, args: argparse.Namespace) -> Any:
         if not args.now:
             print("No current session: this kernel's provenance.")
         return frames().provenance_frame(provenance())
-    session = _session(m, args.session)
+    session = chosen_session(m, args)
     if args.record:
         m.record_provenance(session, replace=True)
         print(f"Stored this kernel's provenance in {session.title!r}.")
@@ -109,10 +117,10 @@ def _provenance(m: MagicsAPI, args: argparse.Namespace) -> Any:
     "Add or remove tags of the current session; without arguments, show its tags.",
     arg("action", nargs="?", choices=("add", "remove"), help="what to do"),
     arg("names", nargs="*", metavar="NAME", help="tags (letters, digits, . _ -)"),
-    arg("--session", metavar="ID", help="another session than the current one"),
+    SESSION_OPTION,
 )
 def _tag(m: MagicsAPI, args: argparse.Namespace) -> None:
-    session = _session(m, args.session)
+    session = chosen_session(m, args)
     if args.action is not None and not args.names:
         raise UsageError(f"%mirror_session tag {args.action}: name the tag")
     if args.action == "add":
@@ -140,9 +148,8 @@ def _tag(m: MagicsAPI, args: argparse.Namespace) -> None:
     arg("--tag", metavar="NAME", help="only in sessions tagged NAME"),
     arg("--since", type=moment, metavar="DATE", help="only messages from DATE on"),
     arg("--until", type=moment, metavar="DATE", help="only messages before DATE"),
-    arg("--session", metavar="ID", help="only in this session"),
-    arg("--limit", type=positive_int, default=50, metavar="N", help="at most N (default 50)"),
-    arg("--offset", type=count, default=0, metavar="N", help="skip the N newest matches"),
+    session_option("only in this session"),
+    *page_options("at most N (default 50)", "skip the N newest matches", default=50),
 )
 def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
     if args.since is not None and args.until is not None and args.since >= args.until:
@@ -155,18 +162,18 @@ def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
         "since": args.since,
         "until": args.until,
     }
-    hits = m.mirror.search_hits(query, **filters, limit=args.limit, offset=args.offset)
+    limit, offset = page_of(m, args)
+    hits = m.mirror.search_hits(query, **filters, limit=limit, offset=offset)
     total = m.mirror.count_search(query, **filters)
     filtered = any(value is not None for value in filters.values())
     if not hits:
         where = " with these filters" if filtered else ""
         print(
             f"No saved message contains {query!r}{where}"
-            + (f" past the first {args.offset}." if total else ".")
+            + (f" past the first {offset}." if total else ".")
         )
     elif total > len(hits):
-        first = args.offset + 1
-        print(f"matches {first}–{args.offset + len(hits)} of {total} (newest first)")
+        print(f"matches {offset + 1}–{offset + len(hits)} of {total} (newest first)")
     return frames().hits_frame(hits)
 
 
@@ -179,10 +186,10 @@ def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
     "(reading, exporting and deleting still work). --sign also signs it with a key kept in "
     "the vault (unlock the vault first).",
     arg("--sign", action="store_true", help="sign the seal with the vault's key"),
-    arg("--session", metavar="ID", help="another session than the current one"),
+    SESSION_OPTION,
 )
 def _seal(m: MagicsAPI, args: argparse.Namespace) -> None:
-    session = _session(m, args.session)
+    session = chosen_session(m, args)
     if session.sealed:
         raise UsageError(f"session {session.title!r} is already sealed")
     if session.unsaved_count:

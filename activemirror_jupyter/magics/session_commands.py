@@ -18,15 +18,19 @@ from ..core.paging import Page
 from ..core.transfer.exports import EXPORT_FORMATS
 from ..core.transfer.imports import ON_CONFLICT, import_session
 from .args import (
+    SESSION_OPTION,
+    Command,
     Commands,
     MagicsAPI,
-    Parser,
     arg,
-    count,
+    chosen_session,
     frames,
     one_line,
+    page_of,
+    page_options,
     plural,
     positive_int,
+    session_option,
     split_line,
 )
 
@@ -38,31 +42,31 @@ SESSION = Commands(
 
 # -- %%mirror_send ----------------------------------------------------------------------------
 
-SEND = Parser(
-    prog="%%mirror_send",
-    description="Send the cell's text as a message to the current session (one titled after "
-    "the notebook and today's date is started when none is current).",
-)
-SEND.add_argument("--role", choices=ROLES, default="user", help="who speaks (default: user)")
-SEND.add_argument("--session", metavar="ID", help="send to this session instead of the current one")
-SEND.add_argument(
-    "--attach",
-    nargs="+",
-    metavar="VAR",
-    help="attach these variables, each named after its variable: a matplotlib figure as a "
-    "PNG, a DataFrame as CSV (the whole frame), anything else as its best rich "
-    "representation (see activemirror_jupyter.attachment_from)",
+SEND = Command(
+    "%%mirror_send",
+    "Send the cell's text as a message to the current session (one titled after the notebook "
+    "and today's date is started when none is current).",
+    arg("--role", choices=ROLES, default="user", help="who speaks (default: user)"),
+    session_option("send to this session instead of the current one"),
+    arg(
+        "--attach",
+        nargs="+",
+        metavar="VAR",
+        help="attach these variables, each named after its variable: a matplotlib figure as a "
+        "PNG, a DataFrame as CSV (the whole frame), anything else as its best rich "
+        "representation (see activemirror_jupyter.attachment_from)",
+    ),
 )
 
 
 def send_cell(m: MagicsAPI, line: str, cell: str) -> None:
     """``%%mirror_send``: the cell's text becomes a message of the current session."""
-    args = SEND.parse_args(split_line(line))
+    args = SEND.parse(split_line(line))
     content = cell.strip("\n")
     if not content.strip():
         raise UsageError("%%mirror_send: the cell is empty; write the message below the magic")
     attachments = [attached(m, name) for name in args.attach or []]
-    session = m.open_session(args.session) if args.session else m.current_or_new()
+    session = chosen_session(m, args, or_new=True)
     metadata: dict[str, Any] = {"source": "mirror_send", "execution_count": m.cell_number()}
     assistant.send_and_show(
         session, content, args.role, metadata, m.mirror.responder, attachments=attachments
@@ -119,18 +123,17 @@ def _load(m: MagicsAPI, args: argparse.Namespace) -> None:
 @SESSION.command(
     "list",
     "Saved sessions, most recently updated first, as a DataFrame.",
-    arg("--limit", type=positive_int, metavar="N", help="how many (default: page_size)"),
-    arg("--offset", type=count, default=0, metavar="N", help="skip the N most recent"),
+    *page_options("how many (default: page_size)", "skip the N most recent"),
     arg("--parent", metavar="ID", help="only the children of this session"),
     arg("--tag", metavar="NAME", help="only the sessions tagged NAME"),
 )
 def _list(m: MagicsAPI, args: argparse.Namespace) -> Any:
-    limit = args.limit or m.page_size
+    limit, offset = page_of(m, args)
     which = {"parent_session_id": args.parent, "tag": args.tag}
-    rows = m.mirror.list_sessions(limit=limit, offset=args.offset, **which)
+    rows = m.mirror.list_sessions(limit=limit, offset=offset, **which)
     total = m.mirror.count_sessions(**which)
     if total > len(rows):
-        print(f"sessions {args.offset + 1}–{args.offset + len(rows)} of {total} (newest first)")
+        print(f"sessions {offset + 1}–{offset + len(rows)} of {total} (newest first)")
     elif not rows and args.tag and not total:
         print(f"No saved session is tagged {args.tag!r}.")
     elif not rows:
@@ -141,17 +144,17 @@ def _list(m: MagicsAPI, args: argparse.Namespace) -> Any:
 @SESSION.command(
     "messages",
     "A page of the current session's messages as a DataFrame (page 1 is the newest).",
-    arg("--limit", type=positive_int, metavar="N", help="messages per page (default: page_size)"),
-    arg("--offset", type=count, metavar="N", help="skip the N newest messages"),
+    *page_options("messages per page (default: page_size)", "skip the N newest messages"),
     arg("--page", type=positive_int, metavar="K", help="page K, counting from the newest"),
-    arg("--session", metavar="ID", help="another session than the current one"),
+    SESSION_OPTION,
 )
 def _messages(m: MagicsAPI, args: argparse.Namespace) -> Any:
     if args.offset is not None and args.page is not None:
         raise UsageError("%mirror_session messages: use --offset or --page, not both")
-    session = m.open_session(args.session) if args.session else m.current()
-    limit = args.limit or m.page_size
-    offset = (args.offset or 0) if args.page is None else (args.page - 1) * limit
+    session = chosen_session(m, args)
+    limit, offset = page_of(m, args)
+    if args.page is not None:
+        offset = (args.page - 1) * limit
     messages = session.get_messages(limit=limit, offset=offset)
     page = Page(session.message_count, limit, offset)  # counted by that read
     if args.page is not None and args.page > page.count:
@@ -186,12 +189,12 @@ def _save(m: MagicsAPI, args: argparse.Namespace) -> None:
         help="write the export to this file; a folder (DIR/) gets DIR/<title>.<ext>, and "
         "Markdown there links its images from DIR/attachments/",
     ),
-    arg("--session", metavar="ID", help="another session than the current one"),
+    SESSION_OPTION,
 )
 def _export(m: MagicsAPI, args: argparse.Namespace) -> Any:
     from ..core.transfer.exports import export_to_path
 
-    session = m.open_session(args.session) if args.session else m.current()
+    session = chosen_session(m, args)
     family = " and its family" if args.children else ""
     if args.output:
         path = export_to_path(session, args.format, args.output, include_children=args.children)

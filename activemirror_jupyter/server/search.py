@@ -8,12 +8,12 @@ its timezone (``2024-05-01T08:00:00+02:00``, ``…Z``).
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import tornado.web
 
+from ..core import timeutil
 from ..core.mirror import ActiveMirror
 from ..core.models import ROLES
 from .base import MirrorHandler, bad_request, shown
@@ -21,43 +21,18 @@ from .records import hit_json
 
 #: The longest query taken, in characters (a longer one is a 400, not a slow search).
 MAX_QUERY_CHARS = 1000
-_WHEN = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?"
-    r"(Z|z|[+-][0-9]{2}:?[0-9]{2}))?"
-)
 
 
-def parse_when(raw: str, name: str) -> datetime:
-    """A date (midnight UTC) or an ISO 8601 time with a timezone, as an aware datetime."""
-    match = _WHEN.fullmatch(raw)
-    if match is not None:
-        year, month, day, hour, minute, second, fraction, zone = match.groups()
-        try:
-            return datetime(
-                int(year),
-                int(month),
-                int(day),
-                int(hour or 0),
-                int(minute or 0),
-                int(second or 0),
-                int((fraction or "0").ljust(6, "0")),
-                tzinfo=_zone(zone),
-            )
-        except ValueError:  # a month 13, a day 31 in April, an offset of 25 hours
-            pass
-    raise bad_request(
-        f"{name} must be a date (2024-05-01) or a time with its timezone "
-        f"(2024-05-01T08:00:00Z), not {shown(raw, 30)}"
-    )
-
-
-def _zone(text: str | None) -> timezone:
-    if text is None or text in "Zz":
-        return timezone.utc
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+def when_argument(raw: str, name: str) -> datetime:
+    """The query argument ``name``: a date (midnight UTC) or an ISO 8601 time with its
+    timezone (a browser's clock may be anywhere), read by the one parser
+    :func:`~..core.timeutil.parse_when`; anything else is a 400."""
+    try:
+        return timeutil.parse_when(raw, zone_required=True)
+    except ValueError:
+        raise bad_request(
+            f"{name} must be {timeutil.WHEN_FORMS_WITH_ZONE}, not {shown(raw, 30)}"
+        ) from None
 
 
 class SearchHandler(MirrorHandler):
@@ -98,5 +73,5 @@ class SearchHandler(MirrorHandler):
         for name in ("since", "until"):
             value = self.get_query_argument(name, None) or None
             if value is not None:
-                filters[name] = parse_when(value, name)
+                filters[name] = when_argument(value, name)
         return filters

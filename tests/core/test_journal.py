@@ -282,8 +282,13 @@ def test_a_sealed_session_reads_but_never_changes(mirror_factory):
         lambda s: setattr(s, "tags", ["late"]),
         lambda s: s.seal(),
     ):
-        with pytest.raises(SessionSealedError):
+        with pytest.raises(SessionSealedError) as raised:
             change(again)
+        assert str(raised.value) == (
+            f"session 'Chained' ({session.id}) is sealed: it can be read, exported and "
+            "deleted, not changed"
+        )
+        assert raised.value.session_id == session.id and raised.value.title == "Chained"
     assert again.message_count == 3 and again.export("markdown")
     assert mirror_factory().verify(session.id).ok
     assert mirror_factory().delete_session(session.id)
@@ -294,7 +299,7 @@ def test_another_process_cannot_write_into_a_sealed_session(mirror_factory):
     session = chained_session(mirror)
     stale = mirror_factory(autosave=True).load_session(session.id)  # opened before the seal
     session.seal()
-    with pytest.raises(SessionSealedError):
+    with pytest.raises(SessionSealedError, match=f"'{session.id}' is sealed: it can be read"):
         stale.send("written by a kernel that did not know")
     assert stale.message_count == 3 and stale.sealed
     assert mirror_factory().load_session(session.id).message_count == 3
@@ -305,8 +310,12 @@ def test_replacing_a_sealed_session_by_import_is_refused(mirror_factory):
     session = chained_session(mirror)
     export = json.loads(session.export("json"))
     session.seal()
-    with pytest.raises(SessionSealedError):
+    with pytest.raises(SessionSealedError) as raised:
         import_session(export, mirror, on_conflict="replace")
+    assert str(raised.value) == (
+        f"session {session.id!r} in {mirror.store.description} is sealed: it cannot be "
+        "replaced (import a copy with on_conflict='new_id'); nothing was written"
+    )
     assert mirror_factory().load_session(session.id).sealed
 
 

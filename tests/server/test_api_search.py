@@ -3,7 +3,7 @@ and hostile query strings answered as a 400 or as plain words — never a 500.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from waiting import wait_for_clock_past
@@ -178,3 +178,27 @@ async def test_times_with_offsets_are_understood(store, api):
         status, body, _ = await api("search", params={"q": "bracken", "since": value})
         assert status == 200, (value, body)
         assert body["total"] == 3
+
+
+@one_store
+async def test_the_server_and_the_magics_read_a_date_alike(store, api):
+    """One parser: each form the sidebar or a script may send finds, over HTTP, what
+    ``%mirror_session search --since``/``--until`` finds with the same text."""
+    from activemirror_jupyter.magics.args import moment
+
+    mirror, ferns, _ = seed(store)
+    second = ferns.get_messages()[1].timestamp  # hits on both sides of it, and on it
+    plus_two = second.astimezone(timezone(timedelta(hours=2)))
+    values = [
+        second.date().isoformat(),
+        (second.date() + timedelta(days=1)).isoformat(),
+        second.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        second.strftime("%Y-%m-%d %H:%M:%S.%f+00:00"),
+        plus_two.strftime("%Y-%m-%dT%H:%M:%S.%f%z"),  # +0200
+        plus_two.isoformat(),  # +02:00
+    ]
+    for value in values:
+        for name in ("since", "until"):
+            status, body, _ = await api("search", params={"q": "bracken", name: value})
+            assert status == 200, (name, value, body)
+            assert body["total"] == mirror.count_search("bracken", **{name: moment(value)})

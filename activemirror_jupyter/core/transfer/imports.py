@@ -127,8 +127,10 @@ def _check_target(item: ParsedSession, mirror: ActiveMirror, on_conflict: str) -
         )
     if stored.sealed:
         raise SessionSealedError(
-            f"session {item.meta.session_id!r} in {mirror.description} is sealed: "
-            "it cannot be replaced (import a copy with on_conflict='new_id'); nothing was written"
+            item.meta.session_id,
+            store=mirror.description,
+            detail="it cannot be replaced (import a copy with on_conflict='new_id'); "
+            "nothing was written",
         )
 
 

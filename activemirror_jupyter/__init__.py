@@ -47,6 +47,8 @@ _EXPORTS = {
     "VaultAuthError": "activemirror_jupyter.core.errors",
     "VaultIntegrityError": "activemirror_jupyter.core.errors",
     "VaultLockedError": "activemirror_jupyter.core.errors",
+    "SyncError": "activemirror_jupyter.core.errors",
+    "SyncWarning": "activemirror_jupyter.core.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["load_ipython_extension", "unload_ipython_extension"]

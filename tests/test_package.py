@@ -28,6 +28,7 @@ CONTRACT_NAMES = [
     "VaultAuthError",
     "VaultIntegrityError",
     "VaultLockedError",
+    "Identity",
     "SyncError",
     "SyncWarning",
 ]

@@ -64,3 +64,8 @@ class SyncError(ActiveMirrorError):
 class SyncWarning(UserWarning):
     """A sync run on its own (on opening a mirror, after a save) failed: the save stands,
     nothing is lost, and the next save or ``sync()`` catches up."""
+
+
+class PairingCodeError(ActiveMirrorError, ValueError):
+    """A pairing code is mistyped, incomplete or not a pairing code; nothing was stored.
+    The message never repeats the code (it holds the sync key)."""

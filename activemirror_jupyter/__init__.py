@@ -33,6 +33,7 @@ _EXPORTS = {
     "VaultCategory": "activemirror_jupyter.core.vault",
     "VaultEntry": "activemirror_jupyter.core.vault",
     "LLMResponder": "activemirror_jupyter.core.responders",
+    "Identity": "activemirror_jupyter.core.sync.identity",
     # the notebook layer: imported when used, and then without IPython or pandas
     "attachment_from": "activemirror_jupyter.capture.values",
     "provenance": "activemirror_jupyter.capture.provenance",
@@ -47,6 +48,9 @@ _EXPORTS = {
     "VaultAuthError": "activemirror_jupyter.core.errors",
     "VaultIntegrityError": "activemirror_jupyter.core.errors",
     "VaultLockedError": "activemirror_jupyter.core.errors",
+    "SyncError": "activemirror_jupyter.core.errors",
+    "SyncWarning": "activemirror_jupyter.core.errors",
+    "PairingCodeError": "activemirror_jupyter.core.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["load_ipython_extension", "unload_ipython_extension"]

@@ -28,6 +28,9 @@ CONTRACT_NAMES = [
     "VaultAuthError",
     "VaultIntegrityError",
     "VaultLockedError",
+    "Identity",
+    "SyncError",
+    "SyncWarning",
 ]
 
 
@@ -38,6 +41,7 @@ def test_contract_names_are_importable():
     assert all(issubclass(e, activemirror_jupyter.ActiveMirrorError) for e in errors)
     for name in ("VaultAuthError", "VaultIntegrityError", "VaultLockedError"):
         assert issubclass(getattr(activemirror_jupyter, name), activemirror_jupyter.VaultError)
+    assert issubclass(activemirror_jupyter.SyncWarning, UserWarning)
 
 
 def test_import_does_not_pull_in_the_jupyter_layers():

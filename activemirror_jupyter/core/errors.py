@@ -75,3 +75,18 @@ class VaultIntegrityError(VaultError):
 
 class VaultLockedError(VaultError):
     """The vault is locked: unlock it before use."""
+
+
+class SyncError(ActiveMirrorError):
+    """A sync failed (remote missing or unreachable, a file changed by someone without the
+    key, a folder of another identity, a copied store); the message says what to do."""
+
+
+class SyncWarning(UserWarning):
+    """A sync run on its own (on opening a mirror, after a save) failed: the save stands,
+    nothing is lost, and the next save or ``sync()`` catches up."""
+
+
+class PairingCodeError(ActiveMirrorError, ValueError):
+    """A pairing code is mistyped, incomplete or not a pairing code; nothing was stored.
+    The message never repeats the code (it holds the sync key)."""

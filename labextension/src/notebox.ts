@@ -3,13 +3,13 @@
  * Send. It hands the note to its owner and keeps the text until the owner says it was
  * saved, so nothing typed is lost when a send is refused.
  */
-import { ROLES } from './api';
+import { Role, ROLES } from './api';
 import { button, el } from './dom';
 
 export namespace NoteBox {
   export interface IOptions {
     /** Save the note; resolve true once it is saved (the box then empties). */
-    send: (content: string, role: string) => Promise<boolean>;
+    send: (content: string, role: Role) => Promise<boolean>;
   }
 }
 
@@ -65,7 +65,8 @@ export class NoteBox {
     this._sending = true;
     this._button.disabled = true;
     try {
-      if (await this._send(content, this._role.value)) {
+      // The picker offers ROLES only.
+      if (await this._send(content, this._role.value as Role)) {
         this._input.value = '';
       }
     } finally {

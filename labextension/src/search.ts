@@ -6,7 +6,7 @@
  */
 import { filterIcon } from '@jupyterlab/ui-components';
 
-import { describeError, ISearchFilters, ISearchHit, ROLES, search } from './api';
+import { describeError, ISearchFilters, ISearchHit, Role, ROLES, search } from './api';
 import { button, el, iconButton, localDayStart, markedText, plural, timeElement } from './dom';
 import { Pager } from './pager';
 
@@ -186,7 +186,7 @@ export class SearchPanel {
   private _filtersValue(): ISearchFilters {
     const tag = this._tag.value.trim();
     return {
-      role: this._role.value || undefined,
+      role: (this._role.value as Role) || undefined, // ROLES, or '' for any
       tag: tag || undefined,
       since: localDayStart(this._from.value),
       until: localDayStart(this._to.value, 1)

@@ -20,6 +20,7 @@ import {
   ISessionSummary,
   IVerifyReport,
   MirrorApiError,
+  Role,
   verify
 } from './api';
 import { button, el, plural, tagList, timeElement } from './dom';
@@ -179,7 +180,7 @@ export class SessionView extends Widget {
 
   /** Save a note from the box; true once saved. A refusal (a 409: sealed meanwhile) is
    * one line under the toolbar, and the view catches up with the session. */
-  private async _send(content: string, role: string): Promise<boolean> {
+  private async _send(content: string, role: Role): Promise<boolean> {
     try {
       const message = await addMessage(this.sessionId, content, role);
       this._highlighted = null;

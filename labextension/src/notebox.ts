@@ -30,7 +30,11 @@ export class NoteBox {
     this._role = el('select', 'am-NoteBox-role');
     this._role.setAttribute('aria-label', 'Role of the note');
     this._role.append(...ROLES.map(role => new Option(role, role)));
-    this._button = button('am-NoteBox-send jp-mod-accept', 'Send', 'Add the note to this session (Ctrl+Enter)');
+    this._button = button(
+      'am-NoteBox-send jp-mod-accept',
+      'Send',
+      'Add the note to this session (Ctrl+Enter)'
+    );
     this._button.addEventListener('click', () => void this.submit());
     const controls = el('div', 'am-NoteBox-controls');
     controls.append(this._role, this._button);

@@ -61,7 +61,12 @@ export class SearchPanel {
         this._changed(0);
       }
     });
-    this._filtersButton = iconButton('am-Search-filtersToggle', filterIcon, '', 'Filter by role, tag and date');
+    this._filtersButton = iconButton(
+      'am-Search-filtersToggle',
+      filterIcon,
+      '',
+      'Filter by role, tag and date'
+    );
     this._filtersButton.setAttribute('aria-expanded', 'false');
     this._filtersButton.addEventListener('click', () => this._showFilters(!this._filtersShown));
     const row = el('div', 'am-Search-row');
@@ -200,7 +205,12 @@ export class SearchPanel {
     }
     this.results.dataset.state = 'loading';
     try {
-      const result = await search(query, this._filtersValue(), this.pager.pageSize, this.pager.offset(page));
+      const result = await search(
+        query,
+        this._filtersValue(),
+        this.pager.pageSize,
+        this.pager.offset(page)
+      );
       if (isCurrent() && query === this._input.value) {
         this._list.replaceChildren(...result.hits.map((hit, i) => this._hit(hit, i)));
         this._options.onStatus(

@@ -59,6 +59,7 @@ test-pythons:
 lint: install
 	$(BIN)/ruff check activemirror_jupyter tests benchmarks
 	$(BIN)/ruff format --check activemirror_jupyter tests benchmarks
+	cd labextension && npm run lint:check
 
 # Extra JupyterLab options: make lab LAB_ARGS="--port 9999"
 LAB_ARGS ?=

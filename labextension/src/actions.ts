@@ -82,7 +82,10 @@ export async function downloadExport(sessionId: string, format: ExportFormat): P
 
 /** A file name from a session title: no path separators or control characters. */
 export function safeFileName(title: string, fallback: string): string {
-  const name = title.replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, '_').replace(/^[\s.]+|[\s.]+$/g, '');
+  const name = title
+    // eslint-disable-next-line no-control-regex -- control characters are what it removes
+    .replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, '_')
+    .replace(/^[\s.]+|[\s.]+$/g, '');
   return name.slice(0, 100) || fallback;
 }
 
@@ -95,7 +98,10 @@ export async function openAsNotebook(
   notebooks: INotebookTracker,
   sessionId: string
 ): Promise<string> {
-  const [text, session] = await Promise.all([exportSession(sessionId, 'ipynb'), getSession(sessionId)]);
+  const [text, session] = await Promise.all([
+    exportSession(sessionId, 'ipynb'),
+    getSession(sessionId)
+  ]);
   const content = JSON.parse(text);
   const current = notebooks.currentWidget;
   const folder = current ? PathExt.dirname(current.context.path) : '';

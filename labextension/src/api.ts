@@ -47,7 +47,7 @@ export interface IAttachment {
 export interface IMessage {
   id: string;
   session_id: string;
-  role: string;
+  role: Role;
   content: string;
   timestamp: string;
   metadata: Record<string, unknown>;
@@ -87,7 +87,7 @@ export interface ISearchResult {
 }
 
 export interface ISearchFilters {
-  role?: string;
+  role?: Role;
   tag?: string;
   /** ISO 8601 times with their timezone (inclusive, exclusive). */
   since?: string;
@@ -111,13 +111,14 @@ export interface IVerifyReport {
 
 export type ExportFormat = 'markdown' | 'json' | 'txt' | 'html' | 'ipynb';
 
-/** An HTTP error with the server's own explanation when it gave one. */
-export class MirrorApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number
-  ) {
-    super(message);
+/**
+ * An HTTP error with the server's own explanation when it gave one: its JSON `message`,
+ * else the status line.
+ */
+export class MirrorApiError extends ServerConnection.ResponseError {
+  /** The HTTP status (404: no such session or message, 409: the session is sealed). */
+  get status(): number {
+    return this.response.status;
   }
 }
 
@@ -138,7 +139,13 @@ function apiUrl(path: string, query: Record<string, string | number> = {}): stri
   return URLExt.join(settings.baseUrl, 'activemirror', 'api', path) + search;
 }
 
-async function request(
+/**
+ * The response to a request under `/activemirror/api/`, once the server has answered OK.
+ * Throws `ServerConnection.NetworkError` when the server cannot be reached and
+ * `MirrorApiError` for any other status. For bodies that are not JSON (exports,
+ * attachments); everything else goes through `requestAPI`.
+ */
+async function fetchAPI(
   path: string,
   query: Record<string, string | number> = {},
   init: RequestInit = {}
@@ -160,21 +167,28 @@ async function request(
     } catch {
       // Not JSON: keep the status line.
     }
-    throw new MirrorApiError(message, response.status);
+    throw new MirrorApiError(response, message);
   }
   return response;
 }
 
-function post(path: string, body: unknown): Promise<Response> {
-  return request(
-    path,
-    {},
-    {
-      method: 'POST',
-      body: JSON.stringify(body),
-      headers: { 'Content-Type': 'application/json' }
-    }
-  );
+/** A request under `/activemirror/api/` and its JSON answer, read as a `T`. */
+async function requestAPI<T>(
+  path: string,
+  query: Record<string, string | number> = {},
+  init: RequestInit = {}
+): Promise<T> {
+  const response = await fetchAPI(path, query, init);
+  return (await response.json()) as T;
+}
+
+/** The `init` of a POST with `body` as JSON. */
+function postJSON(body: unknown): RequestInit {
+  return {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' }
+  };
 }
 
 function sessionPath(sessionId: string, ...rest: string[]): string {
@@ -193,13 +207,11 @@ export async function listSessions(
   if (options.parent) {
     query.parent = options.parent;
   }
-  const response = await request('sessions', query);
-  return (await response.json()) as ISessionPage;
+  return requestAPI<ISessionPage>('sessions', query);
 }
 
 export async function getSession(sessionId: string): Promise<ISessionSummary> {
-  const response = await request(sessionPath(sessionId));
-  return (await response.json()) as ISessionSummary;
+  return requestAPI<ISessionSummary>(sessionPath(sessionId));
 }
 
 export async function createSession(
@@ -211,8 +223,7 @@ export async function createSession(
   if (parentSessionId) {
     body.parent_session_id = parentSessionId;
   }
-  const response = await post('sessions', body);
-  return (await response.json()) as ISessionSummary;
+  return requestAPI<ISessionSummary>('sessions', {}, postJSON(body));
 }
 
 export async function getMessages(
@@ -220,25 +231,22 @@ export async function getMessages(
   limit: number,
   offset: number
 ): Promise<IMessagePage> {
-  const response = await request(sessionPath(sessionId, 'messages'), { limit, offset });
-  return (await response.json()) as IMessagePage;
+  return requestAPI<IMessagePage>(sessionPath(sessionId, 'messages'), { limit, offset });
 }
 
 export async function getMessagePlace(
   sessionId: string,
   messageId: string
 ): Promise<IMessagePlace> {
-  const response = await request(sessionPath(sessionId, 'messages', messageId));
-  return (await response.json()) as IMessagePlace;
+  return requestAPI<IMessagePlace>(sessionPath(sessionId, 'messages', messageId));
 }
 
 export async function addMessage(
   sessionId: string,
   content: string,
-  role: string
+  role: Role
 ): Promise<IMessage> {
-  const response = await post(sessionPath(sessionId, 'messages'), { content, role });
-  return (await response.json()) as IMessage;
+  return requestAPI<IMessage>(sessionPath(sessionId, 'messages'), {}, postJSON({ content, role }));
 }
 
 export async function search(
@@ -253,19 +261,17 @@ export async function search(
       query[name] = value;
     }
   }
-  const response = await request('search', query);
-  return (await response.json()) as ISearchResult;
+  return requestAPI<ISearchResult>('search', query);
 }
 
 export async function verify(sessionId: string): Promise<IVerifyReport> {
-  const response = await request('verify', { session_id: sessionId });
-  return (await response.json()) as IVerifyReport;
+  return requestAPI<IVerifyReport>('verify', { session_id: sessionId });
 }
 
 /** The store's change token: it moves whenever any session is saved or deleted. */
 export async function changes(): Promise<string> {
-  const response = await request('changes');
-  return ((await response.json()) as { version: string }).version;
+  const { version } = await requestAPI<{ version: string }>('changes');
+  return version;
 }
 
 /** Where the browser fetches an attachment (`<img src>`, a download link). */
@@ -287,14 +293,14 @@ export async function attachmentText(
   name: string
 ): Promise<string> {
   const path = sessionPath(sessionId, 'messages', messageId, 'attachments', name);
-  return (await request(path)).text();
+  return (await fetchAPI(path)).text();
 }
 
 export async function exportSession(
   sessionId: string,
   format: ExportFormat = 'markdown'
 ): Promise<string> {
-  const response = await request(sessionPath(sessionId, 'export'), { format });
+  const response = await fetchAPI(sessionPath(sessionId, 'export'), { format });
   return response.text();
 }
 
@@ -303,7 +309,7 @@ export async function exportFile(
   sessionId: string,
   format: ExportFormat
 ): Promise<{ blob: Blob; filename: string }> {
-  const response = await request(sessionPath(sessionId, 'export'), { format });
+  const response = await fetchAPI(sessionPath(sessionId, 'export'), { format });
   const disposition = response.headers.get('Content-Disposition') ?? '';
   return { blob: await response.blob(), filename: fileName(disposition, `${sessionId}.${format}`) };
 }

@@ -35,7 +35,9 @@ export function iconButton(
 ): HTMLButtonElement {
   const node = button(`am-IconButton ${className}`, '', title);
   node.setAttribute('aria-label', title);
-  node.append(icon.element({ tag: 'span', className: 'am-IconButton-icon', elementPosition: 'center' }));
+  node.append(
+    icon.element({ tag: 'span', className: 'am-IconButton-icon', elementPosition: 'center' })
+  );
   if (label) {
     node.append(el('span', 'am-IconButton-label', label));
   }
@@ -65,7 +67,10 @@ export function formatTime(iso: string, now: number = Date.now()): string {
     return iso;
   }
   if (dateFormat === 'iso') {
-    return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    return date
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
   }
   if (dateFormat === 'relative') {
     return relativeTime(date.getTime(), now);
@@ -131,7 +136,9 @@ export function markedText(text: string, highlights: [number, number][]): Docume
     if (start > at) {
       fragment.append(document.createTextNode(points.slice(at, start).join('')));
     }
-    fragment.append(el('mark', 'am-Mark', points.slice(start, Math.min(end, points.length)).join('')));
+    fragment.append(
+      el('mark', 'am-Mark', points.slice(start, Math.min(end, points.length)).join(''))
+    );
     at = Math.min(end, points.length);
   }
   if (at < points.length) {

@@ -4,11 +4,7 @@
  * download, Markdown into the notebook, open as a notebook), live refresh, and the
  * settings (page size, refresh interval, date format).
  */
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, Notification, WidgetTracker } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -137,7 +133,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
 
     commands.addCommand(CommandIDs.openSession, {
-      label: args => (args.sessionId ? `Open Mirror Session ${args.sessionId}` : 'Open Mirror Session'),
+      label: args =>
+        args.sessionId ? `Open Mirror Session ${args.sessionId}` : 'Open Mirror Session',
       execute: async args => {
         const sessionId = args.sessionId as string | undefined;
         const messageId = args.messageId as string | undefined;
@@ -155,7 +152,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
             onInsert: id => void commands.execute(CommandIDs.insertExport, { sessionId: id }),
             onExportMenu: (id, anchor) => {
               exportMenu.clearItems();
-              for (const command of [CommandIDs.downloadHtml, CommandIDs.insertExport, CommandIDs.openAsNotebook]) {
+              for (const command of [
+                CommandIDs.downloadHtml,
+                CommandIDs.insertExport,
+                CommandIDs.openAsNotebook
+              ]) {
                 exportMenu.addItem({ command, args: { sessionId: id } });
               }
               const box = anchor.getBoundingClientRect();
@@ -225,7 +226,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           }
           const markdown = await exportSession(sessionId, 'markdown');
           if (insertMarkdownCell(app, notebooks, markdown, sessionId)) {
-            Notification.success('Inserted the session export into the notebook.', { autoClose: 3000 });
+            Notification.success('Inserted the session export into the notebook.', {
+              autoClose: 3000
+            });
           }
         } catch (error) {
           reportFailure('Could not insert the session', error);

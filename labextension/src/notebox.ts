@@ -3,13 +3,13 @@
  * Send. It hands the note to its owner and keeps the text until the owner says it was
  * saved, so nothing typed is lost when a send is refused.
  */
-import { ROLES } from './api';
+import { Role, ROLES } from './api';
 import { button, el } from './dom';
 
 export namespace NoteBox {
   export interface IOptions {
     /** Save the note; resolve true once it is saved (the box then empties). */
-    send: (content: string, role: string) => Promise<boolean>;
+    send: (content: string, role: Role) => Promise<boolean>;
   }
 }
 
@@ -30,7 +30,11 @@ export class NoteBox {
     this._role = el('select', 'am-NoteBox-role');
     this._role.setAttribute('aria-label', 'Role of the note');
     this._role.append(...ROLES.map(role => new Option(role, role)));
-    this._button = button('am-NoteBox-send jp-mod-accept', 'Send', 'Add the note to this session (Ctrl+Enter)');
+    this._button = button(
+      'am-NoteBox-send jp-mod-accept',
+      'Send',
+      'Add the note to this session (Ctrl+Enter)'
+    );
     this._button.addEventListener('click', () => void this.submit());
     const controls = el('div', 'am-NoteBox-controls');
     controls.append(this._role, this._button);
@@ -65,7 +69,8 @@ export class NoteBox {
     this._sending = true;
     this._button.disabled = true;
     try {
-      if (await this._send(content, this._role.value)) {
+      // The picker offers ROLES only.
+      if (await this._send(content, this._role.value as Role)) {
         this._input.value = '';
       }
     } finally {

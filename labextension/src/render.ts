@@ -18,7 +18,13 @@ import { el, formatSize, timeElement } from './dom';
 import { parseCsv } from './table';
 
 /** Images the browser shows from the attachment endpoint. */
-const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml']);
+const IMAGE_TYPES = new Set([
+  'image/png',
+  'image/jpeg',
+  'image/gif',
+  'image/webp',
+  'image/svg+xml'
+]);
 /** The longest text an output shows before "…" (the whole is a download away). */
 const MAX_TEXT = 100_000;
 const CSV_ROWS = 20;
@@ -313,7 +319,7 @@ function table(columns: unknown[], rows: unknown[][]): HTMLTableElement {
 }
 
 function cellText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
 /** A 0.1 variable snapshot (`%%mirror_send --attach`): name, type, shape, first rows. */

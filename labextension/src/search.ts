@@ -6,7 +6,7 @@
  */
 import { filterIcon } from '@jupyterlab/ui-components';
 
-import { describeError, ISearchFilters, ISearchHit, ROLES, search } from './api';
+import { describeError, ISearchFilters, ISearchHit, Role, ROLES, search } from './api';
 import { button, el, iconButton, localDayStart, markedText, plural, timeElement } from './dom';
 import { Pager } from './pager';
 
@@ -61,7 +61,12 @@ export class SearchPanel {
         this._changed(0);
       }
     });
-    this._filtersButton = iconButton('am-Search-filtersToggle', filterIcon, '', 'Filter by role, tag and date');
+    this._filtersButton = iconButton(
+      'am-Search-filtersToggle',
+      filterIcon,
+      '',
+      'Filter by role, tag and date'
+    );
     this._filtersButton.setAttribute('aria-expanded', 'false');
     this._filtersButton.addEventListener('click', () => this._showFilters(!this._filtersShown));
     const row = el('div', 'am-Search-row');
@@ -186,7 +191,7 @@ export class SearchPanel {
   private _filtersValue(): ISearchFilters {
     const tag = this._tag.value.trim();
     return {
-      role: this._role.value || undefined,
+      role: (this._role.value as Role) || undefined, // ROLES, or '' for any
       tag: tag || undefined,
       since: localDayStart(this._from.value),
       until: localDayStart(this._to.value, 1)
@@ -200,7 +205,12 @@ export class SearchPanel {
     }
     this.results.dataset.state = 'loading';
     try {
-      const result = await search(query, this._filtersValue(), this.pager.pageSize, this.pager.offset(page));
+      const result = await search(
+        query,
+        this._filtersValue(),
+        this.pager.pageSize,
+        this.pager.offset(page)
+      );
       if (isCurrent() && query === this._input.value) {
         this._list.replaceChildren(...result.hits.map((hit, i) => this._hit(hit, i)));
         this._options.onStatus(

@@ -20,6 +20,7 @@ import {
   ISessionSummary,
   IVerifyReport,
   MirrorApiError,
+  Role,
   verify
 } from './api';
 import { button, el, plural, tagList, timeElement } from './dom';
@@ -87,7 +88,14 @@ export class SessionView extends Widget {
     });
     this._resizes = new ResizeObserver(() => this._applyPin());
     this._noteBox = new NoteBox({ send: (content, role) => this._send(content, role) });
-    this.node.append(header, this._pager.node, this._report, this._status, this._list, this._noteBox.node);
+    this.node.append(
+      header,
+      this._pager.node,
+      this._report,
+      this._status,
+      this._list,
+      this._noteBox.node
+    );
   }
 
   readonly sessionId: string;
@@ -161,11 +169,21 @@ export class SessionView extends Widget {
   }
 
   private _actions(): HTMLElement[] {
-    const verifyButton = button('am-SessionView-verify', 'Verify', "Check this session's hash chain and seal");
+    const verifyButton = button(
+      'am-SessionView-verify',
+      'Verify',
+      "Check this session's hash chain and seal"
+    );
     verifyButton.addEventListener('click', () => void this._verify());
-    const exportButton = button('am-SessionView-export', 'Export ▾', 'Download or insert this session');
+    const exportButton = button(
+      'am-SessionView-export',
+      'Export ▾',
+      'Download or insert this session'
+    );
     exportButton.setAttribute('aria-haspopup', 'menu');
-    exportButton.addEventListener('click', () => this._options.onExportMenu(this.sessionId, exportButton));
+    exportButton.addEventListener('click', () =>
+      this._options.onExportMenu(this.sessionId, exportButton)
+    );
     const refresh = button('am-SessionView-refresh', 'Refresh', 'Reload this session');
     refresh.addEventListener('click', () => void this.refresh());
     const insert = button(
@@ -179,7 +197,7 @@ export class SessionView extends Widget {
 
   /** Save a note from the box; true once saved. A refusal (a 409: sealed meanwhile) is
    * one line under the toolbar, and the view catches up with the session. */
-  private async _send(content: string, role: string): Promise<boolean> {
+  private async _send(content: string, role: Role): Promise<boolean> {
     try {
       const message = await addMessage(this.sessionId, content, role);
       this._highlighted = null;
@@ -225,7 +243,9 @@ export class SessionView extends Widget {
     if (!report.ok) {
       const list = el('ul', 'am-VerifyReport-problems');
       for (const problem of report.problems) {
-        const where = problem.message_id ? `message ${problem.message_id}` : `session ${problem.session_id}`;
+        const where = problem.message_id
+          ? `message ${problem.message_id}`
+          : `session ${problem.session_id}`;
         list.append(el('li', '', `${problem.kind}: ${where}: ${problem.detail}`));
       }
       this._report.append(list);

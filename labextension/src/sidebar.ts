@@ -45,7 +45,12 @@ export class MirrorSidebar extends Widget {
     header.append(el('h2', 'am-Sidebar-heading', 'Mirror'), el('span', 'am-Spacer'));
     const create = iconButton('am-Sidebar-new', addIcon, 'New', 'New session');
     create.addEventListener('click', () => options.onNewSession());
-    this._refreshButton = iconButton('am-Sidebar-refresh', refreshIcon, '', 'Reload the session list');
+    this._refreshButton = iconButton(
+      'am-Sidebar-refresh',
+      refreshIcon,
+      '',
+      'Reload the session list'
+    );
     this._refreshButton.addEventListener('click', () => void this.refresh());
     header.append(create, this._refreshButton);
 

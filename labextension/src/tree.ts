@@ -76,12 +76,14 @@ export class SessionTree {
   /** Swap in new items, keeping the focused session focused and the scroll where it was. */
   private _replace(items: HTMLLIElement[]): void {
     const focused = (document.activeElement as HTMLElement | null)?.closest?.('.am-SessionItem');
-    const focusedId = focused && this.node.contains(focused) ? (focused as HTMLElement).dataset.sessionId : null;
+    const focusedId =
+      focused && this.node.contains(focused) ? (focused as HTMLElement).dataset.sessionId : null;
     const scroll = this.node.scrollTop;
     this.node.replaceChildren(...items);
     this.node.scrollTop = scroll;
     const target =
-      (focusedId && this._itemOf(focusedId)) || this.node.querySelector<HTMLElement>('.am-SessionItem');
+      (focusedId && this._itemOf(focusedId)) ||
+      this.node.querySelector<HTMLElement>('.am-SessionItem');
     this._rove(target, focusedId !== null && target !== null);
   }
 
@@ -158,7 +160,11 @@ export class SessionTree {
     }
   }
 
-  private async _expand(item: HTMLLIElement, session: ISessionSummary, limit = CHILD_PAGE): Promise<void> {
+  private async _expand(
+    item: HTMLLIElement,
+    session: ISessionSummary,
+    limit = CHILD_PAGE
+  ): Promise<void> {
     const level = Number(item.getAttribute('aria-level')) + 1;
     const group = el('ul', 'am-SessionGroup');
     group.setAttribute('role', 'group');
@@ -168,9 +174,16 @@ export class SessionTree {
       if (page.total > page.sessions.length) {
         const more = el('li', 'am-SessionGroup-more');
         more.setAttribute('role', 'none');
-        const showMore = el('button', 'am-LinkButton', `Show ${page.total - page.sessions.length} more`);
+        const showMore = el(
+          'button',
+          'am-LinkButton',
+          `Show ${page.total - page.sessions.length} more`
+        );
         showMore.type = 'button';
-        showMore.addEventListener('click', () => void this._expand(item, session, limit + CHILD_PAGE));
+        showMore.addEventListener(
+          'click',
+          () => void this._expand(item, session, limit + CHILD_PAGE)
+        );
         more.append(showMore);
         group.append(more);
       }
@@ -240,7 +253,9 @@ export class SessionTree {
         break;
       case 'Enter':
       case ' ':
-        item.querySelector<HTMLElement>(':scope > .am-SessionItem-row .am-SessionItem-body')?.click();
+        item
+          .querySelector<HTMLElement>(':scope > .am-SessionItem-row .am-SessionItem-body')
+          ?.click();
         break;
       default:
         return;

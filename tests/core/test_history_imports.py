@@ -441,3 +441,15 @@ def test_a_sealed_imported_session_is_left_as_it_is(tmp_path):
     )
     assert mirror.import_from("jupyter-chat", path) == ImportReport(0, 0, 1)
     assert mirror.saved_count(sid) == 4
+
+
+def test_text_that_is_not_utf8_or_holds_nul_is_kept_with_replacements(history):
+    with sqlite3.connect(history) as db:  # as a damaged disk or another writer might leave it
+        db.execute(
+            "UPDATE history SET source_raw = CAST(X'6162FF00' AS TEXT) WHERE session = 1 "
+            "AND line = 1"
+        )
+    mirror = ActiveMirror("memory")
+    assert mirror.import_from("ipython", history).messages == 6
+    first = min(mirror.list_sessions(tag="ipython"), key=lambda s: s.created_at)
+    assert mirror.saved_messages(first.session_id)[0].content == "ab\ufffd\ufffd"

@@ -17,14 +17,16 @@ import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from importlib import import_module
 from pathlib import Path
 from typing import Any, Protocol
 
 from ...errors import InvalidImportError
 from ...ids import new_id, validate_id
-from ...models import Message, SessionMetadata, check_title
-from .base import Importer, ImportReport, SourceSession, clean_text, message_key
+from ...models import Message, SessionMetadata, check_title, keep_timestamp_text
+from ...timeutil import to_iso
+from .base import Importer, ImportReport, SourceSession, clean_text, digest_key, message_key
 
 # source name (also the tag of its sessions) -> (module, class); imported only when used
 IMPORTERS = {
@@ -164,18 +166,28 @@ def _new_session(
 
 
 def _messages(session_id: str, item: SourceSession) -> list[Message]:
-    return [
-        Message(
-            id=validate_id(f"{session_id}-{message_key(m.key)}", "message id"),
-            session_id=session_id,
-            role=m.role,
-            content=clean_text(m.content),
-            timestamp=m.timestamp,
-            metadata=m.metadata,
-            attachments=m.attachments,
+    """The session's messages; each id is ``<session id>-<its id in the source>`` (made of
+    safe ids: a safe id, unless too long, when it is a digest of itself)."""
+    validate_id(session_id, "session id")
+    short = len(session_id) <= 128 - 1 - 81
+    times: dict[datetime, str] = {}  # many messages of a source share a time: one to_iso
+    messages = []
+    for m in item.messages:
+        message_id = f"{session_id}-{message_key(m.key)}"
+        message = Message(
+            message_id if short else digest_key(message_id),
+            session_id,
+            m.role,
+            clean_text(m.content),
+            m.timestamp,
+            m.metadata,
+            m.attachments,
         )
-        for m in item.messages
-    ]
+        text = times.get(m.timestamp)
+        if text is None:
+            text = times[m.timestamp] = to_iso(m.timestamp)
+        messages.append(keep_timestamp_text(message, text))
+    return messages
 
 
 __all__ = ["IMPORTERS", "ImportReport", "Importer", "import_history", "importer"]

@@ -12,15 +12,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ...errors import InvalidImportError
 from ...ids import ID_PATTERN
 from ...models import Attachment
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class ImportReport:
     session_ids: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message read: made as cheaply as a tuple
 class SourceMessage:
     """One message as read from a source; ``key`` is its own id there (a line number, a
     response id, a chat message id), which makes its message id."""
@@ -78,22 +80,37 @@ def not_a(path: Path, kind: str, why: str) -> InvalidImportError:
     return InvalidImportError(f"{path} is not {kind}: {why}; nothing was imported")
 
 
-@contextlib.contextmanager
-def open_database(path: Path, kind: str) -> Iterator[sqlite3.Connection]:
-    """The SQLite file at ``path`` opened read-only (never created, never written, safe
-    while its tool has it open: reads wait for a writer's lock and then see one consistent
-    snapshot), inside one read transaction. Anything SQLite cannot read — not a database,
-    a truncated or damaged one — is an :class:`InvalidImportError` naming the file."""
+def read_database(path: Path, kind: str, read: Callable[[sqlite3.Connection], T]) -> T:
+    """``read(db)`` on the SQLite file at ``path`` opened read-only (never created, never
+    written, safe while its tool has it open: reads wait for a writer's lock and then see
+    one consistent snapshot), inside one read transaction. Anything SQLite cannot read —
+    not a database, a truncated or damaged one — is an :class:`InvalidImportError` naming
+    the file. Text that is not UTF-8 is read again with the bad bytes replaced."""
+    try:
+        return _read_database(path, kind, read, lenient=False)
+    except sqlite3.OperationalError as exc:
+        if "decode" not in str(exc):
+            raise not_a(path, kind, f"SQLite cannot read it: {exc}") from None
+        return _read_database(path, kind, read, lenient=True)
+
+
+def _read_database(
+    path: Path, kind: str, read: Callable[[sqlite3.Connection], T], *, lenient: bool
+) -> T:
     uri = path.absolute().as_uri() + "?mode=ro"
     try:
         db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
     except sqlite3.Error as exc:
         raise not_a(path, kind, f"SQLite cannot open it: {exc}") from None
-    # Text as the tool wrote it; bytes that are not UTF-8 are shown, not fatal.
-    db.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    if lenient:
+        db.text_factory = lambda raw: raw.decode("utf-8", "replace")
     try:
         db.execute("BEGIN")  # one snapshot for every query of the import
-        yield db
+        return read(db)
+    except sqlite3.OperationalError as exc:
+        if not lenient and "decode" in str(exc):
+            raise  # read again, leniently
+        raise not_a(path, kind, f"SQLite cannot read it: {exc}") from None
     except sqlite3.Error as exc:
         raise not_a(path, kind, f"SQLite cannot read it: {exc}") from None
     finally:
@@ -117,25 +134,36 @@ def has_tables(columns: dict[str, set[str]], wanted: dict[str, set[str]]) -> boo
 
 
 def clean_text(value: object) -> str:
-    """Text a store keeps verbatim: None is empty, NUL and lone surrogates are replaced."""
+    """Text a store keeps verbatim: None is empty, NUL is replaced (SQLite's text is decoded
+    with replacement already; JSON's lone surrogates are replaced by :func:`clean_json`)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def clean_json(text: str) -> str:
+    """Text from JSON, where ``"\\ud800"`` is a lone surrogate no store can keep: replaced."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return text
 
 
 def message_key(value: object) -> str:
     """A source's id as the tail of a message id: itself when it is a safe id of at most 80
-    characters, else a digest of it (the same every time)."""
+    characters, else :func:`digest_key` of it (the same every time)."""
     text = str(value)
+    if text.isascii() and text.isdigit() and len(text) <= 80:  # a line number: made fast
+        return text
     if len(text) <= 80 and ".." not in text and ID_PATTERN.fullmatch(text):
         return text
+    return digest_key(text)
+
+
+def digest_key(text: str) -> str:
+    """A safe id of 33 characters standing for ``text``."""
     return "h" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 

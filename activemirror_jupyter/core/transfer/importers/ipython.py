@@ -19,13 +19,21 @@ else ``~/.ipython``) for the default profile.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ...models import Attachment
-from .base import SourceMessage, SourceSession, file_time, has_tables, not_a, open_database
-from .base import table_columns as columns_of
+from .base import (
+    SourceMessage,
+    SourceSession,
+    file_time,
+    has_tables,
+    not_a,
+    read_database,
+    table_columns,
+)
 
 KIND = "an IPython history database (history.sqlite)"
 TABLES = {
@@ -43,30 +51,33 @@ class IPythonHistory:
         return Path(folder).expanduser() / "profile_default" / "history.sqlite"
 
     def read(self, path: Path) -> list[SourceSession]:
-        with open_database(path, KIND) as db:
-            columns = columns_of(db)
-            if not has_tables(columns, TABLES):
-                raise not_a(path, KIND, "it has no IPython sessions and history tables")
-            starts = {
-                number: start for number, start in db.execute("SELECT session, start FROM sessions")
-            }
-            inputs: dict[int, list[tuple[int, str]]] = defaultdict(list)
-            for number, line, source, raw in db.execute(
-                "SELECT session, line, source, source_raw FROM history ORDER BY session, line"
-            ):
-                inputs[number].append((line, raw if raw is not None else (source or "")))
-            outputs: dict[tuple[int, int], str] = {}
-            if "output_history" in columns:
-                for number, line, output in db.execute(
-                    "SELECT session, line, output FROM output_history"
-                ):
-                    if output is not None:
-                        outputs[(number, line)] = output
         fallback = file_time(path)
+        starts, inputs, outputs = read_database(path, KIND, lambda db: _rows(db, path))
         return [
             _session(number, starts.get(number), inputs.get(number, []), outputs, fallback)
             for number in sorted(set(starts) | set(inputs), key=_number_order)
         ]
+
+
+Rows = tuple[dict[int, object], dict[int, list[tuple[int, str]]], dict[tuple[int, int], str]]
+
+
+def _rows(db: sqlite3.Connection, path: Path) -> Rows:
+    """Each session's start, its inputs (as typed) in order, and the logged outputs."""
+    columns = table_columns(db)
+    if not has_tables(columns, TABLES):
+        raise not_a(path, KIND, "it has no IPython sessions and history tables")
+    starts = dict(db.execute("SELECT session, start FROM sessions").fetchall())
+    inputs: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for number, line, text in db.execute(
+        "SELECT session, line, coalesce(source_raw, source, '') FROM history ORDER BY session, line"
+    ):
+        inputs[number].append((line, text))
+    outputs: dict[tuple[int, int], str] = {}
+    if "output_history" in columns:
+        sql = "SELECT session, line, output FROM output_history WHERE output IS NOT NULL"
+        outputs = {(number, line): output for number, line, output in db.execute(sql)}
+    return starts, inputs, outputs
 
 
 def _number_order(number: object) -> tuple[int, str]:

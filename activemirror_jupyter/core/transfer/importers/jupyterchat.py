@@ -25,7 +25,7 @@ from typing import Any
 
 from ...errors import InvalidImportError
 from ...limits import MAX_IMPORT_BYTES
-from .base import SourceMessage, SourceSession, file_time, not_a
+from .base import SourceMessage, SourceSession, clean_json, file_time, not_a
 
 KIND = "a jupyterlab-chat file (.chat)"
 
@@ -55,7 +55,7 @@ class JupyterChat:
         created = min((m.timestamp for m in messages), default=None) or file_time(path)
         title = path.name[: -len(".chat")] if path.name.endswith(".chat") else path.name
         key = {"id": chat_id if isinstance(chat_id, str) else None}
-        return [SourceSession(key, title or path.name, created, messages)]
+        return [SourceSession(key, clean_json(title or path.name), created, messages)]
 
 
 def _document(path: Path) -> dict[str, Any]:
@@ -101,7 +101,8 @@ def _message(
         item["sender"],  # a sender missing from the users: their user name
     )
     role = "assistant" if user.get("bot") is True else "user"
-    return SourceMessage(item["id"], role, _body(item), when, {"sender": sender})
+    metadata = {"sender": clean_json(sender)}
+    return SourceMessage(item["id"], role, clean_json(_body(item)), when, metadata)
 
 
 def _body(item: Mapping[str, Any]) -> str:

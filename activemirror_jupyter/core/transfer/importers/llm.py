@@ -37,7 +37,7 @@ from .base import (
     file_time,
     has_tables,
     not_a,
-    open_database,
+    read_database,
     table_columns,
     utc_from_iso,
 )
@@ -78,21 +78,28 @@ class LLMLogs:
 
     def read(self, path: Path) -> list[SourceSession]:
         fallback = file_time(path)
-        with open_database(path, KIND) as db:
-            columns = table_columns(db)
-            turns = has_tables(columns, TURN_TABLES)
-            if not turns and not has_tables(columns, RESPONSE_TABLES):
-                raise not_a(path, KIND, "it has neither llm's turns nor its responses table")
-            exchanges: dict[str, list[Exchange]] = defaultdict(list)
-            names: dict[str, str] = {}
-            if turns:
-                _read_turns(db, columns, exchanges, names, fallback)
-            if has_tables(columns, RESPONSE_TABLES):
-                _read_responses(db, columns, exchanges, names, fallback, skip_turns=turns)
+        exchanges, names = read_database(path, KIND, lambda db: _exchanges(db, path, fallback))
         return [
             _session(conversation, exchanges[conversation], names.get(conversation, ""))
             for conversation in sorted(exchanges, key=lambda c: _first(exchanges[c]))
         ]
+
+
+def _exchanges(
+    db: sqlite3.Connection, path: Path, fallback: datetime
+) -> tuple[dict[str, list[Exchange]], dict[str, str]]:
+    """Each conversation's exchanges, from whichever layouts the file has, and its name."""
+    columns = table_columns(db)
+    turns = has_tables(columns, TURN_TABLES)
+    if not turns and not has_tables(columns, RESPONSE_TABLES):
+        raise not_a(path, KIND, "it has neither llm's turns nor its responses table")
+    exchanges: dict[str, list[Exchange]] = defaultdict(list)
+    names: dict[str, str] = {}
+    if turns:
+        _read_turns(db, columns, exchanges, names, fallback)
+    if has_tables(columns, RESPONSE_TABLES):
+        _read_responses(db, columns, exchanges, names, fallback, skip_turns=turns)
+    return exchanges, names
 
 
 def _app_dir() -> Path:

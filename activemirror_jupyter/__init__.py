@@ -29,6 +29,7 @@ _EXPORTS = {
     "export_all_data": "activemirror_jupyter.core.transfer.bundles",
     "import_all_data": "activemirror_jupyter.core.transfer.bundles",
     "delete_all_data": "activemirror_jupyter.core.transfer.bundles",
+    "ImportReport": "activemirror_jupyter.core.transfer.importers",
     "VaultMemory": "activemirror_jupyter.core.vault",
     "VaultCategory": "activemirror_jupyter.core.vault",
     "VaultEntry": "activemirror_jupyter.core.vault",

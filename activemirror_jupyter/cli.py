@@ -1,5 +1,5 @@
 """``activemirror`` / ``python -m activemirror_jupyter``: list, export, import, back up and
-restore sessions outside notebooks.
+restore sessions outside notebooks, and import other tools' history.
 
 The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
 ``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         _list_parser,
         _export_parser,
         _import_parser,
+        _import_from_parser,
         _backup_parser,
         _restore_parser,
         _verify_parser,
@@ -99,6 +100,27 @@ def _import_parser(commands: Any) -> argparse.ArgumentParser:
         choices=ON_CONFLICT,
         default="error",
         help="when the id exists: fail (default), import a copy, or overwrite",
+    )
+    return p
+
+
+def _import_from_parser(commands: Any) -> argparse.ArgumentParser:
+    from .core.transfer.importers import IMPORTERS
+
+    p = commands.add_parser(
+        "import-from",
+        help="import another tool's history: IPython's, llm's logs, a jupyterlab-chat file",
+        description="Import another tool's history as sessions tagged with its name: "
+        "ipython (history.sqlite: each session's cells and the outputs IPython logged), "
+        "llm (logs.db: each conversation's prompts and responses) or jupyter-chat (a "
+        ".chat file). The file is only read; importing again adds only what is new.",
+    )
+    p.add_argument("source", metavar="SOURCE", help=f"one of {', '.join(IMPORTERS)}")
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="the file (default: the tool's own: IPython's default profile, llm's logs.db)",
     )
     return p
 
@@ -162,11 +184,11 @@ def _open_mirror(args: argparse.Namespace) -> Any:
     return ActiveMirror("sqlite", db_path=args.db)
 
 
-def _progress(total: int, what: str) -> Any:
+def _progress(total: int, what: str, unit: str = "session") -> Any:
     from tqdm import tqdm
 
     # disable=None: a bar on a terminal, nothing when stderr is a file or a pipe.
-    return tqdm(total=total, desc=what, unit="session", file=sys.stderr, disable=None)
+    return tqdm(total=total, desc=what, unit=unit, file=sys.stderr, disable=None)
 
 
 @contextlib.contextmanager
@@ -223,6 +245,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _open_mirror(args) as mirror:
         session = import_session(Path(args.file), mirror, on_conflict=args.on_conflict)
         print(f"imported {session.id} ({session.message_count} messages) into {mirror.description}")
+    return 0
+
+
+def cmd_import_from(args: argparse.Namespace) -> int:
+    from .core.transfer.importers import import_history, source_path
+
+    where = source_path(args.source, args.path)
+    with _open_mirror(args) as mirror, contextlib.ExitStack() as bars:
+        report = import_history(
+            mirror,
+            args.source,
+            where,
+            progress=lambda total: bars.enter_context(_progress(total, "import", "message")),
+        )
+        skipped = f", {report.skipped} skipped" if report.skipped else ""
+        print(
+            f"imported {report.messages} messages into {report.sessions} sessions "
+            f"from {where}{skipped} into {mirror.description}"
+        )
     return 0
 
 
@@ -289,6 +330,7 @@ COMMANDS = {
     "list": cmd_list,
     "export": cmd_export,
     "import": cmd_import,
+    "import-from": cmd_import_from,
     "backup": cmd_backup,
     "restore": cmd_restore,
     "verify": cmd_verify,

@@ -28,6 +28,7 @@ from .session import Session
 from .storage import Storage, open_storage
 from .storage.base import Saved, SearchQuery, SessionQuery
 from .timeutil import utcnow
+from .transfer.importers import ImportReport, import_history
 
 #: The largest attachment a message takes by default (20 MiB).
 
@@ -202,6 +203,17 @@ class ActiveMirror:
         """Delete a session and its messages; True if it existed. Its children are kept."""
         validate_id(session_id, "session id")
         return self.store.delete_session(session_id)
+
+    # -- history from other tools -----------------------------------------------------------
+
+    def import_from(self, source: str, path: str | PathLike[str] | None = None) -> ImportReport:
+        """Import another tool's history: ``"ipython"`` (``history.sqlite``; default: the
+        current profile's), ``"llm"`` (its ``logs.db``; default: llm's) or
+        ``"jupyter-chat"`` (a ``.chat`` file). Each session is tagged with ``source`` and
+        keeps ``metadata["source"]``, so importing again adds only what is new. The source
+        is only read; one that is not what ``source`` says is an
+        :class:`~.errors.InvalidImportError` naming it, and nothing is imported."""
+        return import_history(self, source, path)
 
     # -- search ------------------------------------------------------------------------------
 

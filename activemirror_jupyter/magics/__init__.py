@@ -7,6 +7,7 @@ they parse a line, call the core API and render the result through
 - :mod:`.args` — the small argument framework (a table of subcommands per magic).
 - :mod:`.mirror_magics` — the class: options, state, cell hooks.
 - :mod:`.session_commands` — ``%mirror_session …`` and ``%%mirror_send``.
+- :mod:`.import_commands` — ``%mirror_session import-from`` (history from other tools).
 - :mod:`.vault_commands` — ``%vault …``.
 """
 

@@ -64,3 +64,20 @@ def validate_id(value: object, what: str = "id") -> str:
             "(starting with a letter or digit, no '..')"
         )
     return value
+
+
+DEVICE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def new_device_id() -> str:
+    """A fresh device id: 32 lowercase hex characters (128 random bits)."""
+    return os.urandom(16).hex()
+
+
+def validate_device_id(value: object, what: str = "device id") -> str:
+    """Return ``value`` if it is a device id (32 lowercase hex characters), else raise
+    :class:`InvalidIdError`."""
+    if not isinstance(value, str) or not DEVICE_ID.fullmatch(value):
+        shown = repr(value) if not isinstance(value, str) or len(value) <= 40 else repr(value[:40])
+        raise InvalidIdError(f"invalid {what} {shown}: use 32 lowercase hex characters")
+    return value

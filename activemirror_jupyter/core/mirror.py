@@ -9,7 +9,7 @@ from os import PathLike
 from typing import Any
 
 from .errors import ActiveMirrorError, SessionNotFoundError
-from .ids import new_id, validate_id
+from .ids import new_device_id, new_id, validate_id
 from .journal import VerifyReport, verify_rows
 from .limits import DEFAULT_MAX_ATTACHMENT_BYTES
 from .models import (
@@ -80,6 +80,20 @@ class ActiveMirror:
 
     def __repr__(self) -> str:
         return f"<ActiveMirror {self.store.description}>"
+
+    @property
+    def device_id(self) -> str:
+        """This store's device id: 32 lowercase hex characters, made when the store was
+        created and kept in it (the same after reopening; another store, another id)."""
+        return self.store.device_id
+
+    def new_device_id(self) -> str:
+        """Give the store a fresh device id — for a store copied as files onto a second
+        machine, so the copies are two devices — and return it. The messages it saved
+        under the old id move to the new one (none has been sent anywhere yet)."""
+        device_id = new_device_id()
+        self.store.set_device_id(device_id)
+        return device_id
 
     @property
     def description(self) -> str:

@@ -98,9 +98,10 @@ class Message:
     timestamp: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
-    # Where the message sits in its store's chain, not part of what it says: a message is
-    # equal to its saved self.
+    # Where the message sits in its store's chain, and the device whose store first saved
+    # it: not part of what it says, so a message is equal to its saved self.
     hash: str | None = field(default=None, compare=False)
+    origin: str | None = field(default=None, compare=False)
 
     def attachment(self, name: str) -> Attachment | None:
         """The attachment called ``name``, if the message has one."""

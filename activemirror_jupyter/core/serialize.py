@@ -49,6 +49,7 @@ def message_record(
         timestamp=timestamp_text(message),
         metadata=message.metadata,
         hash=message.hash,
+        origin=message.origin,
         attachments=[attachment_record(a, camel_case=camel_case) for a in message.attachments],
     )
     return camel(record) if camel_case else record

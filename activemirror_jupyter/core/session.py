@@ -195,7 +195,16 @@ class Session:
         self, role: str, content: str, metadata: dict[str, Any], files: tuple[Attachment, ...]
     ) -> Message:
         with self._lock:
-            message = Message(new_id("msg"), self.id, role, content, utcnow(), metadata, files)
+            message = Message(
+                new_id("msg"),
+                self.id,
+                role,
+                content,
+                utcnow(),
+                metadata,
+                files,
+                origin=self._mirror.store.device_id,
+            )
             digest(message)  # made now, so saving links digests only
             self._unsaved.append(message)
             self._meta = replace(self._meta, updated_at=message.timestamp)

@@ -72,6 +72,13 @@ class Storage(Protocol):
 
     #: Human-readable location for error messages, e.g. "SQLite database /x/conversations.db".
     description: str
+    #: This store's device id (32 lowercase hex characters), made when the store was made
+    #: and kept in it. Messages it saves get it as their ``origin`` unless they have one.
+    device_id: str
+
+    def set_device_id(self, device_id: str) -> None:
+        """Keep ``device_id`` as the store's device id from now on; the messages it saved
+        under the old one (none has been sent anywhere) move to the new one."""
 
     def save(
         self,

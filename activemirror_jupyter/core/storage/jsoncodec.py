@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import serialize
 from ..errors import InvalidIdError, StorageError
-from ..ids import validate_id
+from ..ids import validate_device_id, validate_id
 from ..models import (
     ROLES,
     Attachment,
@@ -163,12 +163,16 @@ def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
     )
 
 
-def message_record(m: Message, seq: int) -> dict[str, Any]:
+def message_record(m: Message, seq: int, device_id: str) -> dict[str, Any]:
     """A message as the session file holds it: the JavaScript SDK's ``toJSON`` fields,
-    then ours (``hash``, ``attachments`` without their bytes, and ``seq``, its position)."""
+    then ours (``hash``, ``origin`` — left out for the folder's own messages, see
+    :func:`.rows.stored_origin` —, ``attachments`` without their bytes, and ``seq``, its
+    position)."""
     record = serialize.message_record(m, camel_case=True)
     if not record["attachments"]:
         del record["attachments"]
+    if m.origin in (None, device_id):
+        del record["origin"]
     record["seq"] = seq
     return record
 
@@ -187,8 +191,11 @@ def attachment_shas(records: Sequence[Any]) -> set[str]:
 Reader = Callable[[str], Callable[[], bytes]]
 
 
-def message_from_record(session_id: str, raw: Any, path: Path, pos: int, reader: Reader) -> Message:
-    """A message record checked; ``reader(sha256)`` gives each attachment its bytes."""
+def message_from_record(
+    session_id: str, raw: Any, path: Path, pos: int, reader: Reader, device_id: str | None = None
+) -> Message:
+    """A message record checked; ``reader(sha256)`` gives each attachment its bytes; a
+    record without an origin is one of ``device_id``'s, the folder's own."""
     what = f"messages[{pos}]"
     if not isinstance(raw, dict):
         raise _field_error(path, what, f"must be an object, not {type(raw).__name__}")
@@ -210,8 +217,18 @@ def message_from_record(session_id: str, raw: Any, path: Path, pos: int, reader:
         metadata=metadata if isinstance(metadata, dict) else {},
         attachments=_attachments(raw.get("attachments", []), path, what, reader),
         hash=raw.get("hash") if isinstance(raw.get("hash"), str) else None,
+        origin=_origin(raw.get("origin"), path, what) or device_id,
     )
     return keep_timestamp_text(message, timestamp)
+
+
+def _origin(value: Any, path: Path, what: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_device_id(value, "origin")
+    except InvalidIdError as exc:
+        raise _field_error(path, f"{what}.origin", f"is not a device id ({exc})") from None
 
 
 def _attachments(raw: Any, path: Path, what: str, reader: Reader) -> tuple[Attachment, ...]:

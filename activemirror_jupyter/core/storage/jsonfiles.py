@@ -12,6 +12,7 @@ Layout::
                                           "metadata", "hash", "attachments"?, "seq"}, …]}
       attachments/<sha256> the bytes of attachments, named by their SHA-256 (stored once)
       .activemirror-journal.jsonl   saves not folded into the files above yet
+      .activemirror-state.json      the folder's device id (:mod:`.jsonstate`)
       .activemirror.lock   empty file that serialises writers (filelock)
 
 ``sessionMeta`` holds each session's metadata (camelCase, as in the session file) plus the
@@ -64,7 +65,6 @@ from .jsoncodec import (
     message_record,
     meta_from_entry,
     parse_session_file,
-    salvage_header,
     salvage_records,
     session_header,
 )
@@ -72,6 +72,7 @@ from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 from .jsonsearch import Words
+from .jsonstate import STATE_FILE, State
 
 LOCK_FILE = ".activemirror.lock"
 LOCK_TIMEOUT_S = 30.0
@@ -96,11 +97,13 @@ class JSONStorage:
         #: folder): it is read without the writers' lock, and every write says so.
         self.read_only = not os.access(self.path, os.W_OK | os.X_OK)
         self._folder = Folder(self.path, read_only=self.read_only)
+        self._state = State(self.path / STATE_FILE, read_only=self.read_only)
         self._words = Words(self._folder.attachments)
         self._journal = Journal(self.path)
         self._file_lock = FileLock(str(self.path / LOCK_FILE), timeout=LOCK_TIMEOUT_S)
         with self._locked("open the folder"):
-            self._folder.reconcile()
+            self._folder.reconcile()  # refuses a folder whose index names unsafe files
+            self.device_id: str = self._state.device_id()
             if not self.read_only:
                 if self._journal.pending:  # saves a process made before it stopped
                     self._fold()
@@ -200,7 +203,8 @@ class JSONStorage:
 
     def _message(self, session_id: str, record: Any, pos: int) -> Message:
         path = self._folder.file(session_id)
-        return message_from_record(session_id, record, path, pos, self._folder.attachments.reader)
+        reader = self._folder.attachments.reader
+        return message_from_record(session_id, record, path, pos, reader, self.device_id)
 
     # -- the Storage protocol ---------------------------------------------------------------
 
@@ -251,7 +255,7 @@ class JSONStorage:
         sid = session.session_id
         start = old["messageCount"] if old is not None else 0
         records = [
-            message_record(dataclasses.replace(m, hash=h), seq)
+            message_record(dataclasses.replace(m, hash=h), seq, self.device_id)
             for seq, (m, h) in enumerate(zip(fresh, hashes, strict=True), start)
         ]
         count = start + len(records)
@@ -297,23 +301,9 @@ class JSONStorage:
                 return None
             return meta_from_entry(session_id, self._folder.entry(session_id, loaded))
 
-    def _salvaged(self, session_id: str) -> SessionMetadata | None:
-        raw = self._folder.raw(session_id)
-        if raw is None:
-            return None
-        header = {**salvage_header(raw), "id": session_id}
-        header.setdefault("createdAt", "1970-01-01T00:00:00Z")
-        try:
-            count = header.get("messageCount")
-            count = count if isinstance(count, int) and not isinstance(count, bool) else 0
-            entry = entry_from_header(session_id, header, count, self._folder.file(session_id))
-        except DamagedFileError:
-            return None
-        return meta_from_entry(session_id, entry)
-
     def damaged_sessions(self) -> list[SessionMetadata]:
         with self._locked("list damaged sessions"):
-            found = (self._salvaged(i) for i in sorted(self._folder.damaged))
+            found = (self._folder.salvaged(i) for i in sorted(self._folder.damaged))
             return [meta for meta in found if meta is not None]
 
     def _listed(self, query: SessionQuery) -> tuple[Index, list[str]]:
@@ -407,6 +397,12 @@ class JSONStorage:
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         return {}  # a message id need only be unique within its session file
+
+    def set_device_id(self, device_id: str) -> None:
+        with self._writing("give the folder a new device id"):
+            self._state.set("deviceId", device_id)
+            self.device_id = device_id
+            self._view_cache = None
 
     def _found(self, query: SearchQuery) -> list[Message]:
         with self._locked("search"):

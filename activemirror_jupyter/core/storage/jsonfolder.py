@@ -28,6 +28,7 @@ from ..errors import InvalidIdError, StorageError
 from ..fsutil import TMP_PREFIX, atomic_write, fsync_dir
 from ..ids import validate_id
 from ..journal import chain
+from ..models import SessionMetadata
 from ..timeutil import to_iso, utcnow
 from .jsonattachments import Attachments
 from .jsoncodec import (
@@ -39,9 +40,11 @@ from .jsoncodec import (
     dumps,
     entry_from_header,
     message_from_record,
+    meta_from_entry,
     parse_index,
     parse_session_file,
     render_session_file,
+    salvage_header,
     stat_key,
 )
 
@@ -345,6 +348,21 @@ class Folder:
             raise StorageError(f"cannot read session file {path}: {exc}") from None
         header, records = parse_session_file(session_id, raw, path)
         return self._remember(session_id, Loaded(key, header, records))
+
+    def salvaged(self, session_id: str) -> SessionMetadata | None:
+        """A damaged session file's metadata, as far as it can be made out (for verify)."""
+        raw = self.raw(session_id)
+        if raw is None:
+            return None
+        header = {**salvage_header(raw), "id": session_id}
+        header.setdefault("createdAt", "1970-01-01T00:00:00Z")
+        try:
+            count = header.get("messageCount")
+            count = count if isinstance(count, int) and not isinstance(count, bool) else 0
+            entry = entry_from_header(session_id, header, count, self.file(session_id))
+        except DamagedFileError:
+            return None
+        return meta_from_entry(session_id, entry)
 
     def raw(self, session_id: str) -> bytes | None:
         """The session file's bytes as they are (for verify), None if there is none."""

@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from ..ids import new_device_id
 from ..journal import Row, chain, check_write, start_of
 from ..models import Attachment, Message, SessionMetadata
 from ..search import search_words
@@ -25,6 +26,17 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._writes = itertools.count(1)
         self._version = 0
+        self.device_id = new_device_id()
+
+    def set_device_id(self, device_id: str) -> None:
+        """Its own messages move to the new id (nothing here has been sent anywhere)."""
+        with self._lock:
+            old, self.device_id = self.device_id, device_id
+            for sid, messages in self._messages.items():
+                self._messages[sid] = [
+                    dataclasses.replace(m, origin=device_id) if m.origin == old else m
+                    for m in messages
+                ]
 
     def save(
         self,
@@ -49,7 +61,12 @@ class MemoryStorage:
                 gone=existing and stored is None,
             )
             added = [
-                dataclasses.replace(m, hash=h, attachments=tuple(_kept(a) for a in m.attachments))
+                dataclasses.replace(
+                    m,
+                    hash=h,
+                    origin=m.origin or self.device_id,
+                    attachments=tuple(_kept(a) for a in m.attachments),
+                )
                 for m, h in zip(fresh, hashes, strict=True)
             ]
             messages = [*kept, *added]

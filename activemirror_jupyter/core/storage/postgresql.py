@@ -59,6 +59,7 @@ from .rows import (
     session_count_sql,
     session_filter,
     session_from_row,
+    stored_origin,
 )
 
 #: Messages read at a time when a whole session is read (verify).
@@ -74,6 +75,16 @@ class PostgreSQLStorage:
     def __init__(self, dsn: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self._db = Connections(dsn, pool_size=pool_size)
         self._db.open(lambda conn: migrate(conn, self._db.description, self._db.role))
+        rows = self._read("SELECT value FROM activemirror_state WHERE key = 'device_id'")
+        if not rows:
+            raise StorageError(f"{self.description} has no device id")
+        self.device_id: str = rows[0][0]
+
+    def set_device_id(self, device_id: str) -> None:
+        raise StorageError(
+            f"{self.description} is a team store, shared by its members: its device id "
+            "stays as it is (new_device_id() is for a store copied as files)"
+        )
 
     @property
     def description(self) -> str:
@@ -126,7 +137,7 @@ class PostgreSQLStorage:
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             count = start + len(messages)
             self._update_session(conn, session, count, head)
-            self._append(conn, messages, hashes, start)
+            self._append(conn, messages, hashes, start, self.device_id)
             self._changed(conn)
         return Saved(count, head, tuple(hashes))
 
@@ -184,7 +195,11 @@ class PostgreSQLStorage:
 
     @staticmethod
     def _append(
-        conn: psycopg.Connection, messages: Sequence[Message], hashes: list[str], start: int
+        conn: psycopg.Connection,
+        messages: Sequence[Message],
+        hashes: list[str],
+        start: int,
+        device_id: str,
     ) -> None:
         """Insert ``messages`` numbered from ``start``, and their attachments."""
         if not messages:
@@ -194,7 +209,7 @@ class PostgreSQLStorage:
             f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
             # binary arrays (%b): nothing to quote on our side or to parse on the server's
             " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::int[],"
+            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::text[], %b::int[],"
             " %b::text[]::tsvector[])",
             (
                 [m.id for m in messages],
@@ -204,6 +219,7 @@ class PostgreSQLStorage:
                 [m.timestamp for m in messages],
                 [dump_json(m.metadata) for m in messages],
                 hashes,
+                [stored_origin(m, device_id) for m in messages],
                 list(range(start, start + len(messages))),
                 [search_vector(m.content) for m in messages],
             ),
@@ -301,7 +317,8 @@ class PostgreSQLStorage:
             else [],
             self.read_attachment,
         )
-        return [message_from_row(r, as_utc, files.get(r[0], ())) for r in rows]
+        device = self.device_id
+        return [message_from_row(r, as_utc, files.get(r[0], ()), device) for r in rows]
 
     def read_attachment(self, message_id: str, name: str) -> bytes:
         """The bytes of one attachment (also after :meth:`close`: it connects for it)."""

@@ -14,10 +14,11 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 from ..errors import StorageError
+from ..ids import new_device_id
 from ..journal import link
 from ..search import search_words
 from .postgresql_connections import first_line
-from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
+from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
 # trying the API) must get the same answers as everyone else.
@@ -238,7 +239,7 @@ def m008_hash_chains(db: psycopg.Connection) -> None:
     sessions = db.execute("SELECT owner, id FROM sessions").fetchall()
     for owner, session_id in sessions:
         rows = db.execute(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE owner = %s AND session_id = %s "
+            f"SELECT {MESSAGE_COLUMNS_02} FROM messages WHERE owner = %s AND session_id = %s "
             "ORDER BY seq",
             (owner, session_id),
         ).fetchall()
@@ -259,8 +260,19 @@ def m008_hash_chains(db: psycopg.Connection) -> None:
 def m009_filtered_search(db: psycopg.Connection) -> None:
     """Search with filters, over message content and text attachments, as two functions
     that run as the tables' owner (see m005 for why) and return only ``for_role``'s rows."""
-    (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
     db.execute("DROP FUNCTION activemirror_search(text, tsquery, text, integer)")
+    by_attachment = (
+        f" FROM messages AS m WHERE m.owner = {ROLE} AND m.id = ANY(ARRAY("
+        f"SELECT message_id FROM in_files WHERE owner = {ROLE}))"
+        " AND NOT coalesce(m.search_vector @@ query, false)"
+    )
+    _search_functions(db, by_attachment, "CREATE")
+
+
+def _search_functions(db: psycopg.Connection, by_attachment: str, create: str) -> None:
+    """``activemirror_find`` and ``activemirror_count``, with ``by_attachment`` as the
+    branch of messages that hold the words only in a text attachment."""
+    (schema,) = db.execute("SELECT current_schema()").fetchone()  # type: ignore[misc]
     # Two branches, each driven by a GIN index: messages whose content holds the words, and
     # (UNION ALL, not counting them twice) messages that hold them only in a text
     # attachment. Each branch first looks the words up (a MATERIALIZED CTE, and with
@@ -286,11 +298,6 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
         "  (SELECT owner, message_id FROM attachments WHERE search_vector @@ query)"
     )
     by_content = f" FROM by_words AS m WHERE m.owner = {role}"
-    by_attachment = (
-        f" FROM messages AS m WHERE m.owner = {role} AND m.id = ANY(ARRAY("
-        f"SELECT message_id FROM in_files WHERE owner = {role}))"
-        " AND NOT coalesce(m.search_vector @@ query, false)"
-    )
     arguments = (
         "for_role text, query tsquery, in_session text, in_role text, with_tag text,"
         " since timestamptz, until timestamptz"
@@ -298,7 +305,10 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     settings = " SET search_path = {}, pg_temp SET enable_seqscan = off SET jit = off"
     db.execute(
         sql.SQL(
-            "CREATE FUNCTION activemirror_find(" + arguments + ", max_rows integer, skip integer)"
+            create
+            + " FUNCTION activemirror_find("
+            + arguments
+            + ", max_rows integer, skip integer)"
             " RETURNS SETOF messages LANGUAGE sql STABLE SECURITY DEFINER"
             + settings
             + " AS $$"
@@ -314,7 +324,7 @@ def m009_filtered_search(db: psycopg.Connection) -> None:
     )
     db.execute(
         sql.SQL(
-            "CREATE FUNCTION activemirror_count(" + arguments + ")"
+            create + " FUNCTION activemirror_count(" + arguments + ")"
             " RETURNS bigint LANGUAGE sql STABLE SECURITY DEFINER"
             + settings
             + " AS $$"
@@ -361,3 +371,32 @@ def search_vector(content: str) -> str:
 def search_query(words: Sequence[str]) -> str:
     """The ``tsquery`` text that matches rows holding every one of ``words``."""
     return " & ".join(f"'{_lexeme(w)}'" for w in words)
+
+
+@migration
+def m010_devices(db: psycopg.Connection) -> None:
+    """0.3's devices: the store's device id in ``activemirror_state`` (readable by every
+    role: it is no secret), and each message's ``origin`` — NULL for the messages this
+    store saved itself, else the id of the device that first saved it."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS activemirror_state (key text PRIMARY KEY, value text NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO activemirror_state VALUES ('device_id', %s) ON CONFLICT DO NOTHING",
+        (new_device_id(),),
+    )
+    db.execute("GRANT SELECT ON activemirror_state TO PUBLIC")
+    db.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS origin text")
+
+
+@migration
+def m011_search_by_attachment_from_its_hits(db: psycopg.Connection) -> None:
+    """The attachment branch of search starts from the attachments that hold the words (a
+    join on the messages' primary key) instead of asking for messages whose id is in that
+    list, which the planner could serve by scanning all of a role's messages."""
+    by_attachment = (
+        " FROM (SELECT DISTINCT owner, message_id FROM in_files) AS f"
+        " JOIN messages AS m ON m.owner = f.owner AND m.id = f.message_id"
+        f" WHERE f.owner = {ROLE} AND NOT coalesce(m.search_vector @@ query, false)"
+    )
+    _search_functions(db, by_attachment, "CREATE OR REPLACE")

@@ -17,7 +17,10 @@ SESSION_COLUMNS = (
     "id, user_id, title, created_at, updated_at, status, "
     "parent_session_id, metadata, max_context_messages, message_count, tags, head"
 )
-MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata, hash"
+#: (``origin`` is NULL for the store's own messages: see :func:`stored_origin`.)
+MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata, hash, origin"
+#: The columns of 0.2, which migrations written then read.
+MESSAGE_COLUMNS_02 = "id, session_id, role, content, timestamp, metadata, hash"
 #: An attachment's row without its bytes (which the stores read only when asked).
 ATTACHMENT_COLUMNS = "message_id, name, mime_type, size, sha256"
 
@@ -68,12 +71,21 @@ def session_from_row(row: Sequence[Any], when: Callable[[Any], datetime]) -> Ses
     )
 
 
+def stored_origin(message: Message, device_id: str) -> str | None:
+    """What a store writes as a message's origin: NULL for its own device's messages, so a
+    store given a new device id (a copied store, :meth:`ActiveMirror.new_device_id`) moves
+    them with it; the device id for messages another device saved first."""
+    return None if message.origin in (None, device_id) else message.origin
+
+
 def message_from_row(
     row: Sequence[Any],
     when: Callable[[Any], datetime],
     attachments: tuple[Attachment, ...] = (),
+    device_id: str | None = None,
 ) -> Message:
-    """A row in MESSAGE_COLUMNS order."""
+    """A row in MESSAGE_COLUMNS order (or MESSAGE_COLUMNS_02's); a NULL origin is
+    ``device_id``, the store's own."""
     message = Message(
         id=row[0],
         session_id=row[1],
@@ -83,6 +95,7 @@ def message_from_row(
         metadata=load_json(row[5]),
         attachments=attachments,
         hash=row[6],
+        origin=(row[7] if len(row) > 7 else None) or device_id,
     )
     if isinstance(row[4], str) and is_written_form(row[4]):
         keep_timestamp_text(message, row[4])  # verify and the API need not format it again

@@ -46,6 +46,7 @@ from .rows import (
     session_count_sql,
     session_filter,
     session_from_row,
+    stored_origin,
 )
 from .sqlite_connection import Connection
 from .sqlite_schema import migrate
@@ -77,9 +78,11 @@ def tags_json(tags: Sequence[str]) -> str | None:
     return json.dumps(list(tags)) if tags else None
 
 
-def message_params(m: Message, seq: int, digest: str) -> tuple[Any, ...]:
+def message_params(m: Message, seq: int, digest: str, device_id: str) -> tuple[Any, ...]:
     timestamp = timestamp_text(m)
-    return (m.id, m.session_id, m.role, m.content, timestamp, dump_json(m.metadata), digest, seq)
+    origin = stored_origin(m, device_id)
+    metadata = dump_json(m.metadata)
+    return (m.id, m.session_id, m.role, m.content, timestamp, metadata, digest, origin, seq)
 
 
 class SQLiteStorage:
@@ -98,9 +101,24 @@ class SQLiteStorage:
         self._closed = False
         try:
             migrate(self._conn)
+            self.device_id: str = self._state("device_id")
         except BaseException:
             self._conn.close()
             raise
+
+    def _state(self, key: str) -> str:
+        rows = self._read("SELECT value FROM activemirror_state WHERE key = ?", (key,))
+        if not rows:
+            raise StorageError(f"{self.description} has no {key.replace('_', ' ')}")
+        return rows[0][0]
+
+    def set_device_id(self, device_id: str) -> None:
+        with self._write("give the store a new device id") as db:
+            db.execute(
+                "UPDATE activemirror_state SET value = ? WHERE key = 'device_id'", (device_id,)
+            )
+            self._writes += 1
+        self.device_id = device_id
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM activemirror_migrations ORDER BY name")]
@@ -131,11 +149,15 @@ class SQLiteStorage:
             head = hashes[-1] if hashes else head
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
-            rows = list(
-                map(message_params, new_messages, range(start, start + len(hashes)), hashes)
-            )
+            device = self.device_id
+            rows = [
+                message_params(m, seq, h, device)
+                for m, seq, h in zip(
+                    new_messages, range(start, start + len(hashes)), hashes, strict=True
+                )
+            ]
             db.executemany(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)", rows
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?,?)", rows
             )
             db.execute(
                 "INSERT INTO messages_fts(rowid, content) "
@@ -240,7 +262,8 @@ class SQLiteStorage:
         """Rows in MESSAGE_COLUMNS order as messages, with their attachments (not their
         bytes: each reads its own when asked)."""
         files = self._attachments([r[0] for r in rows])
-        return [message_from_row(r, from_iso, files.get(r[0], ())) for r in rows]
+        device = self.device_id
+        return [message_from_row(r, from_iso, files.get(r[0], ()), device) for r in rows]
 
     def _attachments(self, message_ids: list[str]) -> dict[str, tuple[Attachment, ...]]:
         rows: list[Any] = []
@@ -299,7 +322,9 @@ class SQLiteStorage:
                     break
                 files, digests = self._attachments_with_digests([r[2] for r in rows])
                 for seq, _, *columns in rows:
-                    message = message_from_row(columns, from_iso, files.get(columns[0], ()))
+                    message = message_from_row(
+                        columns, from_iso, files.get(columns[0], ()), self.device_id
+                    )
                     digest = [digests.get((message.id, a.name)) for a in message.attachments]
                     yield seq, message, digest
                 after = rows[-1][1]

@@ -11,9 +11,10 @@ import sqlite3
 from typing import Any
 
 from ..errors import StorageError
+from ..ids import new_device_id
 from ..journal import link
 from ..timeutil import from_iso, to_iso
-from .rows import MESSAGE_COLUMNS, Migrations, message_from_row
+from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 from .sqlite_connection import Connection
 
 #: How the search indexes tokenize (as :func:`..search.search_words` does) and what they
@@ -188,7 +189,7 @@ def m006_hash_chains(db: sqlite3.Connection) -> None:
     for session_id in sessions:
         previous = session_id
         rows = db.execute(
-            f"SELECT rowid, {MESSAGE_COLUMNS} FROM messages WHERE session_id = ? ORDER BY seq",
+            f"SELECT rowid, {MESSAGE_COLUMNS_02} FROM messages WHERE session_id = ? ORDER BY seq",
             (session_id,),
         ).fetchall()
         updates = []
@@ -216,6 +217,21 @@ def m007_bulk_search_index(db: sqlite3.Connection) -> None:
         f"content_rowid='rowid', {SEARCH_INDEX_OPTIONS})"
     )
     db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+
+
+@migration
+def m008_devices(db: sqlite3.Connection) -> None:
+    """0.3's devices: the store's device id, kept in ``activemirror_state`` (the store's own
+    small settings), and each message's ``origin`` — NULL for the messages this store saved
+    itself (all of them, in a store written before 0.3), else the id of the device that
+    first saved it."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS activemirror_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO activemirror_state VALUES ('device_id', ?)", (new_device_id(),)
+    )
+    db.execute("ALTER TABLE messages ADD COLUMN origin TEXT")
 
 
 def migrate(conn: Connection) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidIdError, InvalidImportError
-from ..ids import validate_id
+from ..ids import validate_device_id, validate_id
 from ..models import (
     Attachment,
     Message,
@@ -253,6 +253,7 @@ def _parse_messages(
                 metadata=_checked(check_metadata, raw.get("metadata"), f"{mp}.metadata"),
                 attachments=attachments,
                 hash=_optional_hash(raw.get("hash"), f"{mp}.hash"),
+                origin=_optional_device(raw.get("origin"), f"{mp}.origin"),
             )
         )
         digests.append(found)
@@ -288,6 +289,16 @@ def _parse_attachments(raw: Any, where: str) -> tuple[tuple[Attachment, ...], li
         digests.append(hashlib.sha256(data).hexdigest())
         found.append(Attachment.stored(name, mime_type, len(data), sha256, lambda d=data: d))
     return tuple(found), digests
+
+
+def _optional_device(value: Any, where: str) -> str | None:
+    """A message's origin: the device that first saved it (absent in 0.2 exports)."""
+    if value is None:
+        return None
+    try:
+        return validate_device_id(value, "origin")
+    except InvalidIdError as exc:
+        raise import_error(where, exc) from None
 
 
 def _optional_hash(value: Any, where: str) -> str | None:

@@ -1,5 +1,6 @@
 # `make lab`  — create .venv, install everything, start JupyterLab on notebooks/
 # `make test` — create .venv if needed, install everything, run every test
+# `make test-fast` — the fast core (no browser, no PostgreSQL, nothing slow) on two workers
 # `make test-stress [RUNS=5]` — the whole suite RUNS times beside a CPU hog (tests/stress.py)
 # `make test-pythons [PYTHONS="3.10 3.13"]` — the fast core on the oldest and newest Python
 PYTHON ?= python3
@@ -7,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-stress test-pythons lab install system-deps lint bench clean
+.PHONY: test test-fast test-stress test-pythons lab install system-deps lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ system-deps:
 # here, since this target installs them all.
 test: install system-deps
 	$(BIN)/python -m pytest --require-all
+
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not browser and not postgresql and not slow"
 
 RUNS ?= 5
 test-stress: install system-deps

@@ -103,7 +103,8 @@ def read_input(data: Any, max_bytes: int, what: str) -> tuple[Any, str]:
             _check_size(size, max_bytes, source)
             raw = path.read_bytes()
         except (FileNotFoundError, NotADirectoryError):
-            shown = str(data) if len(str(data)) <= 80 else str(data)[:80] + "…"
+            # A long path is cut at its start: the file name is what a user looks for.
+            shown = str(data) if len(str(data)) <= 80 else "…" + str(data)[-79:]
             raise InvalidImportError(
                 f"{what}: {shown!r} is neither JSON text nor an existing file"
             ) from None

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 
 import pytest
+from waiting import DEADLINE
 
 XSS = "<img src=x onerror=alert(1)>"
 one_store = pytest.mark.parametrize("store", ["default"], indirect=True)
@@ -229,8 +229,13 @@ async def raw_post(port: int, headers: dict[str, str], body: bytes) -> bytes:
     writer.write(body)
     await writer.drain()
     try:
-        # Until the server closes: it must not wait for the rest of the body.
-        return await asyncio.wait_for(reader.read(-1), timeout=10)
+        # Until the server closes: it must not wait for the rest of the body (which never
+        # comes, so a server that waited would run into the deadline).
+        return await asyncio.wait_for(reader.read(-1), timeout=DEADLINE)
+    except ConnectionResetError:
+        # The server closed with part of the body unread: TCP then resets the connection,
+        # and the answer it sent may be lost on the way. It still refused without reading.
+        return b""
     finally:
         writer.close()
 
@@ -252,14 +257,13 @@ async def test_a_huge_body_is_refused_before_it_is_read(
         chunk = b"x" * 2**16
         body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(17))
 
-    started = time.monotonic()
     answer = await raw_post(jp_http_port, headers, body)
 
-    assert time.monotonic() - started < 5
-    status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line.startswith(b"HTTP/1.1 413"), answer[:200]
-    message = json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
-    assert "bytes" in message and f"{2**20:,}" in message
+    if answer or framing == "content-length":  # nothing of the body is left unread there
+        status_line, _, rest = answer.partition(b"\r\n")
+        assert status_line.startswith(b"HTTP/1.1 413"), answer[:200]
+        message = json.loads(rest.partition(b"\r\n\r\n")[2])["message"]
+        assert "bytes" in message and f"{2**20:,}" in message
     assert store.open().list_sessions() == []
 
 

@@ -4,6 +4,9 @@
 # `make test-stress [RUNS=5]` — the whole suite RUNS times beside a CPU hog (tests/stress.py)
 # `make test-pythons [PYTHONS="3.10 3.13"]` — the fast core on the oldest and newest Python
 PYTHON ?= python3
+# Python may keep compiled modules (pytest its rewritten tests): where PYTHONDONTWRITEBYTECODE
+# is set, every run compiled every module and test file again (about 5 s of the fast core).
+unexport PYTHONDONTWRITEBYTECODE
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed

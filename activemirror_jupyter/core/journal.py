@@ -86,6 +86,62 @@ def start_of(session_id: str, head: str | None) -> str:
     return head if head is not None else session_id
 
 
+# -- one chain per device (0.3) --------------------------------------------------------------
+
+#: The key of a store's own device in the tips a store keeps (its own messages are stored
+#: without an origin, so a store given a new device id takes them along).
+OWN = ""
+
+
+def tips_of(stored: str | dict[str, str] | None, head: str | None) -> dict[str, str]:
+    """A session's tips (device → last hash) from what a store keeps: the tips (or their
+    JSON), or — a session only ever saved on this device, as in 0.2 — its head."""
+    if stored:
+        return dict(json.loads(stored) if isinstance(stored, str) else stored)
+    return {OWN: head} if head is not None else {}
+
+
+def tips_kept(tips: dict[str, str], head: str | None) -> dict[str, str] | None:
+    """What a store keeps of ``tips``: nothing when the head alone says it (0.2's form)."""
+    if not tips or (len(tips) == 1 and OWN in tips and tips[OWN] == head):
+        return None
+    return dict(sorted(tips.items()))
+
+
+def tips_text(tips: dict[str, str], head: str | None) -> str | None:
+    """:func:`tips_kept` as the JSON text an SQL store keeps."""
+    kept = tips_kept(tips, head)
+    return None if kept is None else json.dumps(kept, separators=(",", ":"))
+
+
+def chain_tips(
+    session_id: str, tips: dict[str, str], messages: Sequence[Message], device_id: str
+) -> tuple[list[str], dict[str, str]]:
+    """The hashes of ``messages`` saved in this order after ``tips``: each chains to the
+    previous message of the same device (its origin; the store's own device when it has
+    none), the first of a device from the session id. Returns the hashes and the new tips."""
+    if all(m.origin is None for m in messages) and set(tips) <= {OWN}:
+        hashes = chain(tips.get(OWN, session_id), messages)  # one device: 0.2's chain
+        return hashes, ({OWN: hashes[-1]} if hashes else dict(tips))
+    tips = dict(tips)
+    hashes = []
+    for message in messages:
+        key = OWN if message.origin in (None, device_id) else message.origin
+        tips[key] = link(tips.get(key, session_id), message)
+        hashes.append(tips[key])
+    return hashes, tips
+
+
+def head_of(tips: dict[str, str], device_id: str) -> str | None:
+    """A session's head: its one device's last hash, or — saved on several devices — the
+    SHA-256 (hex) of ``"activemirror-head-v1\n"`` followed by one line
+    ``"<device id> <last hash>\n"`` per device, sorted."""
+    if len(tips) <= 1:
+        return next(iter(tips.values()), None)
+    lines = sorted(f"{device_id if d == OWN else d} {h}\n" for d, h in tips.items())
+    return hashlib.sha256(("activemirror-head-v1\n" + "".join(lines)).encode()).hexdigest()
+
+
 # -- seals -----------------------------------------------------------------------------------
 
 
@@ -259,6 +315,8 @@ class _Walk:
         self.meta = meta
         self.report = report
         self.previous = meta.session_id  # what the next row should chain from
+        self.tips: dict[str, str] = {}  # each device's last accepted hash
+        self.device = ""  # the device of the row being checked
         self.expected_seq = 0  # the position the next row should have
         self.recent: list[str] = []  # the last few hashes accepted (for "reordered")
         self.past_head = meta.head is None  # rows from here on were not saved by the API
@@ -271,6 +329,8 @@ class _Walk:
     def step(self, row: Row, following: Row | None) -> None:
         seq, message, digests = row
         self.report.messages += 1
+        self.device = message.origin or OWN
+        self.previous = self.tips.get(self.device, self.meta.session_id)
         self._check_attachments(message, digests)
         gap = seq is not None and seq > self.expected_seq
         if seq is not None:
@@ -287,7 +347,9 @@ class _Walk:
         elif gap:
             self.problem(message.id, "missing", "the message(s) saved just before it are gone")
             self._accept(message.hash)
-        elif following is not None and following[1].hash == link(self.previous, following[1]):
+        elif following is not None and following[1].hash == link(
+            self.tips.get(following[1].origin or OWN, self.meta.session_id), following[1]
+        ):
             self.problem(message.id, "inserted", "a message the API did not write")
         else:
             self.problem(message.id, "changed", "the message is not what was saved")
@@ -311,11 +373,15 @@ class _Walk:
 
     def _accept(self, stored_hash: str) -> None:
         self.previous = stored_hash
+        self.tips[self.device] = stored_hash
         self.recent = [*self.recent[-3:], stored_hash]
         if stored_hash == self.meta.head:
             self.past_head = True
 
     def finish(self) -> None:
+        several = len(self.tips) > 1  # a head over several devices is no message's hash
+        if several and head_of(self.tips, OWN) == self.meta.head:
+            self.past_head = True
         if not self.past_head:
             gone = self.meta.message_count - self.expected_seq
             count = f" ({gone})" if gone > 0 else ""

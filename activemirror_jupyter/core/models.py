@@ -102,6 +102,9 @@ class Message:
     # it: not part of what it says, so a message is equal to its saved self.
     hash: str | None = field(default=None, compare=False)
     origin: str | None = field(default=None, compare=False)
+    # Its place in the session's one order across devices: a Lamport clock (one more than
+    # the largest its device had seen in the session), ties by origin. None until saved.
+    clock: int | None = field(default=None, compare=False, repr=False)
 
     def attachment(self, name: str) -> Attachment | None:
         """The attachment called ``name``, if the message has one."""

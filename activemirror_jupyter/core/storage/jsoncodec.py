@@ -56,6 +56,7 @@ HEADER_KEYS = (
     "metadata",
     "tags",
     "head",
+    "tips",
 )
 
 
@@ -123,6 +124,7 @@ def entry_from_header(session_id: str, header: dict[str, Any], count: int, path:
     status = header.get("status")
     tags = header.get("tags")
     head = header.get("head")
+    tips = header.get("tips")
     return {
         "title": title if isinstance(title, str) else "",
         "userId": user,
@@ -135,6 +137,7 @@ def entry_from_header(session_id: str, header: dict[str, Any], count: int, path:
         "metadata": metadata if isinstance(metadata, dict) else {},
         "tags": [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else [],
         "head": head if isinstance(head, str) else None,
+        "tips": tips if isinstance(tips, dict) and tips else None,
     }
 
 
@@ -163,7 +166,7 @@ def meta_from_entry(session_id: str, entry: dict[str, Any]) -> SessionMetadata:
     )
 
 
-def message_record(m: Message, seq: int, device_id: str) -> dict[str, Any]:
+def message_record(m: Message, seq: int, device_id: str, clock: int) -> dict[str, Any]:
     """A message as the session file holds it: the JavaScript SDK's ``toJSON`` fields,
     then ours (``hash``, ``origin`` — left out for the folder's own messages, see
     :func:`.rows.stored_origin` —, ``attachments`` without their bytes, and ``seq``, its
@@ -174,6 +177,7 @@ def message_record(m: Message, seq: int, device_id: str) -> dict[str, Any]:
     if m.origin in (None, device_id):
         del record["origin"]
     record["seq"] = seq
+    record["clock"] = clock
     return record
 
 
@@ -218,8 +222,15 @@ def message_from_record(
         attachments=_attachments(raw.get("attachments", []), path, what, reader),
         hash=raw.get("hash") if isinstance(raw.get("hash"), str) else None,
         origin=_origin(raw.get("origin"), path, what) or device_id,
+        clock=record_clock(raw, pos),
     )
     return keep_timestamp_text(message, timestamp)
+
+
+def record_clock(raw: Any, pos: int) -> int:
+    """A message record's clock (0.3); a record written before, on one device: its place."""
+    clock = raw.get("clock") if isinstance(raw, dict) else None
+    return clock if isinstance(clock, int) and not isinstance(clock, bool) else pos + 1
 
 
 def _origin(value: Any, path: Path, what: str) -> str | None:
@@ -294,6 +305,14 @@ def session_header(meta: SessionMetadata, count: int, old: dict[str, Any]) -> di
     with contextlib.suppress(KeyError, TypeError, ValueError):
         header["updatedAt"] = max(header["updatedAt"], to_iso(from_iso(old["updatedAt"])))
     header.update({k: v for k, v in old.items() if k not in HEADER_KEYS})
+    return header
+
+
+def with_tips(header: dict[str, Any], tips: dict[str, str] | None) -> dict[str, Any]:
+    """``header`` keeping the session's tips (0.3), or none when its head says it all."""
+    header = {k: v for k, v in header.items() if k != "tips"}
+    if tips is not None:
+        header["tips"] = tips
     return header
 
 

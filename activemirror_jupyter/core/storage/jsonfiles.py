@@ -53,7 +53,7 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 from ..errors import StorageError
-from ..journal import Row, UnreadableMessage, chain, check_write, start_of
+from ..journal import Row, UnreadableMessage, chain_tips, check_write, head_of, tips_kept, tips_of
 from ..models import SEALED, Message, SessionMetadata
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, page_of, paged
@@ -66,8 +66,11 @@ from .jsoncodec import (
     meta_from_entry,
     parse_session_file,
     salvage_records,
+    record_clock,
     session_header,
+    with_tips,
 )
+from .rows import clocks_after
 from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
@@ -226,16 +229,19 @@ class JSONStorage:
             fresh = [m for m in dict((m.id, m) for m in new_messages).values() if m.id not in known]
             head = old["head"] if old is not None else None
             start = old["messageCount"] if old is not None else 0
-            hashes = chain(start_of(sid, head), fresh)
-            head = hashes[-1] if hashes else head
+            tips = tips_of(old.get("tips") if old is not None else None, head)
+            hashes, tips = chain_tips(sid, tips, fresh, self.device_id)
+            head = head_of(tips, self.device_id)
             check_write(stored_sealed, session, head, gone=existing and entry is None)
+            clocks = clocks_after(self._last_clock(sid, start) if old else 0, fresh)
             written: list[str] = []  # attachment files this save added (removed if it fails)
             try:
                 for m in fresh:
                     for a in m.attachments:
                         if self._folder.attachments.write(a.sha256, a.read()):
                             written.append(a.sha256)
-                self._write_save(session, fresh, hashes, old, head, replace)
+                kept = tips_kept(tips, head)
+                self._write_save(session, fresh, hashes, clocks, old, (head, kept), replace)
             except BaseException:
                 self._folder.attachments.remove(written)
                 raise
@@ -246,20 +252,23 @@ class JSONStorage:
         session: SessionMetadata,
         fresh: list[Message],
         hashes: list[str],
+        clocks: list[int],
         old: dict[str, Any] | None,
-        head: str | None,
+        chained: tuple[str | None, dict[str, str] | None],
         replace: bool,
     ) -> None:
         """Make a save durable: folded at once into a small folder's files, else one
         journal line (folded later). Either is all or nothing."""
         sid = session.session_id
         start = old["messageCount"] if old is not None else 0
+        head, tips = chained
         records = [
-            message_record(dataclasses.replace(m, hash=h), seq, self.device_id)
-            for seq, (m, h) in enumerate(zip(fresh, hashes, strict=True), start)
+            message_record(dataclasses.replace(m, hash=h), seq, self.device_id, clock)
+            for seq, (m, h, clock) in enumerate(zip(fresh, hashes, clocks, strict=True), start)
         ]
         count = start + len(records)
         header = session_header(dataclasses.replace(session, head=head), count, old or {})
+        header = with_tips(header, tips)
         entry = {"save": sid, "header": header, "messages": records, "replace": replace}
         small = self._folder.size([sid, *self._journal.pending]) <= FOLD_AT_ONCE_BYTES
         if small and not self._journal.pending:
@@ -278,6 +287,12 @@ class JSONStorage:
             self._fold()
         except OSError:
             self._forget()
+
+    def _last_clock(self, session_id: str, count: int) -> int:
+        """The clock of the session's last stored message (``count`` of them)."""
+        stored, pending = self._records(session_id)
+        last = (pending or stored or [None])[-1]
+        return 0 if last is None else record_clock(last, count - 1)
 
     def _known_ids(self, session_id: str) -> set[str]:
         pending = self._journal.pending.get(session_id, Pending())

@@ -10,11 +10,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from ..ids import new_device_id
-from ..journal import Row, chain, check_write, start_of
+from ..journal import OWN, Row, chain_tips, check_write, head_of
 from ..models import Attachment, Message, SessionMetadata
 from ..search import search_words
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, matches, newest_first, page_of, paged
+from .rows import clocks_after
 
 
 class MemoryStorage:
@@ -51,9 +52,10 @@ class MemoryStorage:
             kept = [] if replace else self._messages.get(session.session_id, [])
             known = {m.id for m in kept}
             fresh = [m for m in dict((m.id, m) for m in new_messages).values() if m.id not in known]
-            head = kept[-1].hash if kept else None
-            hashes = chain(start_of(session.session_id, head), fresh)
-            head = hashes[-1] if hashes else head
+            device = self.device_id
+            tips = {OWN if m.origin == device else str(m.origin): str(m.hash) for m in kept}
+            hashes, tips = chain_tips(session.session_id, tips, fresh, device)
+            head = head_of(tips, device)
             check_write(
                 stored is not None and stored.sealed,
                 session,
@@ -64,10 +66,16 @@ class MemoryStorage:
                 dataclasses.replace(
                     m,
                     hash=h,
-                    origin=m.origin or self.device_id,
+                    origin=m.origin or device,
+                    clock=clock,
                     attachments=tuple(_kept(a) for a in m.attachments),
                 )
-                for m, h in zip(fresh, hashes, strict=True)
+                for m, h, clock in zip(
+                    fresh,
+                    hashes,
+                    clocks_after(kept[-1].clock or 0 if kept else 0, fresh),
+                    strict=True,
+                )
             ]
             messages = [*kept, *added]
             self._messages[session.session_id] = messages

@@ -44,7 +44,7 @@ from typing import Any
 import psycopg
 
 from ..errors import StorageError
-from ..journal import Row, chain, check_write, start_of
+from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Attachment, Message, SessionMetadata
 from .base import Saved, SearchQuery, SessionQuery
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
@@ -52,8 +52,10 @@ from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
+    READ_COLUMNS,
     SESSION_COLUMNS,
     attachments_by_message,
+    clocks_after,
     dump_json,
     message_from_row,
     session_count_sql,
@@ -121,23 +123,32 @@ class PostgreSQLStorage:
                 check_write(stored[0] == SEALED, session, None)  # a sealed one stays
                 self._delete(conn, sid)
                 stored = self._lock_session(conn, session)
-            status, head = stored if stored is not None else (None, None)
+            status, head, kept_tips = stored if stored is not None else (None, None, None)
             # Where the new messages start, and whether the first of them is already there:
             # when the connection drops at commit time the caller cannot know whether the
             # commit went through, keeps the messages and saves them again.
-            start, repeated = conn.execute(
+            start, last, repeated = conn.execute(
                 "SELECT (SELECT coalesce(max(seq) + 1, 0) FROM messages "
                 f"        WHERE {OWN} AND session_id = %s), "
+                f"(SELECT clock FROM messages WHERE {OWN} AND session_id = %s "
+                "        ORDER BY seq DESC LIMIT 1), "
                 f"EXISTS (SELECT 1 FROM messages WHERE {OWN} AND id = %s)",
-                (sid, new_messages[0].id if new_messages else None),
+                (sid, sid, new_messages[0].id if new_messages else None),
             ).fetchone()  # type: ignore[misc]
             messages = self._not_yet_written(conn, new_messages) if repeated else new_messages
-            hashes = chain(start_of(sid, head), messages)
-            head = hashes[-1] if hashes else head
+            device = self.device_id
+            hashes, tips = chain_tips(sid, tips_of(kept_tips, head), messages, device)
+            head = head_of(tips, device)
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             count = start + len(messages)
             self._update_session(conn, session, count, head)
-            self._append(conn, messages, hashes, start, self.device_id)
+            if kept_tips is not None or tips_text(tips, head) is not None:
+                conn.execute(
+                    f"UPDATE sessions SET tips = %s WHERE {OWN} AND id = %s",
+                    (tips_text(tips, head), sid),
+                )
+            clocks = clocks_after(last or 0, messages)
+            self._append(conn, messages, (hashes, clocks), start, device)
             self._changed(conn)
         return Saved(count, head, tuple(hashes))
 
@@ -165,7 +176,7 @@ class PostgreSQLStorage:
         if created:
             return None
         return conn.execute(
-            f"SELECT status, head FROM sessions WHERE {OWN} AND id = %s FOR UPDATE",
+            f"SELECT status, head, tips FROM sessions WHERE {OWN} AND id = %s FOR UPDATE",
             (session.session_id,),
         ).fetchone()
 
@@ -197,20 +208,22 @@ class PostgreSQLStorage:
     def _append(
         conn: psycopg.Connection,
         messages: Sequence[Message],
-        hashes: list[str],
+        chained: tuple[list[str], list[int]],
         start: int,
         device_id: str,
     ) -> None:
-        """Insert ``messages`` numbered from ``start``, and their attachments."""
+        """Insert ``messages`` numbered from ``start`` with their hashes and clocks, and
+        their attachments."""
         if not messages:
             return
+        hashes, clocks = chained
         # One statement for the batch (COPY is not allowed under row security).
         conn.execute(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq, search_vector)"
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, clock, seq, search_vector)"
             # binary arrays (%b): nothing to quote on our side or to parse on the server's
             " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::text[], %b::int[],"
-            " %b::text[]::tsvector[])",
+            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::text[], %b::int8[],"
+            " %b::int[], %b::text[]::tsvector[])",
             (
                 [m.id for m in messages],
                 [m.session_id for m in messages],
@@ -220,6 +233,7 @@ class PostgreSQLStorage:
                 [dump_json(m.metadata) for m in messages],
                 hashes,
                 [stored_origin(m, device_id) for m in messages],
+                clocks,
                 list(range(start, start + len(messages))),
                 [search_vector(m.content) for m in messages],
             ),
@@ -297,7 +311,7 @@ class PostgreSQLStorage:
 
     def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
         rows = self._read(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages "
+            f"SELECT {READ_COLUMNS} FROM messages "
             f"WHERE {OWN} AND session_id = %s AND seq >= %s AND seq < %s ORDER BY seq",
             (session_id, start, stop),
             "read messages",
@@ -349,7 +363,7 @@ class PostgreSQLStorage:
         after = -1
         while True:
             rows = self._read(
-                f"SELECT seq, {MESSAGE_COLUMNS} FROM messages WHERE {OWN} AND session_id = %s "
+                f"SELECT seq, {READ_COLUMNS} FROM messages WHERE {OWN} AND session_id = %s "
                 "AND seq > %s ORDER BY seq LIMIT %s",
                 (session_id, after, PAGE_ROWS),
                 "verify messages",

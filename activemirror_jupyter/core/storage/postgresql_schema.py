@@ -400,3 +400,12 @@ def m011_search_by_attachment_from_its_hits(db: psycopg.Connection) -> None:
         f" WHERE f.owner = {ROLE} AND NOT coalesce(m.search_vector @@ query, false)"
     )
     _search_functions(db, by_attachment, "CREATE OR REPLACE")
+
+
+@migration
+def m012_one_order_across_devices(db: psycopg.Connection) -> None:
+    """0.3's journal across devices (as SQLite's m009): each message's clock, and each
+    session's tips — its devices' last hashes, NULL while its head alone says it."""
+    db.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS clock bigint")
+    db.execute("UPDATE messages SET clock = seq + 1 WHERE clock IS NULL")
+    db.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS tips text")

@@ -19,6 +19,8 @@ SESSION_COLUMNS = (
 )
 #: (``origin`` is NULL for the store's own messages: see :func:`stored_origin`.)
 MESSAGE_COLUMNS = "id, session_id, role, content, timestamp, metadata, hash, origin"
+#: What reading a session's messages takes: those and the message's clock (0.3).
+READ_COLUMNS = f"{MESSAGE_COLUMNS}, clock"
 #: The columns of 0.2, which migrations written then read.
 MESSAGE_COLUMNS_02 = "id, session_id, role, content, timestamp, metadata, hash"
 #: An attachment's row without its bytes (which the stores read only when asked).
@@ -78,6 +80,18 @@ def stored_origin(message: Message, device_id: str) -> str | None:
     return None if message.origin in (None, device_id) else message.origin
 
 
+def clocks_after(last: int, messages: Sequence[Message]) -> list[int]:
+    """The clocks of ``messages`` saved in this order after a message of clock ``last``:
+    its own where a message has one (it came from another device), else one more than the
+    largest before it (a Lamport clock)."""
+    found = []
+    for message in messages:
+        clock = message.clock if message.clock is not None else last + 1
+        last = max(last, clock)
+        found.append(clock)
+    return found
+
+
 def message_from_row(
     row: Sequence[Any],
     when: Callable[[Any], datetime],
@@ -96,6 +110,7 @@ def message_from_row(
         attachments=attachments,
         hash=row[6],
         origin=(row[7] if len(row) > 7 else None) or device_id,
+        clock=row[8] if len(row) > 8 else None,
     )
     if isinstance(row[4], str) and is_written_form(row[4]):
         keep_timestamp_text(message, row[4])  # verify and the API need not format it again

@@ -32,15 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StorageError
-from ..journal import Row, chain, check_write, start_of
+from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Attachment, Message, SessionMetadata, timestamp_text
 from ..timeutil import from_iso, to_iso
 from .base import Saved, SearchQuery, SessionQuery
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
+    READ_COLUMNS,
     SESSION_COLUMNS,
     attachments_by_message,
+    clocks_after,
     dump_json,
     message_from_row,
     session_count_sql,
@@ -78,11 +80,13 @@ def tags_json(tags: Sequence[str]) -> str | None:
     return json.dumps(list(tags)) if tags else None
 
 
-def message_params(m: Message, seq: int, digest: str, device_id: str) -> tuple[Any, ...]:
+def message_params(
+    m: Message, seq: int, digest: str, device_id: str, clock: int
+) -> tuple[Any, ...]:
     timestamp = timestamp_text(m)
     origin = stored_origin(m, device_id)
     metadata = dump_json(m.metadata)
-    return (m.id, m.session_id, m.role, m.content, timestamp, metadata, digest, origin, seq)
+    return (m.id, m.session_id, m.role, m.content, timestamp, metadata, digest, origin, clock, seq)
 
 
 class SQLiteStorage:
@@ -138,26 +142,33 @@ class SQLiteStorage:
             if replace:
                 self._delete(db, sid)
             stored = db.execute(
-                "SELECT status, head, tags, (SELECT coalesce(max(seq) + 1, 0) FROM messages "
-                "WHERE session_id = ?1) FROM sessions WHERE id = ?1",
+                "SELECT status, head, tags, tips, (SELECT coalesce(max(seq) + 1, 0) FROM "
+                "messages WHERE session_id = ?1), (SELECT clock FROM messages WHERE "
+                "session_id = ?1 ORDER BY seq DESC LIMIT 1) FROM sessions WHERE id = ?1",
                 (sid,),
             ).fetchone()
-            status, head, tags, start = stored if stored else (None, None, None, 0)
-            # Positions and hashes are taken inside the write lock, so concurrent writers to
-            # one session interleave their messages, and make one chain.
-            hashes = chain(start_of(sid, head), new_messages)
-            head = hashes[-1] if hashes else head
+            status, head, tags, kept_tips, start, last = stored or (None,) * 4 + (0, 0)
+            # Positions, clocks and hashes are taken inside the write lock, so concurrent
+            # writers to one session interleave their messages, and make one chain.
+            device = self.device_id
+            hashes, tips = chain_tips(sid, tips_of(kept_tips, head), new_messages, device)
+            head = head_of(tips, device)
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
-            device = self.device_id
             rows = [
-                message_params(m, seq, h, device)
-                for m, seq, h in zip(
-                    new_messages, range(start, start + len(hashes)), hashes, strict=True
+                message_params(m, seq, h, device, clock)
+                for m, seq, h, clock in zip(
+                    new_messages,
+                    range(start, start + len(hashes)),
+                    hashes,
+                    clocks_after(last or 0, new_messages),
+                    strict=True,
                 )
             ]
             db.executemany(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?,?)", rows
+                f"INSERT INTO messages ({MESSAGE_COLUMNS}, clock, seq) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
             )
             db.execute(
                 "INSERT INTO messages_fts(rowid, content) "
@@ -167,6 +178,10 @@ class SQLiteStorage:
             self._add_attachments(db, new_messages)
             count = start + len(new_messages)
             self._upsert_session(db, session, count, head)
+            if kept_tips is not None or tips_text(tips, head) is not None:
+                db.execute(
+                    "UPDATE sessions SET tips = ? WHERE id = ?", (tips_text(tips, head), sid)
+                )
             if tags_json(session.tags) != tags or replace:
                 db.execute("DELETE FROM session_tags WHERE session_id = ?", (sid,))
                 db.executemany(
@@ -251,7 +266,7 @@ class SQLiteStorage:
 
     def get_messages(self, session_id: str, start: int, stop: int) -> list[Message]:
         rows = self._read(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages "
+            f"SELECT {READ_COLUMNS} FROM messages "
             "WHERE session_id = ? AND seq >= ? AND seq < ? ORDER BY seq",
             (session_id, start, stop),
             "read messages",
@@ -314,7 +329,7 @@ class SQLiteStorage:
             after = -1
             while True:
                 rows = self._read(
-                    f"SELECT {sql.format(MESSAGE_COLUMNS)} LIMIT ?",
+                    f"SELECT {sql.format(READ_COLUMNS)} LIMIT ?",
                     (session_id, after, PAGE_ROWS),
                     "verify messages",
                 )

@@ -234,6 +234,17 @@ def m008_devices(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN origin TEXT")
 
 
+@migration
+def m009_one_order_across_devices(db: sqlite3.Connection) -> None:
+    """0.3's journal across devices: each message's clock (its place in the session's one
+    order; a store written before 0.3 saved on one device, so its place is its ``seq``),
+    and each session's tips — its devices' last hashes, NULL while its head alone says it
+    (saved on this device only)."""
+    db.execute("ALTER TABLE messages ADD COLUMN clock INTEGER")
+    db.execute("UPDATE messages SET clock = seq + 1")
+    db.execute("ALTER TABLE sessions ADD COLUMN tips TEXT")
+
+
 def migrate(conn: Connection) -> None:
     """Apply the migrations ``conn``'s database has not had, in order, in one write, each
     recorded in ``activemirror_migrations``; a read-only database that needs any is a

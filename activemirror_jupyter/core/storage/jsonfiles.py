@@ -65,17 +65,17 @@ from .jsoncodec import (
     message_record,
     meta_from_entry,
     parse_session_file,
-    salvage_records,
     record_clock,
+    salvage_records,
     session_header,
     with_tips,
 )
-from .rows import clocks_after
 from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 from .jsonsearch import Words
 from .jsonstate import STATE_FILE, State
+from .rows import clocks_after
 
 LOCK_FILE = ".activemirror.lock"
 LOCK_TIMEOUT_S = 30.0

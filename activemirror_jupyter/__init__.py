@@ -35,6 +35,7 @@ _EXPORTS = {
     "VaultEntry": "activemirror_jupyter.core.vault",
     "LLMResponder": "activemirror_jupyter.core.responders",
     "Identity": "activemirror_jupyter.core.sync.identity",
+    "SyncReport": "activemirror_jupyter.core.sync.exchange",
     # the notebook layer: imported when used, and then without IPython or pandas
     "attachment_from": "activemirror_jupyter.capture.values",
     "provenance": "activemirror_jupyter.capture.provenance",

@@ -9,7 +9,7 @@ from os import PathLike
 from typing import Any
 
 from .errors import ActiveMirrorError, SessionNotFoundError
-from .ids import new_device_id, new_id, validate_id
+from .ids import new_id, validate_id
 from .journal import VerifyReport, verify_rows
 from .limits import DEFAULT_MAX_ATTACHMENT_BYTES
 from .models import (
@@ -27,6 +27,8 @@ from .search import search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
 from .storage.base import Saved, SearchQuery, SessionQuery
+from .sync.devices import give_new_device_id
+from .sync.run import SyncReport, check_sync_settings, run_sync, sync_quietly
 from .timeutil import utcnow
 from .transfer.importers import ImportReport, import_history
 
@@ -55,6 +57,8 @@ class ActiveMirror:
         autosave: bool = False,
         responder: Responder | None = None,
         max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT_BYTES,
+        identity: Any = None,
+        sync_enabled: bool = False,
     ) -> None:
         if (
             isinstance(max_attachment_bytes, bool)
@@ -74,9 +78,15 @@ class ActiveMirror:
         self.autosave = bool(autosave)
         self.responder = responder
         self.max_attachment_bytes = max_attachment_bytes
+        self.identity = identity
+        self.sync_enabled = bool(sync_enabled)
+        if self.sync_enabled:
+            check_sync_settings(identity)
         self.store: Storage = open_storage(
             storage_type, db_path=db_path, storage_path=storage_path, dsn=dsn
         )
+        if self.sync_enabled:
+            self._sync_quietly()
 
     def __repr__(self) -> str:
         return f"<ActiveMirror {self.store.description}>"
@@ -91,9 +101,21 @@ class ActiveMirror:
         """Give the store a fresh device id — for a store copied as files onto a second
         machine, so the copies are two devices — and return it. The messages it saved
         under the old id move to the new one (none has been sent anywhere yet)."""
-        device_id = new_device_id()
-        self.store.set_device_id(device_id)
-        return device_id
+        return give_new_device_id(self.store)
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def sync(self, remote: str | PathLike[str] | None = None) -> SyncReport:
+        """Send this store's new messages and changes to ``remote`` and take in what other
+        devices sent there: a folder (str or path) any of your machines see, or a
+        ``postgresql://`` DSN; None: the identity's remote. Raises :class:`SyncError`."""
+        return run_sync(self.store, self.identity, remote)
+
+    def _sync_quietly(self) -> None:
+        """Sync now, a failure being a SyncWarning (with ``sync_enabled``: on opening, and
+        after every save and delete)."""
+        if self.sync_enabled:
+            sync_quietly(self.store, self.identity)
 
     @property
     def description(self) -> str:
@@ -216,7 +238,9 @@ class ActiveMirror:
     def delete_session(self, session_id: str) -> bool:
         """Delete a session and its messages; True if it existed. Its children are kept."""
         validate_id(session_id, "session id")
-        return self.store.delete_session(session_id)
+        existed = self.store.delete_session(session_id)
+        self._sync_quietly()
+        return existed
 
     # -- history from other tools -----------------------------------------------------------
 

@@ -239,6 +239,7 @@ class Session:
         self._meta = replace(self._meta, head=saved.head)
         self._stored = True
         self._dirty = False
+        self._mirror._sync_quietly()
         return saved
 
     def _reload(self) -> None:

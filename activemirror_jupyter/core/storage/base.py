@@ -80,6 +80,13 @@ class Storage(Protocol):
         """Keep ``device_id`` as the store's device id from now on; the messages it saved
         under the old one (none has been sent anywhere) move to the new one."""
 
+    def read_state(self, key: str) -> str | None:
+        """The text kept under ``key`` (``[a-z0-9-]``, a few words) by :meth:`write_state`,
+        or None: what the sync layer remembers of a remote (what it sent and received)."""
+
+    def write_state(self, key: str, value: str) -> None:
+        """Keep ``value`` under ``key``, replacing what was there, all or nothing."""
+
     def save(
         self,
         session: SessionMetadata,

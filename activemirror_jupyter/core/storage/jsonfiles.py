@@ -53,6 +53,7 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 from ..errors import StorageError
+from ..fsutil import atomic_write
 from ..journal import Row, UnreadableMessage, chain_tips, check_write, head_of, tips_kept, tips_of
 from ..models import SEALED, Message, SessionMetadata
 from .base import Saved, SearchQuery, SessionQuery
@@ -78,6 +79,8 @@ from .jsonstate import STATE_FILE, State
 from .rows import clocks_after
 
 LOCK_FILE = ".activemirror.lock"
+#: What the sync layer keeps of each remote: ``.activemirror-sync-<key>.json``.
+STATE_PREFIX = ".activemirror-"
 LOCK_TIMEOUT_S = 30.0
 
 
@@ -412,6 +415,18 @@ class JSONStorage:
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         return {}  # a message id need only be unique within its session file
+
+    def read_state(self, key: str) -> str | None:
+        try:
+            return (self.path / f"{STATE_PREFIX}{key}.json").read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"{self.description}: cannot read its {key}: {exc}") from None
+
+    def write_state(self, key: str, value: str) -> None:
+        with self._writing(f"keep {key}"):
+            atomic_write(self.path / f"{STATE_PREFIX}{key}.json", value.encode("utf-8"))
 
     def set_device_id(self, device_id: str) -> None:
         with self._writing("give the folder a new device id"):

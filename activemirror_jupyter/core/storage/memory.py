@@ -28,6 +28,13 @@ class MemoryStorage:
         self._writes = itertools.count(1)
         self._version = 0
         self.device_id = new_device_id()
+        self._state: dict[str, str] = {}
+
+    def read_state(self, key: str) -> str | None:
+        return self._state.get(key)
+
+    def write_state(self, key: str, value: str) -> None:
+        self._state[key] = value
 
     def set_device_id(self, device_id: str) -> None:
         """Its own messages move to the new id (nothing here has been sent anywhere)."""

@@ -88,6 +88,12 @@ class PostgreSQLStorage:
             "stays as it is (new_device_id() is for a store copied as files)"
         )
 
+    def read_state(self, key: str) -> str | None:
+        return None  # a team store is a hub, not a device that syncs (see sync part 2)
+
+    def write_state(self, key: str, value: str) -> None:
+        raise StorageError(f"{self.description} is a team store: it keeps no sync state")
+
     @property
     def description(self) -> str:
         return self._db.description

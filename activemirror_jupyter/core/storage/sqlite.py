@@ -124,6 +124,16 @@ class SQLiteStorage:
             self._writes += 1
         self.device_id = device_id
 
+    def read_state(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM activemirror_state WHERE key = ?", (f"x-{key}",))
+        return rows[0][0] if rows else None
+
+    def write_state(self, key: str, value: str) -> None:
+        with self._write(f"keep {key}") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO activemirror_state VALUES (?, ?)", (f"x-{key}", value)
+            )
+
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self._read("SELECT name FROM activemirror_migrations ORDER BY name")]
 

@@ -1,0 +1,266 @@
+"""``mirror.sync(folder)``: push what this device has that the folder lacks (new segment
+files of its own), then pull what the other devices wrote (their segments not applied
+yet), merging it session by session (:mod:`.merge`). What was sent and applied is kept in
+the store (:mod:`.state`), so a sync killed at any point is simply run again: a segment is
+applied again as a no-op (merges are unions), and one written but not recorded is found
+by its name and taken as written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidIdError, SyncError
+from ..ids import validate_id
+from ..models import Attachment, Message, SessionMetadata
+from ..storage.base import SessionQuery, Storage
+from ..timeutil import to_iso, utcnow
+from .folder import Folder
+from .merge import FIELDS, Merger, fields_of, known_of, tips_by_device
+from .records import SEGMENT_FORMAT, SEGMENT_VERSION, Reader, SessionRecords, message_out
+from .state import RemoteState
+
+#: Messages per segment file (a first push of a big store is several files).
+SEGMENT_MESSAGES = 2000
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync did: messages sent to the remote and received from it."""
+
+    pushed: int
+    pulled: int
+    remote: str
+
+
+def sync_folder(store: Storage, folder: Folder) -> SyncReport:
+    folder.open()
+    state = RemoteState.load(store, str(folder.path.resolve()))
+    _check_own_files(folder, state, store.device_id)
+    pushed = _push(store, folder, state)
+    merger = Merger(store, state, _History(folder).session)
+    _pull(folder, state, store.device_id, merger)
+    state.version = store.version()
+    state.save(store)
+    return SyncReport(pushed, merger.pulled, str(folder.path))
+
+
+def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
+    """A segment in this device's folder that it did not write: the store was copied."""
+    written = set(state.written)
+    for _, name in folder.segments(device):
+        if name not in written:
+            raise SyncError(
+                f"{folder.root / device / name} was written by another store with this "
+                f"store's device id ({device}): this store was copied as files. Give this "
+                "copy its own id with mirror.new_device_id() (its messages no sync has sent "
+                "move to it), then sync again; nothing was synced"
+            )
+
+
+# -- push ------------------------------------------------------------------------------------
+
+
+def _push(store: Storage, folder: Folder, state: RemoteState) -> int:
+    if state.version is not None and state.version == store.version():
+        return 0  # nothing saved or deleted here since the last sync
+    device = store.device_id
+    now = to_iso(utcnow())
+    records: list[dict[str, Any]] = []
+    listed = store.list_sessions(SessionQuery())
+    present = {m.session_id for m in listed} | {m.session_id for m in store.damaged_sessions()}
+    for meta in listed:
+        record = _changes(store, meta, state.sessions.get(meta.session_id), device, now)
+        if record is not None:
+            records.append(record)
+    for sid, entry in state.sessions.items():
+        if sid not in present and not entry.get("gone"):
+            deleted = {"at": now, "device": device, "known": entry.get("known", {})}
+            records.append({"id": sid, "deleted": deleted})
+    pushed = 0
+    for part in _parts(records):
+        pushed += _write_segment(folder, state, device, part)
+    for record in records:
+        _remember(state, record)
+    return pushed
+
+
+def _changes(
+    store: Storage, meta: SessionMetadata, prev: dict[str, Any] | None, device: str, now: str
+) -> dict[str, Any] | None:
+    prev = prev or {}
+    held = prev.get("f", {})
+    fields = {
+        name: [value, now, device]
+        for name, value in fields_of(meta).items()
+        if name not in held or held[name][0] != value
+    }
+    start = min(prev.get("n", 0), meta.message_count)
+    messages = store.get_messages(meta.session_id, start, meta.message_count)
+    record: dict[str, Any] = {"id": meta.session_id, "n": meta.message_count}
+    if fields and not meta.sealed:
+        record["fields"] = fields
+    if messages:
+        record["messages"] = messages
+    if meta.sealed and not prev.get("sealed"):
+        everything = store.get_messages(meta.session_id, 0, meta.message_count)
+        record["seal"] = {
+            "seal": meta.metadata.get("seal"),
+            "tips": tips_by_device(everything),
+            "title": meta.title,
+            "tags": list(meta.tags),
+            "device": device,
+        }
+    if len(record) == 2:
+        return None
+    return record
+
+
+def _parts(records: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    part: list[dict[str, Any]] = []
+    size = 0
+    for record in records:
+        part.append(record)
+        size += len(record.get("messages", ())) + 1
+        if size >= SEGMENT_MESSAGES:
+            yield part
+            part, size = [], 0
+    if part:
+        yield part
+
+
+def _write_segment(
+    folder: Folder, state: RemoteState, device: str, records: list[dict[str, Any]]
+) -> int:
+    seq = len(state.written) + 1
+    sessions = []
+    count = 0
+    for record in records:
+        out = {k: v for k, v in record.items() if k not in ("messages", "n")}
+        messages: list[Message] = record.get("messages", [])
+        if messages:
+            out["messages"] = [message_out(m) for m in messages]
+            count += len(messages)
+            for m in messages:
+                for a in m.attachments:
+                    _write_attachment(folder, device, a)
+        sessions.append(out)
+    doc = {
+        "format": SEGMENT_FORMAT,
+        "version": SEGMENT_VERSION,
+        "device": device,
+        "seq": seq,
+        "sessions": sessions,
+    }
+    name = f"s-{seq:08d}-{os.urandom(4).hex()}.ams"
+    folder.write(device, name, json.dumps(doc, ensure_ascii=False).encode())
+    state.written.append(name)
+    return count
+
+
+def _write_attachment(folder: Folder, device: str, attachment: Attachment) -> None:
+    name = folder.attachment_name(attachment.sha256)
+    if not folder.exists(device, name):
+        folder.write(device, name, attachment.read())
+
+
+def _remember(state: RemoteState, record: dict[str, Any]) -> None:
+    sid = record["id"]
+    entry = state.sessions.setdefault(sid, {})
+    if "deleted" in record:
+        entry["gone"] = True
+        entry["deletes"] = [*entry.get("deletes", []), record["deleted"]]
+        entry["n"] = 0
+        return
+    entry["n"] = record["n"]
+    entry["known"] = known_of(record.get("messages", []), entry.get("known"))
+    entry["f"] = {**entry.get("f", {}), **record.get("fields", {})}
+    if "seal" in record:
+        entry["sealed"] = True
+        entry["seals"] = [*entry.get("seals", []), record["seal"]]
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+
+def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger) -> None:
+    incoming: dict[str, SessionRecords] = {}
+    for other in folder.devices():
+        if other == device:
+            continue
+        start = state.applied.get(other, 0)
+        for seq, name in folder.segments(other):
+            if seq <= start:
+                continue
+            if seq != start + 1 or not _read_segment(folder, other, seq, name, incoming):
+                break  # still arriving: the rest of this device's waits for it
+            start = seq
+        state.applied[other] = start
+    for sid in sorted(incoming):
+        merger.merge(sid, incoming[sid])
+
+
+def _read_segment(
+    folder: Folder, device: str, seq: int, name: str, into: dict[str, SessionRecords]
+) -> bool:
+    """Read one segment into ``into``; False (nothing taken) while any part of it is still
+    arriving."""
+    doc = folder.read_json(device, name)
+    if doc is None:
+        return False
+    reader = Reader(str(folder.root / device / name), lambda a: _bytes_of(folder, device, a))
+    read: dict[str, SessionRecords] = {}
+    for raw in reader.segment(doc, device, seq):
+        try:
+            sid = validate_id(raw.get("id"), "session id")
+        except InvalidIdError as exc:
+            raise reader.fail(str(exc)) from None
+        reader.session_into(raw, read.setdefault(sid, SessionRecords()), sid)
+    for records in read.values():
+        for m in records.messages:
+            for a in m.attachments:
+                if not folder.complete(device, folder.attachment_name(a.sha256)):
+                    return False
+    for sid, records in read.items():
+        target = into.setdefault(sid, SessionRecords())
+        for field in FIELDS:
+            if field in records.fields:
+                target.add_field(field, records.fields[field])
+        target.messages.extend(records.messages)
+        target.seals.extend(records.seals)
+        target.deletes.extend(records.deletes)
+    return True
+
+
+def _bytes_of(folder: Folder, device: str, attachment: Attachment) -> Any:
+    def read() -> bytes:
+        data = folder.read(device, folder.attachment_name(attachment.sha256))
+        if data is None:
+            raise SyncError(
+                f"the bytes of attachment {attachment.name!r} are not in {folder.root / device} "
+                "yet (still arriving?): sync again later"
+            )
+        return data
+
+    return read
+
+
+class _History:
+    """Everything the folder says about one session (read once, when a merge needs it)."""
+
+    def __init__(self, folder: Folder) -> None:
+        self.folder = folder
+        self._all: dict[str, SessionRecords] | None = None
+
+    def session(self, sid: str) -> SessionRecords:
+        if self._all is None:
+            self._all = {}
+            for device in self.folder.devices():
+                for seq, name in self.folder.segments(device):
+                    if not _read_segment(self.folder, device, seq, name, self._all):
+                        break
+        return self._all.get(sid, SessionRecords())

@@ -1,0 +1,183 @@
+"""What a segment holds, as JSON, and the checks on what is read back.
+
+A segment (one push of one device) is ``{"format", "version", "device", "seq", "sessions":
+[…]}``; each session record is ``{"id", "fields", "messages", "seal"?, "deleted"?}``:
+
+- ``fields``: the session's fields that changed, each ``[value, at, device]`` — the value
+  and when and where it was changed (the later change wins everywhere: its time, then
+  device id): ``title``, ``tags``, ``parent``, and ``info`` (created, user, status,
+  metadata other than the seal, max context).
+- ``messages``: messages in their device's order, each as exported (attachments described,
+  their bytes in the device's ``a-…`` files) plus ``origin``, ``clock`` and ``hash``.
+- ``seal``: ``{"seal", "tips", "title", "tags"}`` — the session's seal, each device's last
+  hash it covers, and the fields it was sealed with.
+- ``deleted``: ``{"at", "device", "known"}`` — a delete, and the largest clock of each
+  device's messages the deleting device had (a delete never removes what it had not seen).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InvalidIdError, SyncError
+from ..ids import validate_device_id, validate_id
+from ..models import (
+    Attachment,
+    Message,
+    check_attachment_name,
+    check_content,
+    check_metadata,
+    check_mime_type,
+    check_role,
+    check_sha256,
+    keep_timestamp_text,
+    timestamp_text,
+)
+from ..timeutil import from_iso
+
+SEGMENT_FORMAT = "activemirror-sync-segment"
+SEGMENT_VERSION = 1
+#: A stamp: when and on which device a field was changed (compared as a tuple).
+Stamp = tuple[str, str]
+
+
+def message_out(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "role": m.role,
+        "content": m.content,
+        "timestamp": timestamp_text(m),
+        "metadata": m.metadata,
+        "attachments": [a.info() for a in m.attachments],
+        "origin": m.origin,
+        "clock": m.clock,
+        "hash": m.hash,
+    }
+
+
+@dataclass
+class SessionRecords:
+    """What the segments read in one sync say about one session."""
+
+    fields: dict[str, list[Any]] = field(default_factory=dict)  # name -> [value, at, device]
+    messages: list[Message] = field(default_factory=list)
+    seals: list[dict[str, Any]] = field(default_factory=list)
+    deletes: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_field(self, name: str, value: list[Any]) -> None:
+        held = self.fields.get(name)
+        if held is None or stamp(value) > stamp(held):
+            self.fields[name] = value
+
+
+def stamp(value: list[Any]) -> Stamp:
+    return (str(value[1]), str(value[2]))
+
+
+class Reader:
+    """Checks one segment's records as they are read, naming the file in every error."""
+
+    def __init__(self, where: str, bytes_of: Callable[[Attachment], Callable[[], bytes]]):
+        self.where = where
+        self._bytes_of = bytes_of
+
+    def fail(self, problem: str) -> SyncError:
+        return SyncError(f"{self.where} holds a record this version cannot take: {problem}")
+
+    def check(self, check: Callable[[Any], Any], value: Any, what: str) -> Any:
+        try:
+            return check(value)
+        except (TypeError, ValueError, RecursionError, InvalidIdError) as exc:
+            raise self.fail(f"{what}: {exc}") from None
+
+    def segment(self, doc: Any, device: str, seq: int) -> list[dict[str, Any]]:
+        if not isinstance(doc, Mapping) or doc.get("format") != SEGMENT_FORMAT:
+            raise self.fail("it is not a segment")
+        if doc.get("version") != SEGMENT_VERSION:
+            raise self.fail(f"format version {doc.get('version')!r}")
+        if doc.get("device") != device or doc.get("seq") != seq:
+            raise self.fail("it names another device or place than the file it is in")
+        sessions = doc.get("sessions")
+        if not isinstance(sessions, list) or not all(isinstance(s, Mapping) for s in sessions):
+            raise self.fail("'sessions' is not a list of objects")
+        return sessions
+
+    def session_into(self, raw: Mapping[str, Any], into: SessionRecords, sid: str) -> None:
+        fields = raw.get("fields", {})
+        if not isinstance(fields, Mapping):
+            raise self.fail("'fields' is not an object")
+        for name, value in fields.items():
+            if name not in ("title", "tags", "parent", "info") or not _stamped(value):
+                raise self.fail(f"field {name!r} is not [value, time, device]")
+            into.add_field(name, list(value))
+        messages = raw.get("messages", [])
+        if not isinstance(messages, list):
+            raise self.fail("'messages' is not a list")
+        into.messages.extend(self.message(m, sid) for m in messages)
+        for key, target in (("seal", into.seals), ("deleted", into.deletes)):
+            if key in raw:
+                if not isinstance(raw[key], Mapping):
+                    raise self.fail(f"{key!r} is not an object")
+                target.append(dict(raw[key]))
+
+    def message(self, raw: Any, sid: str) -> Message:
+        if not isinstance(raw, Mapping):
+            raise self.fail("a message is not an object")
+        clock = raw.get("clock")
+        if isinstance(clock, bool) or not isinstance(clock, int) or clock < 1:
+            raise self.fail(f"a message's clock is {clock!r}")
+        attachments = raw.get("attachments", [])
+        if not isinstance(attachments, list):
+            raise self.fail("a message's attachments are not a list")
+        stamp_text = self.check(str, raw.get("timestamp"), "timestamp")
+        message = Message(
+            id=self.check(lambda v: validate_id(v, "message id"), raw.get("id"), "id"),
+            session_id=sid,
+            role=self.check(check_role, raw.get("role"), "role"),
+            content=self.check(check_content, raw.get("content"), "content"),
+            timestamp=self.check(from_iso, stamp_text, "timestamp"),
+            metadata=self.check(check_metadata, raw.get("metadata"), "metadata"),
+            attachments=tuple(self.attachment(a) for a in attachments),
+            hash=self.check(check_sha256, raw.get("hash"), "hash"),
+            origin=self.check(validate_device_id, raw.get("origin"), "origin"),
+            clock=clock,
+        )
+        return keep_timestamp_text(message, stamp_text)
+
+    def attachment(self, raw: Any) -> Attachment:
+        if not isinstance(raw, Mapping):
+            raise self.fail("an attachment is not an object")
+        size = raw.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise self.fail(f"an attachment's size is {size!r}")
+        described = Attachment(
+            self.check(check_attachment_name, raw.get("name"), "attachment name"),
+            self.check(check_mime_type, raw.get("mime_type"), "attachment type"),
+            size,
+            self.check(check_sha256, raw.get("sha256"), "attachment sha256"),
+        )
+        return Attachment.stored(
+            described.name,
+            described.mime_type,
+            described.size,
+            described.sha256,
+            self._bytes_of(described),
+        )
+
+
+def _stamped(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and isinstance(value[1], str)
+        and isinstance(value[2], str)
+    )
+
+
+def device_of(value: Any, what: str) -> str:
+    try:
+        return validate_device_id(value, what)
+    except InvalidIdError as exc:
+        raise SyncError(f"a sync record's {what} is not a device id: {exc}") from None

@@ -1,0 +1,103 @@
+"""Running a sync: which remote, with which identity, and what the store records of it
+(its last sync, for the surfaces); and the quiet sync of ``sync_enabled`` mirrors, whose
+failures are warnings."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from os import PathLike
+from typing import Any
+
+from ..errors import ActiveMirrorError, SyncError, SyncWarning
+from ..storage.base import Storage
+from ..timeutil import to_iso, utcnow
+from .exchange import SyncReport, sync_folder
+from .folder import Folder
+from .identity import Identity
+from .state import record_last
+
+__all__ = ["SyncReport", "check_sync_settings", "run_sync", "sync_quietly"]
+
+_DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+def check_sync_settings(identity: Any) -> None:
+    """``sync_enabled=True`` needs an identity with a remote."""
+    if not isinstance(identity, Identity):
+        raise ValueError(
+            "sync_enabled=True needs an identity: ActiveMirror(identity=Identity.load(vault), "
+            "sync_enabled=True)"
+        )
+    if identity.remote is None:
+        raise ValueError(
+            "sync_enabled=True needs an identity with a remote: identity.set_remote(folder)"
+        )
+
+
+def run_sync(store: Storage, identity: Any, remote: str | PathLike[str] | None) -> SyncReport:
+    target = _remote(identity, remote)
+    try:
+        report = _run(store, identity, target)
+    except ActiveMirrorError as exc:
+        _record(store, target, None, str(exc))
+        raise
+    _record(store, target, report, None)
+    return report
+
+
+def _remote(identity: Any, remote: str | PathLike[str] | None) -> str:
+    if remote is None:
+        if not isinstance(identity, Identity) or identity.remote is None:
+            raise SyncError(
+                "sync() was given no remote and the mirror has no identity with one: "
+                "sync(folder), or ActiveMirror(identity=…) with identity.set_remote(folder)"
+            )
+        return identity.remote
+    if not isinstance(remote, (str, PathLike)):
+        raise TypeError(
+            f"remote must be a folder or a postgresql:// DSN, not {type(remote).__name__}"
+        )
+    return os.fspath(remote)
+
+
+def _run(store: Storage, identity: Any, remote: str) -> SyncReport:
+    if remote.startswith(_DSN_SCHEMES):
+        raise SyncError(
+            "syncing with a PostgreSQL team store is not in this version yet: sync through "
+            "a folder (or use the team store directly with storage_type='postgresql')"
+        )
+    if not isinstance(identity, Identity):
+        raise SyncError(
+            "syncing through a folder needs an identity (its key encrypts the folder): "
+            "ActiveMirror(..., identity=Identity.load(vault)), after Identity.create(vault, "
+            "name) on your first device or Identity.join(vault, code) on the others"
+        )
+    return sync_folder(store, Folder(remote, identity))
+
+
+def _record(store: Storage, remote: str, report: SyncReport | None, error: str | None) -> None:
+    last = {
+        "at": to_iso(utcnow()),
+        "remote": remote,
+        "pushed": report.pushed if report else 0,
+        "pulled": report.pulled if report else 0,
+        "error": error,
+    }
+    try:
+        record_last(store, last)
+    except ActiveMirrorError:
+        pass  # a store that cannot keep it (read-only): the sync's own outcome stands
+
+
+def sync_quietly(store: Storage, identity: Any) -> SyncReport | None:
+    try:
+        return run_sync(store, identity, None)
+    except ActiveMirrorError as exc:
+        warnings.warn(
+            f"sync failed ({exc}); what was saved stays saved, and the next save or sync() "
+            "catches up",
+            SyncWarning,
+            stacklevel=3,
+        )
+        return None

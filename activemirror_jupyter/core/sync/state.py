@@ -1,0 +1,104 @@
+"""What a store remembers of each remote it syncs with, kept in the store itself (so a
+sync needs no process to stay alive, and a store copied as files takes it along):
+
+- ``sync-<key>``: ``{"remote", "written", "applied", "version"}`` — the segments this
+  device wrote there (in order), the last segment applied of every other device, and the
+  store's version token when the last sync ended (nothing changed since: nothing to push);
+- ``sync-<key>-sessions``: per session, what the remote has of it — ``n`` (messages in
+  the store when it was last synced), ``known`` (each device's largest clock), ``f`` (each
+  field as ``[value, at, device]``), ``sealed``, and ``gone`` (deleted everywhere);
+- ``sync-remotes``: the keys of every remote; ``sync-last``: the last sync, for surfaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import StorageError, SyncError
+from ..storage.base import Storage
+
+REMOTES_KEY = "sync-remotes"
+LAST_KEY = "sync-last"
+
+
+def remote_key(remote: str) -> str:
+    return hashlib.sha256(remote.encode()).hexdigest()[:16]
+
+
+@dataclass
+class RemoteState:
+    key: str
+    remote: str
+    written: list[str] = field(default_factory=list)
+    applied: dict[str, int] = field(default_factory=dict)
+    version: str | None = None
+    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Storage, remote: str) -> RemoteState:
+        key = remote_key(remote)
+        head = _load(store, f"sync-{key}") or {}
+        sessions = _load(store, f"sync-{key}-sessions") or {}
+        return cls(
+            key,
+            remote,
+            list(head.get("written", [])),
+            dict(head.get("applied", {})),
+            head.get("version"),
+            sessions,
+        )
+
+    def save(self, store: Storage, *, sessions: bool = True) -> None:
+        if sessions:
+            _dump(store, f"sync-{self.key}-sessions", self.sessions)
+        head = {
+            "remote": self.remote,
+            "written": self.written,
+            "applied": self.applied,
+            "version": self.version,
+        }
+        _dump(store, f"sync-{self.key}", head)
+        remotes = _load(store, REMOTES_KEY) or []
+        if self.key not in remotes:
+            _dump(store, REMOTES_KEY, [*remotes, self.key])
+
+
+def all_remotes(store: Storage) -> list[RemoteState]:
+    """Every remote the store has synced with."""
+    found = []
+    for key in _load(store, REMOTES_KEY) or []:
+        head = _load(store, f"sync-{key}") or {}
+        if isinstance(head.get("remote"), str):
+            found.append(RemoteState.load(store, head["remote"]))
+    return found
+
+
+def record_last(store: Storage, last: dict[str, Any]) -> None:
+    _dump(store, LAST_KEY, last)
+
+
+def last_sync(store: Storage) -> dict[str, Any] | None:
+    return _load(store, LAST_KEY)
+
+
+def _load(store: Storage, key: str) -> Any:
+    text = store.read_state(key)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise SyncError(
+            f"{store.description}: what it remembers of its syncs ({key}) is damaged; "
+            "nothing was synced"
+        ) from None
+
+
+def _dump(store: Storage, key: str, value: Any) -> None:
+    try:
+        store.write_state(key, json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    except StorageError as exc:
+        raise SyncError(f"cannot keep the sync's progress: {exc}") from None

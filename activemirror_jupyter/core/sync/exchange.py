@@ -94,8 +94,9 @@ def _changes(
 ) -> dict[str, Any] | None:
     prev = prev or {}
     held = prev.get("f", {})
+    changed = to_iso(meta.updated_at)  # when the session last changed here
     fields = {
-        name: [value, now, device]
+        name: [value, changed, device]
         for name, value in fields_of(meta).items()
         if name not in held or held[name][0] != value
     }

@@ -399,7 +399,7 @@ def test_context_manager_closes(mirror_factory, storage_type):
 
 def test_unknown_keyword_arguments_raise_type_error():
     with pytest.raises(TypeError):
-        ActiveMirror("memory", sync_enabled=True)
+        ActiveMirror("memory", cloud_sync=True)
 
 
 def test_unknown_storage_type():

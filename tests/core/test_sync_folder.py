@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from sync_devices import FAST, PASSWORD, check_one_record, device, devices, identities, sync_all
 
 from activemirror_jupyter import (
     ActiveMirror,
@@ -19,8 +20,6 @@ from activemirror_jupyter import (
     SyncWarning,
     VaultMemory,
 )
-
-from sync_devices import FAST, PASSWORD, check_one_record, device, devices, identities, sync_all
 
 KINDS = [["sqlite", "sqlite"], ["json", "json"], ["sqlite", "json"]]
 

@@ -227,6 +227,12 @@ def message_from_record(
     return keep_timestamp_text(message, timestamp)
 
 
+def last_clock(stored: Sequence[Any], pending: Sequence[Any], count: int) -> int:
+    """The clock of a session's last message record (``count`` of them)."""
+    last = (pending or stored or [None])[-1]
+    return 0 if last is None else record_clock(last, count - 1)
+
+
 def record_clock(raw: Any, pos: int) -> int:
     """A message record's clock (0.3); a record written before, on one device: its place."""
     clock = raw.get("clock") if isinstance(raw, dict) else None

@@ -7,23 +7,20 @@ Layout::
                             "version": 2, "sessionMeta": {id: {…}}}        <- ours, for listing
       <session id>.json    {"id", "title", "userId", "createdAt", "updatedAt", "messageCount",
                             "parentSessionId", "status", "maxContextMessages", "metadata",
-                            "tags", "head",
-                            "messages": [{"id", "sessionId", "role", "content", "timestamp",
-                                          "metadata", "hash", "attachments"?, "seq"}, …]}
+                            "tags", "head", "tips"?, "messages": [{"id", "sessionId", "role",
+                            "content", "timestamp", "metadata", "hash", "origin"?,
+                            "attachments"?, "seq", "clock"}, …]}
       attachments/<sha256> the bytes of attachments, named by their SHA-256 (stored once)
       .activemirror-journal.jsonl   saves not folded into the files above yet
       .activemirror-state.json      the folder's device id (:mod:`.jsonstate`)
+      .activemirror-sync-*.json     what it sent to and took from each remote (sync)
       .activemirror.lock   empty file that serialises writers (filelock)
 
-``sessionMeta`` holds each session's metadata (camelCase, as in the session file) plus the
-size and mtime of the session file it was taken from and its attachments' hashes, so
-:meth:`JSONStorage.list_sessions` opens no session file. On open, the folder is reconciled
-with the index under the lock: a session file that is new or changed since the index was
-written (a crash between the two writes, or the JavaScript SDK, which keeps only
-``sessions`` and ``updatedAt``) is read again, an index entry without its file is dropped,
-and a missing or damaged ``index.json`` is rebuilt from the session files; files written
-before 0.2 get their messages chained. An index that names an unsafe id (``../x``) is
-refused: the folder is not opened and nothing is written.
+``sessionMeta`` holds each session's metadata plus its file's size and mtime and its
+attachments' hashes, so listing opens no session file. On open, under the lock, a session
+file new or changed since the index was written (a crash, or the JavaScript SDK) is read
+again, an entry without its file dropped, a missing or damaged index rebuilt, and files
+written before 0.2 chained. An index naming an unsafe id (``../x``) is refused.
 
 Writes: a save appends one line to the journal (:mod:`.jsonjournal`), so its cost does not
 grow with the session or the folder; the journal is folded into the session files and the
@@ -32,9 +29,8 @@ replaced atomically (a temporary file in the folder, fsynced, ``os.replace``-d, 
 fsynced). Every operation holds ``.activemirror.lock`` while it reads the journal on top of
 the files, so two kernels never lose each other's sessions and each sees the other's saves.
 
-This module is the Storage protocol over the parts: the codec (:mod:`.jsoncodec`), the
-files (:mod:`.jsonfolder`, :mod:`.jsonattachments`), the journal (:mod:`.jsonjournal`) and
-its fold (:mod:`.jsonfold`), and word search (:mod:`.jsonsearch`).
+The parts: :mod:`.jsoncodec`, :mod:`.jsonfolder`, :mod:`.jsonattachments`, the journal
+(:mod:`.jsonjournal`) and its fold (:mod:`.jsonfold`), search (:mod:`.jsonsearch`).
 """
 
 from __future__ import annotations
@@ -53,7 +49,6 @@ from filelock import FileLock
 from filelock import Timeout as LockTimeout
 
 from ..errors import StorageError
-from ..fsutil import atomic_write
 from ..journal import Row, UnreadableMessage, chain_tips, check_write, head_of, tips_kept, tips_of
 from ..models import SEALED, Message, SessionMetadata
 from .base import Saved, SearchQuery, SessionQuery
@@ -62,11 +57,11 @@ from .jsoncodec import (
     DamagedFileError,
     Index,
     entry_from_header,
+    last_clock,
     message_from_record,
     message_record,
     meta_from_entry,
     parse_session_file,
-    record_clock,
     salvage_records,
     session_header,
     with_tips,
@@ -75,12 +70,10 @@ from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 from .jsonsearch import Words
-from .jsonstate import STATE_FILE, State
+from .jsonstate import STATE_FILE, State, read_kept, write_kept
 from .rows import clocks_after
 
 LOCK_FILE = ".activemirror.lock"
-#: What the sync layer keeps of each remote: ``.activemirror-sync-<key>.json``.
-STATE_PREFIX = ".activemirror-"
 LOCK_TIMEOUT_S = 30.0
 
 
@@ -236,7 +229,7 @@ class JSONStorage:
             hashes, tips = chain_tips(sid, tips, fresh, self.device_id)
             head = head_of(tips, self.device_id)
             check_write(stored_sealed, session, head, gone=existing and entry is None)
-            clocks = clocks_after(self._last_clock(sid, start) if old else 0, fresh)
+            clocks = clocks_after(last_clock(*self._records(sid), start) if old else 0, fresh)
             written: list[str] = []  # attachment files this save added (removed if it fails)
             try:
                 for m in fresh:
@@ -290,12 +283,6 @@ class JSONStorage:
             self._fold()
         except OSError:
             self._forget()
-
-    def _last_clock(self, session_id: str, count: int) -> int:
-        """The clock of the session's last stored message (``count`` of them)."""
-        stored, pending = self._records(session_id)
-        last = (pending or stored or [None])[-1]
-        return 0 if last is None else record_clock(last, count - 1)
 
     def _known_ids(self, session_id: str) -> set[str]:
         pending = self._journal.pending.get(session_id, Pending())
@@ -417,16 +404,11 @@ class JSONStorage:
         return {}  # a message id need only be unique within its session file
 
     def read_state(self, key: str) -> str | None:
-        try:
-            return (self.path / f"{STATE_PREFIX}{key}.json").read_text("utf-8")
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"{self.description}: cannot read its {key}: {exc}") from None
+        return read_kept(self.path, key, self.description)
 
     def write_state(self, key: str, value: str) -> None:
         with self._writing(f"keep {key}"):
-            atomic_write(self.path / f"{STATE_PREFIX}{key}.json", value.encode("utf-8"))
+            write_kept(self.path, key, value)
 
     def set_device_id(self, device_id: str) -> None:
         with self._writing("give the folder a new device id"):

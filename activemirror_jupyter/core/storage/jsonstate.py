@@ -55,3 +55,20 @@ class State:
             return validate_device_id(found, "deviceId")
         except InvalidIdError as exc:
             raise StorageError(f"{self.path} is damaged: {exc}") from None
+
+
+#: What the sync layer keeps (:meth:`Storage.write_state`): ``.activemirror-<key>.json``.
+KEPT_PREFIX = ".activemirror-"
+
+
+def read_kept(folder: Path, key: str, description: str) -> str | None:
+    try:
+        return (folder / f"{KEPT_PREFIX}{key}.json").read_text("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StorageError(f"{description}: cannot read its {key}: {exc}") from None
+
+
+def write_kept(folder: Path, key: str, value: str) -> None:
+    atomic_write(folder / f"{KEPT_PREFIX}{key}.json", value.encode("utf-8"))

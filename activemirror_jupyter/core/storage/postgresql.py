@@ -45,10 +45,11 @@ import psycopg
 
 from ..errors import StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
-from ..models import SEALED, Attachment, Message, SessionMetadata
+from ..models import SEALED, Message, SessionMetadata
 from .base import Saved, SearchQuery, SessionQuery
+from .postgresql_append import append_messages
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
-from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
+from .postgresql_schema import OWN, as_utc, migrate, search_query
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -61,7 +62,6 @@ from .rows import (
     session_count_sql,
     session_filter,
     session_from_row,
-    stored_origin,
 )
 
 #: Messages read at a time when a whole session is read (verify).
@@ -154,7 +154,7 @@ class PostgreSQLStorage:
                     (tips_text(tips, head), sid),
                 )
             clocks = clocks_after(last or 0, messages)
-            self._append(conn, messages, (hashes, clocks), start, device)
+            append_messages(conn, messages, (hashes, clocks), start, device)
             self._changed(conn)
         return Saved(count, head, tuple(hashes))
 
@@ -209,53 +209,6 @@ class PostgreSQLStorage:
                 session.session_id,
             ),
         )
-
-    @staticmethod
-    def _append(
-        conn: psycopg.Connection,
-        messages: Sequence[Message],
-        chained: tuple[list[str], list[int]],
-        start: int,
-        device_id: str,
-    ) -> None:
-        """Insert ``messages`` numbered from ``start`` with their hashes and clocks, and
-        their attachments."""
-        if not messages:
-            return
-        hashes, clocks = chained
-        # One statement for the batch (COPY is not allowed under row security).
-        conn.execute(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}, clock, seq, search_vector)"
-            # binary arrays (%b): nothing to quote on our side or to parse on the server's
-            " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[],"
-            " %b::timestamptz[], %b::text[]::json[], %b::text[], %b::text[], %b::int8[],"
-            " %b::int[], %b::text[]::tsvector[])",
-            (
-                [m.id for m in messages],
-                [m.session_id for m in messages],
-                [m.role for m in messages],
-                [m.content for m in messages],
-                [m.timestamp for m in messages],
-                [dump_json(m.metadata) for m in messages],
-                hashes,
-                [stored_origin(m, device_id) for m in messages],
-                clocks,
-                list(range(start, start + len(messages))),
-                [search_vector(m.content) for m in messages],
-            ),
-        )
-        files = [(m.id, i, a) for m in messages for i, a in enumerate(m.attachments)]
-        if files:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO attachments (message_id, position, name, mime_type, size, "
-                    "sha256, data, search_vector) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (mid, i, a.name, a.mime_type, a.size, a.sha256, data, _text_vector(a, data))
-                        for mid, i, a in files
-                        for data in (a.read(),)
-                    ],
-                )
 
     @staticmethod
     def _changed(conn: psycopg.Connection) -> None:
@@ -457,10 +410,3 @@ TAGGED = "tags @> ARRAY[%s]"
 
 def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
     return session_filter(query, "%s", tagged=TAGGED, mine=f"p.{OWN} AND ")
-
-
-def _text_vector(attachment: Attachment, data: bytes) -> str | None:
-    """The words of a text attachment (others are not searched)."""
-    if not attachment.is_text:
-        return None
-    return search_vector(data.decode("utf-8", "replace"))

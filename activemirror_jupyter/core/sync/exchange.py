@@ -45,15 +45,19 @@ def sync_folder(store: Storage, folder: Folder) -> SyncReport:
     merger = Merger(store, state, _History(folder).session)
     _pull(folder, state, store.device_id, merger)
     state.version = store.version()
+    state.pending = []
     state.save(store)
     return SyncReport(pushed, merger.pulled, str(folder.path))
 
 
 def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
-    """A segment in this device's folder that it did not write: the store was copied."""
+    """A segment in this device's folder that it did not write: the store was copied.
+    (One it was writing when its process died is its own: taken as written.)"""
     written = set(state.written)
     for _, name in folder.segments(device):
-        if name not in written:
+        if name in state.pending and name not in written:
+            state.written.append(name)
+        elif name not in written:
             raise SyncError(
                 f"{folder.root / device / name} was written by another store with this "
                 f"store's device id ({device}): this store was copied as files. Give this "
@@ -83,7 +87,7 @@ def _push(store: Storage, folder: Folder, state: RemoteState) -> int:
             records.append({"id": sid, "deleted": deleted})
     pushed = 0
     for part in _parts(records):
-        pushed += _write_segment(folder, state, device, part)
+        pushed += _write_segment(store, folder, state, part)
     for record in records:
         _remember(state, record)
     return pushed
@@ -135,8 +139,9 @@ def _parts(records: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
 
 
 def _write_segment(
-    folder: Folder, state: RemoteState, device: str, records: list[dict[str, Any]]
+    store: Storage, folder: Folder, state: RemoteState, records: list[dict[str, Any]]
 ) -> int:
+    device = store.device_id
     seq = len(state.written) + 1
     sessions = []
     count = 0
@@ -158,6 +163,8 @@ def _write_segment(
         "sessions": sessions,
     }
     name = f"s-{seq:08d}-{os.urandom(4).hex()}.ams"
+    state.pending = [name]
+    state.save(store, sessions=False)  # the name first: a file found there later is ours
     folder.write(device, name, json.dumps(doc, ensure_ascii=False).encode())
     state.written.append(name)
     return count
@@ -190,6 +197,7 @@ def _remember(state: RemoteState, record: dict[str, Any]) -> None:
 
 def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger) -> None:
     incoming: dict[str, SessionRecords] = {}
+    advanced: dict[str, int] = {}
     for other in folder.devices():
         if other == device:
             continue
@@ -200,9 +208,10 @@ def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger) -> No
             if seq != start + 1 or not _read_segment(folder, other, seq, name, incoming):
                 break  # still arriving: the rest of this device's waits for it
             start = seq
-        state.applied[other] = start
+        advanced[other] = start
     for sid in sorted(incoming):
         merger.merge(sid, incoming[sid])
+    state.applied.update(advanced)  # only once all of it is in the store
 
 
 def _read_segment(

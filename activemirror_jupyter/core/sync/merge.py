@@ -86,6 +86,8 @@ class Merger:
         local_meta = self.store.get_session(sid)
         if local_meta is None and prev.get("gone"):
             incoming, prev = self.history(sid), {}  # deleted here: judged on everything
+        elif prev.get("moving"):  # a sync died while moving late messages: take them again
+            incoming = _joined(incoming, self.history(sid))
         local = self._messages(local_meta)
         have = {m.id for m in local}
         union = {m.id: m for m in local}
@@ -110,10 +112,15 @@ class Merger:
         kept, late = _split(seal, messages)
         self.pulled += sum(1 for m in kept if m.id not in have)
         meta = self._meta(sid, fields, seal, kept, local_meta)
+        if late and any(m.id in have for m in late):
+            # Late messages leave this session before they are in the child: should the
+            # process die between the two writes, the next sync reads them again.
+            self.state.sessions[sid] = {**prev, "moving": True}
+            self.state.save(self.store)
         self._write(meta, kept, local, local_meta)
-        self.state.sessions[sid] = {**entry, "n": len(kept), "sealed": seal is not None}
         if late:
             self._after_seal(meta, seal, late, have)
+        self.state.sessions[sid] = {**entry, "n": len(kept), "sealed": seal is not None}
 
     def _messages(self, meta: SessionMetadata | None) -> list[Message]:
         if meta is None:
@@ -258,6 +265,14 @@ def _held(attachment: Attachment) -> Attachment:
     data = attachment.read()
     a = attachment
     return Attachment.stored(a.name, a.mime_type, a.size, a.sha256, lambda: data)
+
+
+def _joined(a: SessionRecords, b: SessionRecords) -> SessionRecords:
+    joined = SessionRecords(dict(a.fields), [*a.messages, *b.messages], [*a.seals, *b.seals])
+    joined.deletes = [*a.deletes, *b.deletes]
+    for name, value in b.fields.items():
+        joined.add_field(name, value)
+    return joined
 
 
 def _value(fields: dict[str, list[Any]], name: str, default: Any) -> Any:

@@ -36,6 +36,7 @@ class RemoteState:
     applied: dict[str, int] = field(default_factory=dict)
     version: str | None = None
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # a segment being written
 
     @classmethod
     def load(cls, store: Storage, remote: str) -> RemoteState:
@@ -49,6 +50,7 @@ class RemoteState:
             dict(head.get("applied", {})),
             head.get("version"),
             sessions,
+            list(head.get("pending", [])),
         )
 
     def save(self, store: Storage, *, sessions: bool = True) -> None:
@@ -59,6 +61,7 @@ class RemoteState:
             "written": self.written,
             "applied": self.applied,
             "version": self.version,
+            "pending": self.pending,
         }
         _dump(store, f"sync-{self.key}", head)
         remotes = _load(store, REMOTES_KEY) or []

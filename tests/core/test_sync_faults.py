@@ -1,0 +1,121 @@
+"""A sync killed at any point — mid-push, mid-pull, by SIGKILL — is run again and loses
+nothing, doubles nothing, and leaves every device with one record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from faults import KILLED, in_child, killed_at
+from sync_devices import check_one_record, device, identities, sync_all
+
+from activemirror_jupyter import Attachment
+
+KINDS = ["sqlite", "json"]
+
+
+def fill(mirror, label: str, sessions: int = 2, messages: int = 3) -> set[str]:
+    sent = set()
+    for i in range(sessions):
+        s = mirror.create_session(f"{label} {i}", tags=[label])
+        for j in range(messages):
+            data = f"{label}-{i}-{j}".encode()
+            files = [Attachment.from_bytes("d.bin", "application/octet-stream", data)]
+            sent.add(s.send(f"{label} note {i}.{j}", attachments=files if j % 2 else None).id)
+    return sent
+
+
+def held(mirror) -> set[str]:
+    return {m.id for s in mirror.list_sessions() for m in mirror.saved_messages(s.session_id)}
+
+
+def sync_dying_at(root: Path, kind: str, name: str, identity, folder: Path, n: int):
+    def run():
+        mirror = device(root, kind, name, identity)
+        with killed_at(n)():
+            report = mirror.sync(folder)
+        return (report.pushed, report.pulled)
+
+    return in_child(run)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sync_killed_at_any_file_write_is_run_again_and_loses_nothing(tmp_path, kind):
+    ids = identities(tmp_path / "ids", 2)
+    for n in range(1, 200):
+        root = tmp_path / f"kill-{n}"
+        folder = root / "shared"
+        folder.mkdir(parents=True)
+        a, b = device(root, kind, "a", ids[0]), device(root, "sqlite", "b", ids[1])
+        sent = fill(a, "a") | fill(b, "b", sessions=1)
+        b.sync(folder)
+        a.close()
+        dying_push_and_pull = sync_dying_at(root, kind, "a", ids[0], folder, n)
+        a = device(root, kind, "a", ids[0])
+        sync_all([a, b], folder)
+        check_one_record([a, b])
+        assert held(a) == held(b) == sent
+        a.close()
+        b.close()
+        if dying_push_and_pull != KILLED:
+            break  # the sync made fewer than n file writes: every point was tried
+    assert n > 5, "the sync should have been killed at several points"
+
+
+SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from activemirror_jupyter import Identity, VaultMemory
+from sync_devices import FAST, PASSWORD, device
+identity = Identity.load(VaultMemory(PASSWORD, Path({vault!r}), kdf_iterations=FAST))
+mirror = device(Path({root!r}), {kind!r}, {name!r}, identity)
+print("syncing", flush=True)
+mirror.sync(Path({folder!r}))
+print("done", flush=True)
+"""
+
+
+def sync_killed_after(delay: float, root: Path, kind: str, name: str, folder: Path) -> bool:
+    """Run a sync in a real process and SIGKILL it after ``delay`` s; True if it was
+    killed before it finished."""
+    script = SCRIPT.format(
+        tests=str(Path(__file__).parents[1]),
+        vault=str(root.parent / "ids" / f"vault-{0 if name == 'a' else 1}"),
+        root=str(root),
+        kind=kind,
+        name=name,
+        folder=str(folder),
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "syncing"
+    time.sleep(delay)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait(60)
+    return process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", KINDS)
+def test_sigkill_mid_push_and_mid_pull_then_sync_again(tmp_path, kind):
+    ids = identities(tmp_path / "ids", 2)
+    root = tmp_path / "devices"
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    a, b = device(root, kind, "a", ids[0]), device(root, kind, "b", ids[1])
+    sent = fill(a, "a", sessions=40, messages=25)
+    a.close()
+    b.close()
+    killed = [sync_killed_after(d, root, kind, "a", folder) for d in (0.05, 0.2, 0.4)]
+    killed += [sync_killed_after(d, root, kind, "b", folder) for d in (0.05, 0.2, 0.4)]
+    assert any(killed[:3]) and any(killed[3:]), "no sync was caught mid-way"
+    a, b = device(root, kind, "a", ids[0]), device(root, kind, "b", ids[1])
+    sync_all([a, b], folder)
+    check_one_record([a, b])
+    assert held(a) == held(b) == sent

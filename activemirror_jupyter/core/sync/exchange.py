@@ -21,7 +21,14 @@ from ..storage.base import SessionQuery, Storage
 from ..timeutil import to_iso, utcnow
 from .folder import Folder
 from .merge import FIELDS, Merger, fields_of, known_of, tips_by_device
-from .records import SEGMENT_FORMAT, SEGMENT_VERSION, Reader, SessionRecords, message_out
+from .records import (
+    SEGMENT_FORMAT,
+    SEGMENT_VERSION,
+    Reader,
+    SessionRecords,
+    in_own_file,
+    message_out,
+)
 from .state import RemoteState
 
 #: Messages per segment file (a first push of a big store is several files).
@@ -153,7 +160,8 @@ def _write_segment(
             count += len(messages)
             for m in messages:
                 for a in m.attachments:
-                    _write_attachment(folder, device, a)
+                    if in_own_file(a):
+                        _write_attachment(folder, device, a)
         sessions.append(out)
     doc = {
         "format": SEGMENT_FORMAT,
@@ -233,7 +241,8 @@ def _read_segment(
     for records in read.values():
         for m in records.messages:
             for a in m.attachments:
-                if not folder.complete(device, folder.attachment_name(a.sha256)):
+                name = folder.attachment_name(a.sha256)
+                if in_own_file(a) and not folder.complete(device, name):
                     return False
     for sid, records in read.items():
         target = into.setdefault(sid, SessionRecords())

@@ -17,6 +17,7 @@ A segment (one push of one device) is ``{"format", "version", "device", "seq", "
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,11 @@ SEGMENT_VERSION = 1
 Stamp = tuple[str, str]
 
 
+#: Attachments up to this size travel inside their segment (base64 ``data``); larger ones
+#: in files of their own.
+INLINE_BYTES = 64 * 1024
+
+
 def message_out(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -50,11 +56,22 @@ def message_out(m: Message) -> dict[str, Any]:
         "content": m.content,
         "timestamp": timestamp_text(m),
         "metadata": m.metadata,
-        "attachments": [a.info() for a in m.attachments],
+        "attachments": [_attachment_out(a) for a in m.attachments],
         "origin": m.origin,
         "clock": m.clock,
         "hash": m.hash,
     }
+
+
+def _attachment_out(a: Attachment) -> dict[str, Any]:
+    out = a.info()
+    if a.size <= INLINE_BYTES:
+        out["data"] = base64.b64encode(a.read()).decode("ascii")
+    return out
+
+
+def in_own_file(a: Attachment) -> bool:
+    return a.size > INLINE_BYTES
 
 
 @dataclass
@@ -158,12 +175,17 @@ class Reader:
             size,
             self.check(check_sha256, raw.get("sha256"), "attachment sha256"),
         )
+        data = raw.get("data")
+        if data is not None:
+            try:
+                held = base64.b64decode(str(data).encode("ascii"), validate=True)
+            except (ValueError, UnicodeEncodeError):
+                raise self.fail("an attachment's data is not base64") from None
+            reader: Callable[[], bytes] = lambda: held  # noqa: E731
+        else:
+            reader = self._bytes_of(described)
         return Attachment.stored(
-            described.name,
-            described.mime_type,
-            described.size,
-            described.sha256,
-            self._bytes_of(described),
+            described.name, described.mime_type, described.size, described.sha256, reader
         )
 
 

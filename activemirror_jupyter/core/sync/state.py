@@ -35,27 +35,36 @@ class RemoteState:
     written: list[str] = field(default_factory=list)
     applied: dict[str, int] = field(default_factory=dict)
     version: str | None = None
-    sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)  # a segment being written
+    store: Storage | None = None  # where the per-session part is read from when needed
+    _sessions: dict[str, dict[str, Any]] | None = None
+
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """Per session, what the remote has of it (read when first needed: a sync with
+        nothing new does not read it)."""
+        if self._sessions is None:
+            found = _load(self.store, f"sync-{self.key}-sessions") if self.store else None
+            self._sessions = found or {}
+        return self._sessions
 
     @classmethod
     def load(cls, store: Storage, remote: str) -> RemoteState:
         key = remote_key(remote)
         head = _load(store, f"sync-{key}") or {}
-        sessions = _load(store, f"sync-{key}-sessions") or {}
         return cls(
             key,
             remote,
             list(head.get("written", [])),
             dict(head.get("applied", {})),
             head.get("version"),
-            sessions,
             list(head.get("pending", [])),
+            store,
         )
 
     def save(self, store: Storage, *, sessions: bool = True) -> None:
-        if sessions:
-            _dump(store, f"sync-{self.key}-sessions", self.sessions)
+        if sessions and self._sessions is not None:  # read, so maybe changed
+            _dump(store, f"sync-{self.key}-sessions", self._sessions)
         head = {
             "remote": self.remote,
             "written": self.written,

@@ -23,7 +23,7 @@ from .models import (
 )
 from .paging import check_page
 from .replies import Responder
-from .search import search_words, snippet
+from .search import attachment_text, search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
 from .storage.base import Saved, SearchQuery, SessionQuery
@@ -363,14 +363,15 @@ def _search_query(
 
 
 def _snippet_of(message: Message, words: tuple[str, ...]) -> tuple[str, list[tuple[int, int]]]:
-    """The snippet of the message's text, or of the first text attachment holding a word."""
+    """The snippet of the message's text, or of the first text attachment holding a word
+    (its text as the stores search it: :func:`~.search.attachment_text`, no markup)."""
     wanted = set(words)
     if wanted & set(search_words(message.content)) or not message.attachments:
         return snippet(message.content, words)
     for attachment in message.attachments:
         if attachment.is_text:
             try:
-                text = attachment.read().decode("utf-8", "replace")
+                text = attachment_text(attachment.mime_type, attachment.read()) or ""
             except ActiveMirrorError:
                 continue
             if wanted & set(search_words(text)):

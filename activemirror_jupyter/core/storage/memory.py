@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from ..ids import new_device_id
 from ..journal import Row, chain, check_write, start_of
 from ..models import Attachment, Message, SessionMetadata
-from ..search import search_words
+from ..search import attachment_text, search_words
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, matches, newest_first, page_of, paged
 
@@ -178,6 +178,7 @@ def _kept(attachment: Attachment) -> Attachment:
 def _words(message: Message) -> set[str]:
     words = set(search_words(message.content))
     for attachment in message.attachments:
-        if attachment.is_text:
-            words |= set(search_words(attachment.read().decode("utf-8", "replace")))
+        if attachment.is_text:  # read() checks the bytes: only those searched
+            text = attachment_text(attachment.mime_type, attachment.read())
+            words |= set(search_words(text or ""))
     return words

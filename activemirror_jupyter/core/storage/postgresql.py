@@ -46,6 +46,7 @@ import psycopg
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata
+from ..search import attachment_text
 from .base import Saved, SearchQuery, SessionQuery
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
 from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
@@ -440,7 +441,7 @@ def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
 
 
 def _text_vector(attachment: Attachment, data: bytes) -> str | None:
-    """The words of a text attachment (others are not searched)."""
-    if not attachment.is_text:
-        return None
-    return search_vector(data.decode("utf-8", "replace"))
+    """The words of a text attachment's text (HTML's without markup); others are not
+    searched."""
+    text = attachment_text(attachment.mime_type, data)
+    return None if text is None else search_vector(text)

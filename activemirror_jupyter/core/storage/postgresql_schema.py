@@ -16,7 +16,8 @@ from psycopg import sql
 from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
-from ..search import search_words
+from ..mime import bare_type
+from ..search import attachment_text, search_words
 from .postgresql_connections import first_line
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 
@@ -400,3 +401,27 @@ def m011_search_by_attachment_from_its_hits(db: psycopg.Connection) -> None:
         f" WHERE f.owner = {ROLE} AND NOT coalesce(m.search_vector @@ query, false)"
     )
     _search_functions(db, by_attachment, "CREATE OR REPLACE")
+
+
+@migration
+def m014_attachment_text(db: psycopg.Connection) -> None:
+    """0.3: an HTML attachment's words are its text's (:func:`..search.attachment_text`),
+    not its markup's: those of every role (run by the tables' owner) are made again. The
+    other text attachments' words are what they were."""
+    with db.cursor(name="activemirror_html_attachments") as rows:
+        rows.execute(
+            "SELECT owner, message_id, position, mime_type, data FROM attachments "
+            "WHERE mime_type LIKE 'text/html%'"
+        )
+        while batch := rows.fetchmany(200):
+            updates = [
+                (search_vector(attachment_text(mime, bytes(data)) or ""), owner, mid, position)
+                for owner, mid, position, mime, data in batch
+                if bare_type(mime) == "text/html"
+            ]
+            with db.cursor() as cur:
+                cur.executemany(
+                    "UPDATE attachments SET search_vector = %s::tsvector "
+                    "WHERE owner = %s AND message_id = %s AND position = %s",
+                    updates,
+                )

@@ -50,7 +50,7 @@ from .rows import (
 )
 from .sqlite_connection import Connection
 from .sqlite_schema import migrate
-from .sqlite_search import TEXT_ATTACHMENT, count_sql, search_sql
+from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions, count_sql, search_sql
 
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
@@ -100,6 +100,7 @@ class SQLiteStorage:
         self._writes = 0  # saves and deletes through this connection (see version())
         self._closed = False
         try:
+            add_functions(self._db)  # before migrate: m011 and every save use them
             migrate(self._conn)
             self.device_id: str = self._state("device_id")
         except BaseException:
@@ -208,7 +209,7 @@ class SQLiteStorage:
             rows,
         )
         db.execute(
-            "INSERT INTO attachments_fts(rowid, text) SELECT rowid, CAST(data AS TEXT) "
+            f"INSERT INTO attachments_fts(rowid, text) SELECT rowid, {ATTACHMENT_TEXT} "
             f"FROM attachments WHERE rowid > ? AND {TEXT_ATTACHMENT}",
             (last_rowid,),
         )
@@ -363,7 +364,7 @@ class SQLiteStorage:
         )
         db.execute(
             "INSERT INTO attachments_fts(attachments_fts, rowid, text) "
-            "SELECT 'delete', rowid, CAST(data AS TEXT) FROM attachments "
+            f"SELECT 'delete', rowid, {ATTACHMENT_TEXT} FROM attachments "
             f"WHERE message_id IN {mine} AND {TEXT_ATTACHMENT}",
             (session_id,),
         )

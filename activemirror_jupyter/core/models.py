@@ -142,12 +142,15 @@ class SessionMetadata:
 @dataclass(frozen=True)
 class SearchHit:
     """One search result: the message, its session's title, and a short plain-text
-    ``snippet`` around the matches with the ``(start, end)`` offsets of the matched words."""
+    ``snippet`` around the matches with the ``(start, end)`` offsets of the matched words.
+    ``score`` is how close in meaning a :meth:`~.mirror.ActiveMirror.search_similar` hit is
+    (higher is closer; None on a word-search hit)."""
 
     message: Message
     session_title: str
     snippet: str
     highlights: list[tuple[int, int]]
+    score: float | None = None
 
 
 def timestamp_text(message: Message) -> str:

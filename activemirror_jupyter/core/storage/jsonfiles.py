@@ -415,6 +415,14 @@ class JSONStorage:
     def count_search(self, query: SearchQuery) -> int:
         return len(self._found(query))
 
+    def vectors(self) -> Any:
+        """Where search by meaning keeps this folder's vectors: ``vectors.bin`` beside the
+        sessions (:mod:`.json_vectors`)."""
+        from ..search.similar import messages_texts  # NumPy only when searching by meaning
+        from .json_vectors import JSONVectors
+
+        return JSONVectors(self.path, lambda: messages_texts(self), self._writing, self.read_only)
+
     def version(self) -> str:
         """The index's and the journal's identity and size: every save changes one."""
         parts = []

@@ -8,6 +8,7 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..ids import new_device_id
 from ..journal import Row, chain, check_write, start_of
@@ -26,6 +27,7 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._writes = itertools.count(1)
         self._version = 0
+        self._vectors: Any = None
         self.device_id = new_device_id()
 
     def set_device_id(self, device_id: str) -> None:
@@ -165,6 +167,16 @@ class MemoryStorage:
 
     def version(self) -> str:
         return str(self._version)
+
+    def vectors(self) -> Any:
+        """Where search by meaning keeps this store's vectors: in RAM, beside the messages
+        (:mod:`.memory_vectors`)."""
+        from ..search.similar import messages_texts  # NumPy only when searching by meaning
+        from .memory_vectors import MemoryVectors
+
+        if self._vectors is None:
+            self._vectors = MemoryVectors(lambda: messages_texts(self))
+        return self._vectors
 
     def close(self) -> None:
         pass

@@ -31,8 +31,7 @@ goes away, the operation raises a :class:`StorageError` saying so; writes are si
 transactions, so nothing is half-written, and a session keeps its unsaved messages, so
 ``save()`` succeeds again once the server is back.
 
-Size: a little over 400 lines because it is one class, the Storage protocol for this store;
-its connections and schema are already apart.
+Size: one class, this store's Storage protocol; connections, schema and vectors are apart.
 """
 
 from __future__ import annotations
@@ -423,6 +422,11 @@ class PostgreSQLStorage:
             "count search hits",
         )[0][0]
 
+    def vectors(self) -> Any:  # search by meaning's vectors, under row security (NumPy: lazily)
+        from .postgresql_vectors import PostgreSQLVectors
+
+        return PostgreSQLVectors(self._db)
+
     def version(self) -> str:
         rows = self._read(
             f"SELECT version FROM activemirror_versions WHERE {OWN}", (), "read the version"
@@ -441,7 +445,6 @@ def _listing(query: SessionQuery) -> tuple[str, tuple[Any, ...]]:
 
 
 def _text_vector(attachment: Attachment, data: bytes) -> str | None:
-    """The words of a text attachment's text (HTML's without markup); others are not
-    searched."""
+    """The words of a text attachment's text (HTML's without markup); others have none."""
     text = attachment_text(attachment.mime_type, data)
     return None if text is None else search_vector(text)

@@ -404,10 +404,14 @@ def m011_search_by_attachment_from_its_hits(db: psycopg.Connection) -> None:
 
 
 @migration
-def m014_attachment_text(db: psycopg.Connection) -> None:
+def m014_attachment_text_and_vectors(db: psycopg.Connection) -> None:
     """0.3: an HTML attachment's words are its text's (:func:`..search.attachment_text`),
     not its markup's: those of every role (run by the tables' owner) are made again. The
-    other text attachments' words are what they were."""
+    other text attachments' words are what they were.
+
+    And the vectors of search by meaning (:mod:`.postgresql_vectors`), under the messages'
+    row security, granted to the team's role where it exists (as postgresql_setup.sql)."""
+    _vectors_table(db)
     with db.cursor(name="activemirror_html_attachments") as rows:
         rows.execute(
             "SELECT owner, message_id, position, mime_type, data FROM attachments "
@@ -425,3 +429,21 @@ def m014_attachment_text(db: psycopg.Connection) -> None:
                     "WHERE owner = %s AND message_id = %s AND position = %s",
                     updates,
                 )
+
+
+def _vectors_table(db: psycopg.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS message_vectors (owner text NOT NULL DEFAULT current_user,"
+        " session_id text NOT NULL, message_id text NOT NULL, model text NOT NULL,"
+        " text_sha256 text NOT NULL, vector bytea NOT NULL,"
+        " PRIMARY KEY (owner, session_id, message_id))"
+    )
+    db.execute("ALTER TABLE message_vectors ENABLE ROW LEVEL SECURITY")
+    db.execute("DROP POLICY IF EXISTS message_vectors_own_rows ON message_vectors")
+    db.execute(
+        "CREATE POLICY message_vectors_own_rows ON message_vectors "
+        f"USING ({OWN}) WITH CHECK ({OWN})"
+    )
+    db.execute("REVOKE ALL ON message_vectors FROM PUBLIC")
+    if db.execute("SELECT 1 FROM pg_roles WHERE rolname = 'activemirror_users'").fetchone():
+        db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON message_vectors TO activemirror_users")

@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from os import PathLike, fspath
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
@@ -51,6 +51,9 @@ from .rows import (
 from .sqlite_connection import Connection
 from .sqlite_schema import migrate
 from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions, count_sql, search_sql
+
+if TYPE_CHECKING:
+    from .sqlite_vectors import SQLiteVectors
 
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
@@ -391,6 +394,12 @@ class SQLiteStorage:
     def count_search(self, query: SearchQuery) -> int:
         sql, params = count_sql(query)
         return self._read(sql, params, "count search hits")[0][0]
+
+    def vectors(self) -> SQLiteVectors:
+        """Where search by meaning keeps this store's vectors (:mod:`.sqlite_vectors`)."""
+        from .sqlite_vectors import SQLiteVectors  # NumPy only when searching by meaning
+
+        return SQLiteVectors(self._conn)
 
     def version(self) -> str:
         # data_version moves when another connection commits; our own writes are counted.

@@ -236,17 +236,26 @@ def m008_devices(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m011_attachment_text(db: sqlite3.Connection) -> None:
+def m011_attachment_text_and_vectors(db: sqlite3.Connection) -> None:
     """0.3: a text attachment is indexed by its text as :func:`..search.attachment_text`
     reads it — HTML without its markup — instead of ``CAST(data AS TEXT)``, which made
     ``td`` or ``class`` find every table. The index is contentless, so a row is removed by
     telling it the words it was given: every entry is made again, from the attachments
-    ('delete-all', then each text attachment's text), so each is what a delete will tell."""
+    ('delete-all', then each text attachment's text), so each is what a delete will tell.
+
+    And the table of the vectors of search by meaning (:mod:`.sqlite_vectors`), one row per
+    message, made when a search asks for them."""
     add_functions(db)
     db.execute("INSERT INTO attachments_fts(attachments_fts) VALUES ('delete-all')")
     db.execute(
         f"INSERT INTO attachments_fts(rowid, text) SELECT rowid, {ATTACHMENT_TEXT} "
         f"FROM attachments WHERE {TEXT_ATTACHMENT}"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS message_vectors (session_id TEXT NOT NULL, "
+        "message_id TEXT NOT NULL, model TEXT NOT NULL, text_sha256 TEXT NOT NULL, "
+        "vector BLOB NOT NULL, "
+        "PRIMARY KEY (session_id, message_id))"
     )
 
 

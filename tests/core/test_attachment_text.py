@@ -234,7 +234,9 @@ def test_a_sqlite_store_with_markup_indexed_is_fixed_by_its_migration(tmp_path):
             "INSERT INTO attachments_fts(rowid, text) SELECT rowid, CAST(data AS TEXT) "
             "FROM attachments WHERE mime_type LIKE 'text/%'"
         )
-        raw.execute("DELETE FROM activemirror_migrations WHERE name = 'm011_attachment_text_and_vectors'")
+        raw.execute(
+            "DELETE FROM activemirror_migrations WHERE name = 'm011_attachment_text_and_vectors'"
+        )
         assert len(raw.execute(_MATCH, ('"dataframe"',)).fetchall()) == 2  # markup indexed
     with ActiveMirror("sqlite", db_path=db) as mirror:
         assert "m011_attachment_text_and_vectors" in mirror.store.applied_migrations()
@@ -277,7 +279,9 @@ def test_a_postgresql_store_with_markup_indexed_is_fixed_by_its_migration(postgr
             "UPDATE attachments SET search_vector = %s::tsvector WHERE mime_type = 'text/html'",
             (search_vector(TABLE.decode()),),
         )
-        raw.execute("DELETE FROM activemirror_migrations WHERE name = 'm014_attachment_text_and_vectors'")
+        raw.execute(
+            "DELETE FROM activemirror_migrations WHERE name = 'm014_attachment_text_and_vectors'"
+        )
     with ActiveMirror("postgresql", dsn=postgres_dsn) as mirror:
         assert "m014_attachment_text_and_vectors" in mirror.store.applied_migrations()
         assert [m.session_id for m in mirror.search("dataframe")] == [kept]

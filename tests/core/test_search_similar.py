@@ -176,9 +176,7 @@ def test_the_model_is_the_packaged_one_and_embeds_as_wordllama_does():
     assert model.name.startswith("wordllama-0.4.0") and model.dimensions == 256
     texts = [RAIN, "", "東京は雨", "x" * 100_000]
     tokenizer = Tokenizer.from_str(model.tokenizer.to_str())  # theirs pads: a copy of ours
-    theirs = WordLlamaInference(model.table, tokenizer).embed(
-        texts[:1] + texts[2:], norm=True
-    )
+    theirs = WordLlamaInference(model.table, tokenizer).embed(texts[:1] + texts[2:], norm=True)
     ours = model.embed(texts)
     assert abs(ours[[0, 2, 3]] - theirs).max() < 1e-4
     assert not ours[1].any()  # no tokens: no direction

@@ -6,10 +6,11 @@ message, ``vector`` the model's 256 numbers as little-endian float16 (512 bytes)
 :meth:`SQLiteVectors.put` is one ``BEGIN IMMEDIATE`` transaction, so a process killed while
 writing leaves the table as the last finished write left it.
 
-Measured on 100,000 messages (see the README): ranking with ``sqlite-vec``'s
-``vec_distance_cosine`` over the table took about 20 times as long as one NumPy matrix
-product over the vectors kept in RAM, which also needs no loadable extension; the table is
-therefore plain rows, read once and kept in memory while the store does not change.
+Why plain rows and NumPy, not ``sqlite-vec``: a search ranks the vectors kept in RAM with one
+matrix product (16 ms for 100,000 messages, ``benchmarks/bench_similar.py``), needs no
+loadable extension — and this machine's Python cannot load one at all (its ``sqlite3`` has
+no ``enable_load_extension``), so sqlite-vec could not even be measured here; the benchmark
+compares the two where it can.
 """
 
 from __future__ import annotations

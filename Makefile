@@ -19,7 +19,7 @@ $(BIN)/python:
 # Reinstall whenever the project's metadata changes.
 $(STAMP): $(BIN)/python pyproject.toml
 	@command -v npm >/dev/null 2>&1 || { echo "Node.js (20+) and npm are needed to build the JupyterLab extension"; exit 1; }
-	$(BIN)/python -m pip install -q -e ".[test,llm,postgresql]"
+	$(BIN)/python -m pip install -q -e ".[test,llm,postgresql,semantic]"
 	touch $(STAMP)
 
 # The JupyterLab frontend. The editable install builds it once; this rebuilds it whenever

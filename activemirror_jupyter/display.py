@@ -91,13 +91,17 @@ def vault_frame(entries: Iterable[Any]) -> pd.DataFrame:
 # -- search hits and provenance
 
 
-def hits_frame(hits: Iterable[SearchHit]) -> pd.DataFrame:
+def hits_frame(hits: Iterable[SearchHit], *, scores: bool = False) -> pd.DataFrame:
     """Search hits as a DataFrame: the message columns, then ``session_id, session_title,
-    snippet`` (a short plain-text excerpt around the matched words)."""
+    snippet`` (a short plain-text excerpt around the matched words), and with ``scores``
+    (search by meaning) a ``score`` column, higher is closer."""
     rows = list(hits)
     frame = messages_frame([hit.message for hit in rows], with_session=True)
     frame["session_title"] = pd.Series([hit.session_title for hit in rows], dtype=object)
     frame["snippet"] = pd.Series([hit.snippet for hit in rows], dtype=object)
+    if scores:
+        frame["score"] = pd.Series([hit.score for hit in rows], dtype=float)
+        return frame[[*HIT_COLUMNS, "score"]]
     return frame[HIT_COLUMNS]
 
 

@@ -52,6 +52,7 @@ SLOW = {
     "tests/test_reports_files.py::test_a_report_killed_mid_write_leaves_nothing_after_the_next_backup",
     "tests/core/test_jsonfiles.py::test_kill_9_during_saves_with_attachments_leaves_no_orphan_bytes",
     "tests/test_import_from.py::test_the_llm_program_and_python_dash_m_import_from_llms_own_folder",  # 1.4 s
+    "tests/core/test_search_similar.py::test_kill_9_while_vectors_are_made_leaves_nothing_half_written",  # 3 s
 }
 
 # Whole files of such tests: the fault-injection sweeps start a process per fault (about 300).

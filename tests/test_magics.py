@@ -612,6 +612,18 @@ def search_setup(shell: Shell) -> dict[str, Any]:
     return {"survey": survey, "office": office}
 
 
+def test_search_by_meaning_is_a_frame_with_scores_and_snippets(shell: Shell) -> None:
+    pytest.importorskip("wordllama", reason="the [semantic] extra (WordLlama) is not installed")
+    shell.run("%mirror_session new Log")
+    for text in ["Bought coffee beans", "Oslo had a very wet autumn", "Fixed the parser bug"]:
+        shell.run(f"%%mirror_send\n{text}")
+    frame = shell.run("%mirror_session search how much rain falls in Norway --meaning").result
+    assert list(frame["content"])[0] == "Oslo had a very wet autumn" and len(frame) == 3
+    assert list(frame.columns)[-2:] == ["snippet", "score"]
+    assert list(frame["score"]) == sorted(frame["score"], reverse=True)
+    assert len(shell.run("%mirror_session search rain --meaning --limit 1").result) == 1
+
+
 def test_search_filters_by_role_tag_session_and_pages(shell: Shell) -> None:
     made = search_setup(shell)
     every = shell.run("%mirror_session search tide").result

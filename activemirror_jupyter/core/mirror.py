@@ -23,7 +23,7 @@ from .models import (
 )
 from .paging import check_page
 from .replies import Responder
-from .search import search_words, snippet
+from .search import attachment_text, search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
 from .storage.base import Saved, SearchQuery, SessionQuery
@@ -85,6 +85,7 @@ class ActiveMirror:
         self.store: Storage = open_storage(
             storage_type, db_path=db_path, storage_path=storage_path, dsn=dsn
         )
+        self._meaning: Any = None  # search.similar.MeaningIndex, made by search_similar
         if self.sync_enabled:
             self._sync_quietly()
 
@@ -302,6 +303,37 @@ class ActiveMirror:
             hits.append(SearchHit(message, titles[message.session_id], text, highlights))
         return hits
 
+    def search_similar(
+        self,
+        text: str,
+        *,
+        session_id: str | None = None,
+        role: str | None = None,
+        tag: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 10,
+    ) -> list[SearchHit]:
+        """Saved messages ranked by closeness of meaning to ``text``, best first, with the
+        filters of :meth:`search`: hits whose ``score`` is the cosine similarity (higher is
+        closer). The vectors of messages saved since the last call are made first (a
+        progress bar when thousands wait), from the model packaged with the optional extra
+        ``activemirror-jupyter[semantic]`` — offline, nothing is downloaded. Without the
+        extra, an ImportError naming it; an empty ``text``, a ValueError."""
+        if not isinstance(text, str):
+            raise TypeError(f"search text must be text (str), not {type(text).__name__}")
+        if not text.strip():
+            raise ValueError("search by meaning needs some text to compare with, not blank text")
+        q = _search_query("", session_id, role, tag, since, until, limit, 0)
+        if self._meaning is None:
+            from .search.model import load_model  # the optional extra, and NumPy: on first use
+            from .search.similar import MeaningIndex
+
+            self._meaning = MeaningIndex(self.store, self.store.vectors(), load_model())
+        from .search.similar import similar_hits
+
+        return similar_hits(self._meaning, self.store, text, q, limit)
+
     def count_search(
         self,
         query: str,
@@ -387,14 +419,15 @@ def _search_query(
 
 
 def _snippet_of(message: Message, words: tuple[str, ...]) -> tuple[str, list[tuple[int, int]]]:
-    """The snippet of the message's text, or of the first text attachment holding a word."""
+    """The snippet of the message's text, or of the first text attachment holding a word
+    (its text as the stores search it: :func:`~.search.attachment_text`, no markup)."""
     wanted = set(words)
     if wanted & set(search_words(message.content)) or not message.attachments:
         return snippet(message.content, words)
     for attachment in message.attachments:
         if attachment.is_text:
             try:
-                text = attachment.read().decode("utf-8", "replace")
+                text = attachment_text(attachment.mime_type, attachment.read()) or ""
             except ActiveMirrorError:
                 continue
             if wanted & set(search_words(text)):

@@ -13,13 +13,14 @@ from typing import Any
 
 from .ids import validate_id
 from .limits import check_json_depth
+from .mime import bare_type, check_mime_type
+from .mime import is_text as _is_text
 from .timeutil import to_iso
 
 ROLES = ("user", "assistant", "system")
 #: A session that is sealed has this status (and ``metadata["seal"]``).
 SEALED = "sealed"
 
-_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -39,7 +40,9 @@ class Attachment:
     @classmethod
     def from_bytes(cls, name: str, mime_type: str, data: bytes) -> Attachment:
         """An attachment of ``data`` held in memory. ``name`` follows the id rule
-        (``out-1``, ``figure.png``); ``mime_type`` is ``type/subtype`` (``image/png``)."""
+        (``out-1``, ``figure.png``); ``mime_type`` is ``type/subtype`` (``image/png``) with
+        any parameters, in any case (``Text/Plain; charset=UTF-8``), and is kept in normal
+        form (``text/plain; charset=utf-8``: see :func:`.mime.check_mime_type`)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"attachment data must be bytes, not {type(data).__name__}")
         data = bytes(data)
@@ -73,8 +76,14 @@ class Attachment:
         return data
 
     @property
+    def bare_type(self) -> str:
+        """The mime type without its parameters (``text/html``): it decides how the
+        attachment is shown and searched."""
+        return bare_type(self.mime_type)
+
+    @property
     def is_text(self) -> bool:
-        return self.mime_type.startswith("text/")
+        return _is_text(self.mime_type)
 
     def info(self) -> dict[str, Any]:
         """``{"name", "mime_type", "size", "sha256"}``: everything but the bytes."""
@@ -136,12 +145,15 @@ class SessionMetadata:
 @dataclass(frozen=True)
 class SearchHit:
     """One search result: the message, its session's title, and a short plain-text
-    ``snippet`` around the matches with the ``(start, end)`` offsets of the matched words."""
+    ``snippet`` around the matches with the ``(start, end)`` offsets of the matched words.
+    ``score`` is how close in meaning a :meth:`~.mirror.ActiveMirror.search_similar` hit is
+    (higher is closer; None on a word-search hit)."""
 
     message: Message
     session_title: str
     snippet: str
     highlights: list[tuple[int, int]]
+    score: float | None = None
 
 
 def timestamp_text(message: Message) -> str:
@@ -168,14 +180,6 @@ def is_cell(message: Message) -> bool:
 
 def check_attachment_name(name: object) -> str:
     return validate_id(name, "attachment name")
-
-
-def check_mime_type(mime_type: object) -> str:
-    if not isinstance(mime_type, str) or not _MIME.fullmatch(mime_type):
-        raise ValueError(
-            f"invalid mime type {mime_type!r}: use type/subtype in lower case, e.g. image/png"
-        )
-    return mime_type
 
 
 def check_sha256(value: object, what: str = "sha256") -> str:

@@ -141,9 +141,11 @@ def _tag(m: MagicsAPI, args: argparse.Namespace) -> None:
 @SESSION.command(
     "search",
     "Saved messages containing every word of QUERY (in their text or a text attachment), "
-    "newest first, as a DataFrame with a snippet around the words. Dates are YYYY-MM-DD or "
-    "ISO times, read as UTC; --since is inclusive, --until exclusive.",
+    "newest first, as a DataFrame with a snippet around the words; with --meaning, those "
+    "closest in meaning to QUERY, best first, with a score (needs the [semantic] extra). "
+    "Dates are YYYY-MM-DD or ISO times, read as UTC; --since is inclusive, --until exclusive.",
     arg("query", nargs="+", help="plain words"),
+    arg("--meaning", action="store_true", help="rank by meaning, not by the words"),
     arg("--role", choices=ROLES, help="only messages of this role"),
     arg("--tag", metavar="NAME", help="only in sessions tagged NAME"),
     arg("--since", type=moment, metavar="DATE", help="only messages from DATE on"),
@@ -163,6 +165,8 @@ def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
         "until": args.until,
     }
     limit, offset = page_of(m, args)
+    if args.meaning:
+        return _search_meaning(m, query, filters, limit, offset)
     hits = m.mirror.search_hits(query, **filters, limit=limit, offset=offset)
     total = m.mirror.count_search(query, **filters)
     filtered = any(value is not None for value in filters.values())
@@ -175,6 +179,26 @@ def _search(m: MagicsAPI, args: argparse.Namespace) -> Any:
     elif total > len(hits):
         print(f"matches {offset + 1}–{offset + len(hits)} of {total} (newest first)")
     return frames().hits_frame(hits)
+
+
+def _search_meaning(
+    m: MagicsAPI, query: str, filters: dict[str, Any], limit: int | None, offset: int
+) -> Any:
+    try:
+        found = m.mirror.search_similar(query, **filters, limit=(limit or 10) + offset)
+    except ImportError as error:
+        raise UsageError(f"%mirror_session search --meaning: {error}") from None
+    hits = found[offset:]
+    if not hits:
+        print(
+            "No saved message to compare with"
+            + (
+                " with these filters."
+                if any(value is not None for value in filters.values())
+                else "."
+            )
+        )
+    return frames().hits_frame(hits, scores=True)
 
 
 # -- integrity ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import mimetypes
 
 import tornado.web
 
+from ..core.mime import bare_type, is_text, parameter
 from ..core.models import ROLES, Message
 from ..core.serialize import message_record
 from ..core.session import Session
@@ -131,12 +132,15 @@ class AttachmentHandler(MirrorHandler):
 
 
 def _content_type(mime_type: str) -> str:
-    return f"{mime_type}; charset=UTF-8" if mime_type.startswith("text/") else mime_type
+    """The attachment's own type; text without a ``charset`` is UTF-8 (as it is read)."""
+    if is_text(mime_type) and parameter(mime_type, "charset") is None:
+        return f"{mime_type}; charset=UTF-8"
+    return mime_type
 
 
 def _file_name(name: str, mime_type: str) -> str:
     """``name``, with the extension of its type when it has none (``out-1`` → ``out-1.png``)."""
     if "." in name.strip("."):
         return name
-    extension = mimetypes.guess_extension(mime_type) or ""
+    extension = mimetypes.guess_extension(bare_type(mime_type)) or ""
     return name + extension

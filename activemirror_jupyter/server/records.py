@@ -28,4 +28,5 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
         "message": message_record(hit.message),
         "snippet": hit.snippet,
         "highlights": [[start, end] for start, end in hit.highlights],
+        "score": hit.score,
     }

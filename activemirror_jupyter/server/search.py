@@ -19,6 +19,10 @@ from ..core.models import ROLES
 from .base import MirrorHandler, bad_request, shown
 from .records import hit_json
 
+#: ``mode``: by the words (the default) or by meaning (:meth:`ActiveMirror.search_similar`).
+MODES = ("words", "meaning")
+#: How far down the ranking ``mode=meaning`` pages (each hit is read on its own).
+MAX_RANKED = 1000
 #: The longest query taken, in characters (a longer one is a 400, not a slow search).
 MAX_QUERY_CHARS = 1000
 
@@ -38,7 +42,8 @@ def when_argument(raw: str, name: str) -> datetime:
 class SearchHandler(MirrorHandler):
     """``GET /activemirror/api/search?q=&role=&tag=&since=&until=&session_id=&limit=&offset=``
     → ``{"total", "hits": [{"session_id", "session_title", "message", "snippet",
-    "highlights"}]}``, newest first; ``total`` counts every match, not just this page."""
+    "highlights", "score"}]}``, newest first; ``total`` counts every match, not just this
+    page. With ``mode=meaning``, closest in meaning first, each with its ``score``."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -49,12 +54,27 @@ class SearchHandler(MirrorHandler):
             raise bad_request(f"q is {len(query):,} characters long, over {MAX_QUERY_CHARS:,}")
         filters = self._filters()
         limit, offset = self.page_arguments()
+        mode = self.get_query_argument("mode", None) or "words"
+        if mode not in MODES:
+            raise bad_request(f"mode must be one of {', '.join(MODES)}, not {shown(mode)}")
+        if mode == "meaning" and not query.strip():
+            raise bad_request("q (the text to compare with) is blank")
+        if mode == "meaning" and limit + offset > MAX_RANKED:
+            raise bad_request(
+                f"mode=meaning ranks the closest {MAX_RANKED:,}: limit + offset is over"
+            )
 
         def search(mirror: ActiveMirror) -> tuple[list[dict[str, Any]], int]:
+            if mode == "meaning":  # ranked, not counted: total is how many were ranked
+                found = mirror.search_similar(query, limit=limit + offset, **filters)
+                return [hit_json(hit) for hit in found[offset:]], len(found)
             hits = mirror.search_hits(query, limit=limit, offset=offset, **filters)
             return [hit_json(hit) for hit in hits], mirror.count_search(query, **filters)
 
-        hits, total = await self.call(search)
+        try:
+            hits, total = await self.call(search)
+        except ImportError as error:  # the [semantic] extra is not installed on the server
+            raise tornado.web.HTTPError(501, "%s", str(error)) from None
         self.write_json(
             {"query": query, "total": total, "hits": hits, "limit": limit, "offset": offset}
         )

@@ -31,6 +31,7 @@ from typing import Any
 from ..core.markup import escape
 from ..core.models import Attachment
 from ..core.reports.attachments import IMAGE_TYPES, Shown, show, size_text
+from ..core.search.text import html_text
 
 #: Images up to this size are shown; bigger ones get their name line only.
 MAX_IMAGE_BYTES = 2 * 2**20
@@ -48,7 +49,7 @@ def attachment_html(attachment: Attachment, *, truncated: bool = False) -> str:
     facts = [attachment.mime_type, size_text(attachment.size)]
     if truncated:
         facts.append("truncated")
-    limit = MAX_IMAGE_BYTES if attachment.mime_type in IMAGE_TYPES else MAX_TEXT_BYTES
+    limit = MAX_IMAGE_BYTES if attachment.bare_type in IMAGE_TYPES else MAX_TEXT_BYTES
     if attachment.size > limit:
         facts.append("too big to preview here")
         preview = ""
@@ -77,7 +78,7 @@ def _preview(shown: Shown) -> str:
         encoded = base64.b64encode(shown.data).decode("ascii")
         return (
             f'<img class="am-image" alt="{escape(shown.name)}" '
-            f'src="data:{escape(shown.mime_type)};base64,{encoded}">'
+            f'src="data:{escape(shown.bare_type)};base64,{encoded}">'
         )
     if shown.kind == "csv" and shown.table is not None:
         table = shown.table
@@ -89,8 +90,8 @@ def _preview(shown: Shown) -> str:
         return _table(table.header, rows) + f'<div class="am-muted">{escape(caption)}</div>'
     if shown.kind in ("text", "markdown", "json"):
         return text_html(shown.text)
-    if shown.kind == "html":
-        return html_table_html(shown.text)
+    if shown.kind == "html":  # a table rebuilt from its cells, else the text a reader sees
+        return html_table_html(shown.text) or text_html(html_text(shown.text))
     return ""
 
 

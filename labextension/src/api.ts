@@ -293,7 +293,17 @@ export async function attachmentText(
   name: string
 ): Promise<string> {
   const path = sessionPath(sessionId, 'messages', messageId, 'attachments', name);
-  return (await fetchAPI(path)).text();
+  const response = await fetchAPI(path);
+  // Decoded by the charset the attachment's type names (the server adds UTF-8 when it
+  // names none); a charset the browser does not know is read as UTF-8.
+  const type = response.headers.get('Content-Type') ?? '';
+  const charset = /;\s*charset="?([^";\s]+)"?/i.exec(type)?.[1] ?? 'utf-8';
+  const bytes = await response.arrayBuffer();
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch {
+    return new TextDecoder().decode(bytes);
+  }
 }
 
 export async function exportSession(

@@ -36,19 +36,32 @@ interface IOutputEntry {
   truncated?: unknown;
 }
 
+/**
+ * A mime type without its parameters (`text/html; charset=utf-8` is `text/html`): the
+ * server keeps them lower-cased, one space after each `;`; the bare type decides how an
+ * attachment is shown.
+ */
+export function bareType(mimeType: string): string {
+  return mimeType.split(';')[0].trim().toLowerCase();
+}
+
 export function isCell(message: IMessage): boolean {
   return message.metadata?.kind === 'cell' || message.metadata?.autolog === true;
 }
 
-/** Text of attachments by sha256 (the same bytes are the same text): refreshes re-use it. */
+/**
+ * Text of attachments by sha256 and type (the same bytes of the same type, and charset, are
+ * the same text): refreshes re-use it.
+ */
 const textCache = new Map<string, Promise<string>>();
 
 function cachedText(message: IMessage, attachment: IAttachment): Promise<string> {
-  let text = textCache.get(attachment.sha256);
+  const key = `${attachment.sha256} ${attachment.mime_type}`;
+  let text = textCache.get(key);
   if (!text) {
     text = attachmentText(message.session_id, message.id, attachment.name);
-    text.catch(() => textCache.delete(attachment.sha256));
-    textCache.set(attachment.sha256, text);
+    text.catch(() => textCache.delete(key));
+    textCache.set(key, text);
     if (textCache.size > 300) {
       textCache.delete(textCache.keys().next().value as string);
     }
@@ -208,7 +221,7 @@ export class MessageRenderer {
     attachment: IAttachment,
     asOutput: boolean
   ): void {
-    const mime = attachment.mime_type;
+    const mime = bareType(attachment.mime_type);
     if (!asOutput) {
       host.append(attachmentLabel(message, attachment));
     }

@@ -84,7 +84,7 @@ def test_hostile_attachment_names_are_refused(name):
         Attachment.from_bytes(name, "text/plain", b"x")
 
 
-@pytest.mark.parametrize("mime", ["image", "text/html; <script>", "TEXT/PLAIN", "", None])
+@pytest.mark.parametrize("mime", ["image", "text/html; <script>", "text/plain;;", "", None])
 def test_bad_mime_types_are_refused(mime):
     with pytest.raises(ValueError, match="mime type"):
         Attachment.from_bytes("a", mime, b"x")  # type: ignore[arg-type]

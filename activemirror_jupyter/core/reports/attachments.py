@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import ActiveMirrorError
 from ..models import Attachment, Message
+from ..search.text import decode_text
 
 #: Rows of a CSV attachment shown as a table (the row count is always given).
 PREVIEW_ROWS = 20
@@ -46,9 +47,9 @@ class Csv:
 @dataclass(frozen=True)
 class Shown:
     """How one attachment is shown: ``kind`` is ``"image"`` (``data`` is a checked image),
-    ``"csv"`` (``table``), ``"text"``, ``"markdown"``, ``"html"``, ``"json"`` (``text``),
-    or ``"file"`` (a line; ``problem`` says why, unless it is only a type not shown).
-    ``data`` is the bytes, when they could be read (``readable``)."""
+    ``"csv"`` (``table``, and its ``text``), ``"text"``, ``"markdown"``, ``"html"``,
+    ``"json"`` (``text``), or ``"file"`` (a line; ``problem`` says why, unless it is only
+    a type not shown). ``data`` is the bytes, when they could be read (``readable``)."""
 
     attachment: Attachment
     kind: str
@@ -66,10 +67,15 @@ class Shown:
     def mime_type(self) -> str:
         return self.attachment.mime_type
 
+    @property
+    def bare_type(self) -> str:
+        return self.attachment.bare_type
+
 
 def show(attachment: Attachment) -> Shown:
-    """Read ``attachment`` once and decide how to show it."""
-    mime = attachment.mime_type
+    """Read ``attachment`` once and decide how to show it, by its bare type (its text
+    decoded by its ``charset``, if it names one)."""
+    mime = attachment.bare_type
     try:
         data = attachment.read()
     except (ActiveMirrorError, OSError) as error:
@@ -79,12 +85,13 @@ def show(attachment: Attachment) -> Shown:
         problem = image_problem(mime, data)
         return Shown(attachment, "file" if problem else "image", data, problem=problem)
     if mime == "text/csv":
-        return Shown(attachment, "csv", data, table=csv_preview(decode(data)))
+        text = decode_text(attachment.mime_type, data)
+        return Shown(attachment, "csv", data, text=text, table=csv_preview(text))
     if mime in ("text/markdown", "text/html", "application/json"):
         kind = {"text/markdown": "markdown", "text/html": "html"}.get(mime, "json")
-        return Shown(attachment, kind, data, text=decode(data))
+        return Shown(attachment, kind, data, text=decode_text(attachment.mime_type, data))
     if attachment.is_text:
-        return Shown(attachment, "text", data, text=decode(data))
+        return Shown(attachment, "text", data, text=decode_text(attachment.mime_type, data))
     return Shown(attachment, "file", data)
 
 

@@ -141,6 +141,6 @@ def file_name(attachment: Attachment) -> str:
     """An attachment's file name: its name (an id: safe in a path) with its content's
     hash and an extension for its type."""
     stem, suffix = os.path.splitext(attachment.name)
-    extension = _MIME_EXTENSIONS.get(attachment.mime_type) or suffix or ".bin"
+    extension = _MIME_EXTENSIONS.get(attachment.bare_type) or suffix or ".bin"
     base = stem if suffix.lower() == extension else attachment.name
     return f"{base}-{attachment.sha256[:12]}{extension}"

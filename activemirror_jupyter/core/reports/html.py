@@ -231,7 +231,7 @@ def attachment_html(shown: Shown) -> str:
     if shown.kind == "image":
         data = base64.b64encode(shown.data).decode("ascii")
         return (
-            f'<figure class="am-figure"><img src="data:{esc(a.mime_type)};base64,{data}" '
+            f'<figure class="am-figure"><img src="data:{esc(a.bare_type)};base64,{data}" '
             f'alt="{esc(a.name)}"></figure>'
         )
     if shown.kind == "csv" and shown.table is not None:

@@ -151,7 +151,7 @@ def attachment_lines(shown: Shown, place: Place | None, *, labelled: bool) -> li
     link = place(a, shown.data) if place is not None and shown.readable else ""
     if shown.kind == "image":
         b64 = base64.b64encode(shown.data).decode("ascii")
-        return [f"![{a.name}]({link or f'data:{a.mime_type};base64,{b64}'})", ""]
+        return [f"![{a.name}]({link or f'data:{a.bare_type};base64,{b64}'})", ""]
     if link:
         label += f" — [{a.name}]({link})"
     if shown.kind == "file":

@@ -180,7 +180,7 @@ def cell_output(output: Output, execution_count: int | None) -> dict[str, Any]:
         return _stream(f"[output {output.name} is missing]\n", "stderr")
     shown = show(output.attachment)
     if output.output_type == "stream" and shown.kind in ("text", "json", "markdown", "csv", "html"):
-        return _stream(decode(shown.data), output.stream)
+        return _stream(shown.text, output.stream)
     result = display_output(shown)
     if output.output_type == "execute_result":
         result["execution_count"] = execution_count
@@ -198,10 +198,10 @@ def display_output(shown: Shown) -> dict[str, Any]:
     """An attachment as a ``display_data`` output, in its own type where that is safe."""
     a = shown.attachment
     data: dict[str, Any] = {"text/plain": _source(f"{a.name} ({a.mime_type}, {size_text(a.size)})")}
-    if shown.kind == "image" and a.mime_type == "image/svg+xml":
-        data[a.mime_type] = _source(decode(shown.data))
+    if shown.kind == "image" and a.bare_type == "image/svg+xml":
+        data[a.bare_type] = _source(decode(shown.data))
     elif shown.kind == "image":
-        data[a.mime_type] = base64.b64encode(shown.data).decode("ascii")
+        data[a.bare_type] = base64.b64encode(shown.data).decode("ascii")
     elif shown.kind == "csv":
         data["text/markdown"] = _source("\n".join(csv_lines(shown)))
     elif shown.kind == "markdown":

@@ -70,14 +70,14 @@ from .jsonfold import fold
 from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 from .jsonsearch import Words
-from .jsonstate import STATE_FILE, State, read_kept, write_kept
+from .jsonstate import STATE_FILE, KeptState, State
 from .rows import clocks_after
 
 LOCK_FILE = ".activemirror.lock"
 LOCK_TIMEOUT_S = 30.0
 
 
-class JSONStorage:
+class JSONStorage(KeptState):
     """Sessions as JSON files in one folder (see the module docstring)."""
 
     def __init__(self, path: str | PathLike[str]) -> None:
@@ -403,13 +403,6 @@ class JSONStorage:
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
         return {}  # a message id need only be unique within its session file
 
-    def read_state(self, key: str) -> str | None:
-        return read_kept(self.path, key, self.description)
-
-    def write_state(self, key: str, value: str) -> None:
-        with self._writing(f"keep {key}"):
-            write_kept(self.path, key, value)
-
     def set_device_id(self, device_id: str) -> None:
         with self._writing("give the folder a new device id"):
             self._state.set("deviceId", device_id)
@@ -426,6 +419,13 @@ class JSONStorage:
 
     def count_search(self, query: SearchQuery) -> int:
         return len(self._found(query))
+
+    def vectors(self) -> Any:
+        """Where search by meaning keeps the vectors (:mod:`.json_vectors`)."""
+        from ..search.similar import messages_texts  # NumPy only when searching by meaning
+        from .json_vectors import JSONVectors
+
+        return JSONVectors(self.path, lambda: messages_texts(self), self._writing, self.read_only)
 
     def version(self) -> str:
         """The index's and the journal's identity and size: every save changes one."""

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import StorageError
-from ..models import Message
-from ..search import search_words
+from ..mime import is_text
+from ..models import Message, check_mime_type
+from ..search import attachment_text, search_words
 from .base import SearchQuery
 from .filters import matches, newest_first
 from .jsonattachments import Attachments
@@ -27,7 +28,8 @@ class Words:
 
     def __init__(self, attachments: Attachments) -> None:
         self._attachments = attachments
-        self._of_bytes: dict[str, frozenset[str]] = {}  # text attachments' words, by sha256
+        # text attachments' words, by sha256 and mime type
+        self._of_bytes: dict[tuple[str, str], frozenset[str]] = {}
 
     def found(
         self,
@@ -75,13 +77,26 @@ class Words:
             return frozenset()
         words = set(search_words(record["content"]))
         for item in record.get("attachments") or ():
-            if isinstance(item, dict) and str(item.get("mimeType", "")).startswith("text/"):
-                sha = item.get("sha256")
-                if sha not in self._of_bytes:
-                    try:
-                        text = self._attachments.reader(sha)().decode("utf-8", "replace")
-                    except StorageError:
-                        text = ""
-                    self._of_bytes[sha] = frozenset(search_words(text))
-                words |= self._of_bytes[sha]
+            mime = _text_type(item)
+            if mime is None or not isinstance(item.get("sha256"), str):
+                continue
+            key = (item["sha256"], mime)  # the same bytes are other words as HTML
+            if key not in self._of_bytes:
+                try:
+                    text = attachment_text(mime, self._attachments.reader(key[0])()) or ""
+                except StorageError:
+                    text = ""
+                self._of_bytes[key] = frozenset(search_words(text))
+            words |= self._of_bytes[key]
         return frozenset(words)
+
+
+def _text_type(item: Any) -> str | None:
+    """The mime type of an attachment record, if it is text (searched), in normal form."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        mime = check_mime_type(item.get("mimeType"))
+    except ValueError:
+        return None
+    return mime if is_text(mime) else None

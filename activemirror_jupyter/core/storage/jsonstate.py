@@ -7,6 +7,8 @@ lock. A folder this user cannot write gets a device id for this process only.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +63,21 @@ class State:
 KEPT_PREFIX = ".activemirror-"
 
 
-def read_kept(folder: Path, key: str, description: str) -> str | None:
-    try:
-        return (folder / f"{KEPT_PREFIX}{key}.json").read_text("utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"{description}: cannot read its {key}: {exc}") from None
+class KeptState:
+    """``read_state``/``write_state`` of the JSON folder: one small file per key."""
 
+    path: Path
+    description: str
+    _writing: Callable[[str], AbstractContextManager[None]]
 
-def write_kept(folder: Path, key: str, value: str) -> None:
-    atomic_write(folder / f"{KEPT_PREFIX}{key}.json", value.encode("utf-8"))
+    def read_state(self, key: str) -> str | None:
+        try:
+            return (self.path / f"{KEPT_PREFIX}{key}.json").read_text("utf-8")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"{self.description}: cannot read its {key}: {exc}") from None
+
+    def write_state(self, key: str, value: str) -> None:
+        with self._writing(f"keep {key}"):
+            atomic_write(self.path / f"{KEPT_PREFIX}{key}.json", value.encode("utf-8"))

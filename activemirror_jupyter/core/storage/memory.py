@@ -8,11 +8,12 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..ids import new_device_id
 from ..journal import OWN, Row, chain_tips, check_write, head_of
 from ..models import Attachment, Message, SessionMetadata
-from ..search import search_words
+from ..search import attachment_text, search_words
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, matches, newest_first, page_of, paged
 from .rows import clocks_after
@@ -27,6 +28,7 @@ class MemoryStorage:
         self._lock = threading.Lock()
         self._writes = itertools.count(1)
         self._version = 0
+        self._vectors: Any = None
         self.device_id = new_device_id()
         self._state: dict[str, str] = {}
 
@@ -181,6 +183,16 @@ class MemoryStorage:
     def version(self) -> str:
         return str(self._version)
 
+    def vectors(self) -> Any:
+        """Where search by meaning keeps this store's vectors: in RAM, beside the messages
+        (:mod:`.memory_vectors`)."""
+        from ..search.similar import messages_texts  # NumPy only when searching by meaning
+        from .memory_vectors import MemoryVectors
+
+        if self._vectors is None:
+            self._vectors = MemoryVectors(lambda: messages_texts(self))
+        return self._vectors
+
     def close(self) -> None:
         pass
 
@@ -193,6 +205,7 @@ def _kept(attachment: Attachment) -> Attachment:
 def _words(message: Message) -> set[str]:
     words = set(search_words(message.content))
     for attachment in message.attachments:
-        if attachment.is_text:
-            words |= set(search_words(attachment.read().decode("utf-8", "replace")))
+        if attachment.is_text:  # read() checks the bytes: only those searched
+            text = attachment_text(attachment.mime_type, attachment.read())
+            words |= set(search_words(text or ""))
     return words

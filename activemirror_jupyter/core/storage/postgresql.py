@@ -31,8 +31,7 @@ goes away, the operation raises a :class:`StorageError` saying so; writes are si
 transactions, so nothing is half-written, and a session keeps its unsaved messages, so
 ``save()`` succeeds again once the server is back.
 
-Size: a little over 400 lines because it is one class, the Storage protocol for this store;
-its connections and schema are already apart.
+Size: one class, this store's Storage protocol; connections, schema and vectors are apart.
 """
 
 from __future__ import annotations
@@ -394,6 +393,11 @@ class PostgreSQLStorage:
             self._query_params(query),
             "count search hits",
         )[0][0]
+
+    def vectors(self) -> Any:  # search by meaning's vectors, under row security (NumPy: lazily)
+        from .postgresql_vectors import PostgreSQLVectors
+
+        return PostgreSQLVectors(self._db)
 
     def version(self) -> str:
         rows = self._read(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import psycopg
 
 from ..models import Attachment, Message
+from ..search import attachment_text
 from .postgresql_schema import search_vector
 from .rows import MESSAGE_COLUMNS, dump_json, stored_origin
 
@@ -60,7 +61,6 @@ def append_messages(
 
 
 def _text_vector(attachment: Attachment, data: bytes) -> str | None:
-    """The words of a text attachment (others are not searched)."""
-    if not attachment.is_text:
-        return None
-    return search_vector(data.decode("utf-8", "replace"))
+    """The words of a text attachment's text (HTML's without markup); others have none."""
+    text = attachment_text(attachment.mime_type, data)
+    return None if text is None else search_vector(text)

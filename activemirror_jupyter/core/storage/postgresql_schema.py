@@ -16,8 +16,10 @@ from psycopg import sql
 from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
-from ..search import search_words
+from ..mime import bare_type
+from ..search import attachment_text, search_words
 from .postgresql_connections import first_line
+from .postgresql_tables import vectors_table
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
@@ -409,3 +411,31 @@ def m012_one_order_across_devices(db: psycopg.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS clock bigint")
     db.execute("UPDATE messages SET clock = seq + 1 WHERE clock IS NULL")
     db.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS tips text")
+
+
+@migration
+def m014_attachment_text_and_vectors(db: psycopg.Connection) -> None:
+    """0.3: an HTML attachment's words are its text's (:func:`..search.attachment_text`),
+    not its markup's: those of every role (run by the tables' owner) are made again. The
+    other text attachments' words are what they were.
+
+    And the vectors of search by meaning (:mod:`.postgresql_vectors`), under the messages'
+    row security, granted to the team's role where it exists (as postgresql_setup.sql)."""
+    vectors_table(db, OWN)
+    with db.cursor(name="activemirror_html_attachments") as rows:
+        rows.execute(
+            "SELECT owner, message_id, position, mime_type, data FROM attachments "
+            "WHERE mime_type LIKE 'text/html%'"
+        )
+        while batch := rows.fetchmany(200):
+            updates = [
+                (search_vector(attachment_text(mime, bytes(data)) or ""), owner, mid, position)
+                for owner, mid, position, mime, data in batch
+                if bare_type(mime) == "text/html"
+            ]
+            with db.cursor() as cur:
+                cur.executemany(
+                    "UPDATE attachments SET search_vector = %s::tsvector "
+                    "WHERE owner = %s AND message_id = %s AND position = %s",
+                    updates,
+                )

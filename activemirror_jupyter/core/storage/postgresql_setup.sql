@@ -42,10 +42,10 @@ BEGIN
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO activemirror_users', schema_name);
 
     REVOKE ALL ON sessions, messages, attachments, activemirror_versions,
-        activemirror_migrations FROM PUBLIC;
+        activemirror_migrations, message_vectors FROM PUBLIC;
     -- Rows are filtered by the policies: a member only ever reads and writes its own.
     GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, messages, attachments,
-        activemirror_versions TO activemirror_users;
+        activemirror_versions, message_vectors TO activemirror_users;
     -- Members check that the schema is up to date; only the owner changes it.
     GRANT SELECT ON activemirror_migrations TO activemirror_users;
     -- Search runs as the owner but returns only the caller's own rows.

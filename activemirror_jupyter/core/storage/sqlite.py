@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from os import PathLike, fspath
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
@@ -52,7 +52,10 @@ from .rows import (
 )
 from .sqlite_connection import Connection
 from .sqlite_schema import migrate
-from .sqlite_search import TEXT_ATTACHMENT, count_sql, search_sql
+from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions, count_sql, search_sql
+
+if TYPE_CHECKING:
+    from .sqlite_vectors import SQLiteVectors
 
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
@@ -104,6 +107,7 @@ class SQLiteStorage:
         self._writes = 0  # saves and deletes through this connection (see version())
         self._closed = False
         try:
+            add_functions(self._db)  # before migrate: m011 and every save use them
             migrate(self._conn)
             self.device_id: str = self._state("device_id")
         except BaseException:
@@ -233,7 +237,7 @@ class SQLiteStorage:
             rows,
         )
         db.execute(
-            "INSERT INTO attachments_fts(rowid, text) SELECT rowid, CAST(data AS TEXT) "
+            f"INSERT INTO attachments_fts(rowid, text) SELECT rowid, {ATTACHMENT_TEXT} "
             f"FROM attachments WHERE rowid > ? AND {TEXT_ATTACHMENT}",
             (last_rowid,),
         )
@@ -388,7 +392,7 @@ class SQLiteStorage:
         )
         db.execute(
             "INSERT INTO attachments_fts(attachments_fts, rowid, text) "
-            "SELECT 'delete', rowid, CAST(data AS TEXT) FROM attachments "
+            f"SELECT 'delete', rowid, {ATTACHMENT_TEXT} FROM attachments "
             f"WHERE message_id IN {mine} AND {TEXT_ATTACHMENT}",
             (session_id,),
         )
@@ -415,6 +419,12 @@ class SQLiteStorage:
     def count_search(self, query: SearchQuery) -> int:
         sql, params = count_sql(query)
         return self._read(sql, params, "count search hits")[0][0]
+
+    def vectors(self) -> SQLiteVectors:
+        """Where search by meaning keeps this store's vectors (:mod:`.sqlite_vectors`)."""
+        from .sqlite_vectors import SQLiteVectors  # NumPy only when searching by meaning
+
+        return SQLiteVectors(self._conn)
 
     def version(self) -> str:
         # data_version moves when another connection commits; our own writes are counted.

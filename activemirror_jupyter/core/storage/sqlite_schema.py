@@ -16,6 +16,7 @@ from ..journal import link
 from ..timeutil import from_iso, to_iso
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 from .sqlite_connection import Connection
+from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions
 
 #: How the search indexes tokenize (as :func:`..search.search_words` does) and what they
 #: keep: only which rows hold a word (no positions, no sizes).
@@ -243,6 +244,30 @@ def m009_one_order_across_devices(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN clock INTEGER")
     db.execute("UPDATE messages SET clock = seq + 1")
     db.execute("ALTER TABLE sessions ADD COLUMN tips TEXT")
+
+
+@migration
+def m011_attachment_text_and_vectors(db: sqlite3.Connection) -> None:
+    """0.3: a text attachment is indexed by its text as :func:`..search.attachment_text`
+    reads it — HTML without its markup — instead of ``CAST(data AS TEXT)``, which made
+    ``td`` or ``class`` find every table. The index is contentless, so a row is removed by
+    telling it the words it was given: every entry is made again, from the attachments
+    ('delete-all', then each text attachment's text), so each is what a delete will tell.
+
+    And the table of the vectors of search by meaning (:mod:`.sqlite_vectors`), one row per
+    message, made when a search asks for them."""
+    add_functions(db)
+    db.execute("INSERT INTO attachments_fts(attachments_fts) VALUES ('delete-all')")
+    db.execute(
+        f"INSERT INTO attachments_fts(rowid, text) SELECT rowid, {ATTACHMENT_TEXT} "
+        f"FROM attachments WHERE {TEXT_ATTACHMENT}"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS message_vectors (session_id TEXT NOT NULL, "
+        "message_id TEXT NOT NULL, model TEXT NOT NULL, text_sha256 TEXT NOT NULL, "
+        "vector BLOB NOT NULL, "
+        "PRIMARY KEY (session_id, message_id))"
+    )
 
 
 def migrate(conn: Connection) -> None:

@@ -6,13 +6,33 @@ Each query word is a quoted FTS5 string, so nothing the user typed is query synt
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+from ..search import attachment_text
 from ..timeutil import to_iso
 from .base import SearchQuery
 
 #: The attachments whose text is indexed and searched.
 TEXT_ATTACHMENT = "mime_type LIKE 'text/%'"
+#: The text of an attachment row as it is indexed — and, the index being contentless, as
+#: it is told again to remove the row: :func:`~..search.attachment_text` (HTML without its
+#: markup), a function of what the row keeps (see :func:`add_functions`).
+ATTACHMENT_TEXT = "activemirror_attachment_text(mime_type, data)"
+
+
+def add_functions(db: sqlite3.Connection) -> None:
+    """Give ``db`` the SQL function :data:`ATTACHMENT_TEXT` calls."""
+    db.create_function("activemirror_attachment_text", 2, _text, deterministic=True)
+
+
+def _text(mime_type: object, data: object) -> str | None:
+    if isinstance(data, str):  # a row written behind the API with text for bytes
+        data = data.encode("utf-8", "replace")
+    if not isinstance(mime_type, str) or not isinstance(data, bytes):
+        return None
+    return attachment_text(mime_type, data)
+
 
 # Messages whose content holds every word, or with a text attachment that does.
 _HITS = (

@@ -106,11 +106,15 @@ class ActiveMirror:
 
     # -- sync ------------------------------------------------------------------------------
 
-    def sync(self, remote: str | PathLike[str] | None = None) -> SyncReport:
+    def sync(
+        self, remote: str | PathLike[str] | None = None, *, progress: Any = None
+    ) -> SyncReport:
         """Send this store's new messages and changes to ``remote`` and take in what other
         devices sent there: a folder (str or path) any of your machines see, or a
-        ``postgresql://`` DSN; None: the identity's remote. Raises :class:`SyncError`."""
-        return run_sync(self.store, self.identity, remote)
+        ``postgresql://`` DSN; None: the identity's remote. ``progress`` (a ``tqdm`` bar)
+        is told how many messages there are and advanced as they go. Raises
+        :class:`SyncError`."""
+        return run_sync(self.store, self.identity, remote, progress)
 
     def _sync_quietly(self) -> None:
         """Sync now, a failure being a SyncWarning (with ``sync_enabled``: on opening, and

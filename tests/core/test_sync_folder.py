@@ -359,3 +359,20 @@ def test_the_last_sync_is_recorded_in_the_store(tmp_path, folder):
     assert "does not exist" in last_sync(a.store)["error"]
     assert json.dumps(last_sync(a.store))
     assert os.fspath(folder) in last_sync(a.store)["remote"]
+
+
+def test_a_progress_bar_learns_the_size_and_reaches_it(pair, folder):
+    import io
+
+    from tqdm import tqdm
+
+    a, b = pair
+    s = a.create_session("many")
+    for i in range(30):
+        s.send(f"note {i}")
+    with tqdm(total=0, file=io.StringIO()) as bar:
+        a.sync(folder, progress=bar)
+        assert (bar.total, bar.n) == (30, 30)
+    with tqdm(total=0, file=io.StringIO()) as bar:
+        b.sync(folder, progress=bar)
+        assert (bar.total, bar.n) == (30, 30)

@@ -44,13 +44,15 @@ class SyncReport:
     remote: str
 
 
-def sync_folder(store: Storage, folder: Folder) -> SyncReport:
+def sync_folder(store: Storage, folder: Folder, progress: Any = None) -> SyncReport:
+    """Push, then pull; ``progress`` (a ``tqdm`` bar, say) learns each part's size as its
+    ``total`` grows and is advanced by the messages sent and taken in."""
     folder.open()
     state = RemoteState.load(store, str(folder.path.resolve()))
     _check_own_files(folder, state, store.device_id)
-    pushed = _push(store, folder, state)
+    pushed = _push(store, folder, state, progress)
     merger = Merger(store, state, _History(folder).session)
-    _pull(folder, state, store.device_id, merger)
+    _pull(folder, state, store.device_id, merger, progress)
     state.version = store.version()
     state.pending = []
     state.save(store)
@@ -76,7 +78,7 @@ def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
 # -- push ------------------------------------------------------------------------------------
 
 
-def _push(store: Storage, folder: Folder, state: RemoteState) -> int:
+def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> int:
     if state.version is not None and state.version == store.version():
         return 0  # nothing saved or deleted here since the last sync
     device = store.device_id
@@ -93,8 +95,11 @@ def _push(store: Storage, folder: Folder, state: RemoteState) -> int:
             deleted = {"at": now, "device": device, "known": entry.get("known", {})}
             records.append({"id": sid, "deleted": deleted})
     pushed = 0
+    _grow(progress, sum(len(r.get("messages", ())) for r in records))
     for part in _parts(records):
-        pushed += _write_segment(store, folder, state, part)
+        sent = _write_segment(store, folder, state, part)
+        pushed += sent
+        _advance(progress, sent)
     for record in records:
         _remember(state, record)
     return pushed
@@ -203,7 +208,7 @@ def _remember(state: RemoteState, record: dict[str, Any]) -> None:
 # -- pull ------------------------------------------------------------------------------------
 
 
-def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger) -> None:
+def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger, progress: Any) -> None:
     incoming: dict[str, SessionRecords] = {}
     advanced: dict[str, int] = {}
     for other in folder.devices():
@@ -217,8 +222,10 @@ def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger) -> No
                 break  # still arriving: the rest of this device's waits for it
             start = seq
         advanced[other] = start
+    _grow(progress, sum(len(r.messages) for r in incoming.values()))
     for sid in sorted(incoming):
         merger.merge(sid, incoming[sid])
+        _advance(progress, len(incoming[sid].messages))
     state.applied.update(advanced)  # only once all of it is in the store
 
 
@@ -253,6 +260,18 @@ def _read_segment(
         target.seals.extend(records.seals)
         target.deletes.extend(records.deletes)
     return True
+
+
+def _grow(progress: Any, n: int) -> None:
+    if progress is not None and n and hasattr(progress, "total"):
+        progress.total = (progress.total or 0) + n
+        if hasattr(progress, "refresh"):
+            progress.refresh()
+
+
+def _advance(progress: Any, n: int) -> None:
+    if progress is not None and n:
+        progress.update(n)
 
 
 def _bytes_of(folder: Folder, device: str, attachment: Attachment) -> Any:

@@ -35,10 +35,12 @@ def check_sync_settings(identity: Any) -> None:
         )
 
 
-def run_sync(store: Storage, identity: Any, remote: str | PathLike[str] | None) -> SyncReport:
+def run_sync(
+    store: Storage, identity: Any, remote: str | PathLike[str] | None, progress: Any = None
+) -> SyncReport:
     target = _remote(identity, remote)
     try:
-        report = _run(store, identity, target)
+        report = _run(store, identity, target, progress)
     except ActiveMirrorError as exc:
         _record(store, target, None, str(exc))
         raise
@@ -61,7 +63,7 @@ def _remote(identity: Any, remote: str | PathLike[str] | None) -> str:
     return os.fspath(remote)
 
 
-def _run(store: Storage, identity: Any, remote: str) -> SyncReport:
+def _run(store: Storage, identity: Any, remote: str, progress: Any) -> SyncReport:
     if remote.startswith(_DSN_SCHEMES):
         raise SyncError(
             "syncing with a PostgreSQL team store is not in this version yet: sync through "
@@ -73,7 +75,7 @@ def _run(store: Storage, identity: Any, remote: str) -> SyncReport:
             "ActiveMirror(..., identity=Identity.load(vault)), after Identity.create(vault, "
             "name) on your first device or Identity.join(vault, code) on the others"
         )
-    return sync_folder(store, Folder(remote, identity))
+    return sync_folder(store, Folder(remote, identity), progress)
 
 
 def _record(store: Storage, remote: str, report: SyncReport | None, error: str | None) -> None:

@@ -102,6 +102,12 @@ class Message:
     # it: not part of what it says, so a message is equal to its saved self.
     hash: str | None = field(default=None, compare=False)
     origin: str | None = field(default=None, compare=False)
+    #: ``{"at": aware datetime, "reason": str}`` once the message was redacted (its content,
+    #: metadata and attachments removed for good: :mod:`.redaction`); None otherwise.
+    redacted: dict[str, Any] | None = None
+    #: For a redacted message, the digest of what it said (:func:`.journal.digest`), kept so
+    #: its hash still chains; None otherwise.
+    kept_digest: str | None = field(default=None, compare=False, repr=False)
 
     def attachment(self, name: str) -> Attachment | None:
         """The attachment called ``name``, if the message has one."""

@@ -27,6 +27,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata, timestamp_text
 from ..timeutil import from_iso, to_iso
+from . import sqlite_redact
 from .base import Saved, SearchQuery, SessionQuery
 from .rows import (
     ATTACHMENT_COLUMNS,
@@ -102,6 +104,7 @@ class SQLiteStorage:
         try:
             migrate(self._conn)
             self.device_id: str = self._state("device_id")
+            sqlite_redact.finish_pending(self._conn)
         except BaseException:
             self._conn.close()
             raise
@@ -165,6 +168,7 @@ class SQLiteStorage:
                 (last_rowid,),
             )
             self._add_attachments(db, new_messages)
+            sqlite_redact.record_saved(db, new_messages)
             count = start + len(new_messages)
             self._upsert_session(db, session, count, head)
             if tags_json(session.tags) != tags or replace:
@@ -263,7 +267,8 @@ class SQLiteStorage:
         bytes: each reads its own when asked)."""
         files = self._attachments([r[0] for r in rows])
         device = self.device_id
-        return [message_from_row(r, from_iso, files.get(r[0], ()), device) for r in rows]
+        messages = [message_from_row(r, from_iso, files.get(r[0], ()), device) for r in rows]
+        return sqlite_redact.with_redactions(self._read, messages)
 
     def _attachments(self, message_ids: list[str]) -> dict[str, tuple[Attachment, ...]]:
         rows: list[Any] = []
@@ -321,10 +326,14 @@ class SQLiteStorage:
                 if not rows:
                     break
                 files, digests = self._attachments_with_digests([r[2] for r in rows])
-                for seq, _, *columns in rows:
-                    message = message_from_row(
-                        columns, from_iso, files.get(columns[0], ()), self.device_id
-                    )
+                messages = sqlite_redact.with_redactions(
+                    self._read,
+                    [
+                        message_from_row(r[2:], from_iso, files.get(r[2], ()), self.device_id)
+                        for r in rows
+                    ],
+                )
+                for (seq, *_), message in zip(rows, messages, strict=True):
                     digest = [digests.get((message.id, a.name)) for a in message.attachments]
                     yield seq, message, digest
                 after = rows[-1][1]
@@ -345,6 +354,9 @@ class SQLiteStorage:
                 rows.append(columns)
                 digests[(columns[0], columns[1])] = hashlib.sha256(data).hexdigest()
         return attachments_by_message(rows, self.read_attachment), digests
+
+    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
+        return sqlite_redact.redact(self, session_id, message_id, at, reason)
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:
@@ -370,6 +382,7 @@ class SQLiteStorage:
         db.execute(f"DELETE FROM attachments WHERE message_id IN {mine}", (session_id,))
         db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
         db.execute("DELETE FROM session_tags WHERE session_id = ?", (session_id,))
+        db.execute("DELETE FROM redactions WHERE session_id = ?", (session_id,))
         return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
 from ..timeutil import from_iso, to_iso
+from . import sqlite_redact
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 from .sqlite_connection import Connection
 
@@ -232,6 +233,13 @@ def m008_devices(db: sqlite3.Connection) -> None:
         "INSERT OR IGNORE INTO activemirror_state VALUES ('device_id', ?)", (new_device_id(),)
     )
     db.execute("ALTER TABLE messages ADD COLUMN origin TEXT")
+
+
+@migration
+def m010_redactions(db: sqlite3.Connection) -> None:
+    """0.3's redactions: when and why a message was redacted, and the digest its hash
+    chains from (see :mod:`.sqlite_redact`)."""
+    sqlite_redact.create_table(db)
 
 
 def migrate(conn: Connection) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from .journal import digest
 from .models import Message, check_sha256
-from .timeutil import from_iso, to_iso
+from .timeutil import from_iso
 
 #: The longest reason kept (a reason says why, it is not a place for text).
 MAX_REASON_CHARS = 1000
@@ -87,7 +87,10 @@ def restored(message: Message, record: object, kept_digest: object) -> Message:
     return replace(message, redacted=redaction, kept_digest=found)
 
 
-def when_text(message: Message) -> str:
-    """``redacted: <reason>, <when>`` — how a redacted message is shown."""
-    assert message.redacted is not None
-    return f"redacted: {message.redacted['reason']}, {to_iso(message.redacted['at'])}"
+def shown_content(message: Message) -> str:
+    """What reports and panels show as a message's text: its content, or for a redacted
+    message ``redacted: <reason>, <when>``."""
+    if message.redacted is None:
+        return message.content
+    at = message.redacted["at"].strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"redacted: {message.redacted['reason']}, {at}"

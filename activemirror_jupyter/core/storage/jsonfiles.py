@@ -45,6 +45,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ from filelock import Timeout as LockTimeout
 from ..errors import StorageError
 from ..journal import Row, UnreadableMessage, chain, check_write, start_of
 from ..models import SEALED, Message, SessionMetadata
+from . import jsonredact
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, page_of, paged
 from .jsoncodec import (
@@ -386,6 +388,9 @@ class JSONStorage:
             raise UnreadableMessage(
                 bad_id, f"the session file {how}: this message cannot be read", truncated=truncated
             )
+
+    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
+        return jsonredact.redact(self, session_id, message_id, at, reason)
 
     def delete_session(self, session_id: str) -> bool:
         self._folder.file(session_id)

@@ -38,6 +38,7 @@ its connections and schema are already apart.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ import psycopg
 from ..errors import StorageError
 from ..journal import Row, chain, check_write, start_of
 from ..models import SEALED, Attachment, Message, SessionMetadata
+from . import postgresql_redact
 from .base import Saved, SearchQuery, SessionQuery
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
 from .postgresql_schema import OWN, as_utc, migrate, search_query, search_vector
@@ -138,6 +140,7 @@ class PostgreSQLStorage:
             count = start + len(messages)
             self._update_session(conn, session, count, head)
             self._append(conn, messages, hashes, start, self.device_id)
+            postgresql_redact.record_saved(conn, messages)
             self._changed(conn)
         return Saved(count, head, tuple(hashes))
 
@@ -318,7 +321,8 @@ class PostgreSQLStorage:
             self.read_attachment,
         )
         device = self.device_id
-        return [message_from_row(r, as_utc, files.get(r[0], ()), device) for r in rows]
+        messages = [message_from_row(r, as_utc, files.get(r[0], ()), device) for r in rows]
+        return postgresql_redact.with_redactions(self._read, messages)
 
     def read_attachment(self, message_id: str, name: str) -> bytes:
         """The bytes of one attachment (also after :meth:`close`: it connects for it)."""
@@ -369,6 +373,9 @@ class PostgreSQLStorage:
             for (seq, *_), message in zip(rows, messages, strict=True):
                 yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
             after = rows[-1][0]
+
+    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
+        return postgresql_redact.redact(self, session_id, message_id, at, reason)
 
     def delete_session(self, session_id: str) -> bool:
         with self._db.connection(f"delete session {session_id!r}", write=True) as conn:

@@ -400,3 +400,29 @@ def m011_search_by_attachment_from_its_hits(db: psycopg.Connection) -> None:
         f" WHERE f.owner = {ROLE} AND NOT coalesce(m.search_vector @@ query, false)"
     )
     _search_functions(db, by_attachment, "CREATE OR REPLACE")
+
+
+@migration
+def m013_redactions(db: psycopg.Connection) -> None:
+    """0.3's redactions: when and why a message was redacted, and the digest its hash
+    chains from (see :mod:`.postgresql_redact`), under the messages' row security."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS redactions ("
+        " owner text NOT NULL DEFAULT current_user,"
+        " message_id text NOT NULL,"
+        " session_id text NOT NULL,"
+        " at timestamptz NOT NULL,"
+        " reason text NOT NULL,"
+        " digest text NOT NULL,"
+        " PRIMARY KEY (owner, message_id),"
+        " FOREIGN KEY (owner, message_id) REFERENCES messages (owner, id) ON DELETE CASCADE)"
+    )
+    db.execute("ALTER TABLE redactions ENABLE ROW LEVEL SECURITY")
+    db.execute(f"CREATE POLICY redactions_own_rows ON redactions USING ({OWN}) WITH CHECK ({OWN})")
+    # Members of a team database get the rights they have on the other tables (a database
+    # set up later gets them from postgresql_setup.sql).
+    db.execute(
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'activemirror_users') "
+        "THEN GRANT SELECT, INSERT, UPDATE, DELETE ON redactions TO activemirror_users; "
+        "END IF; END $$"
+    )

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..errors import StorageError
 from ..models import Message
 from ..redaction import redacted_form
 from ..timeutil import from_iso, to_iso
@@ -108,7 +109,7 @@ def redact(
                 if changed:
                     store._writes += 1
             if changed:
-                scrub(conn)
+                _scrub_or_warn(conn)
         finally:
             _pragma(conn, "PRAGMA secure_delete = OFF")
     return found
@@ -145,6 +146,22 @@ def _redact_row(
     record_saved(db, [gone])
     db.execute("INSERT OR REPLACE INTO activemirror_state VALUES (?, '1')", (PENDING,))
     return gone, True
+
+
+def _scrub_or_warn(conn: Connection) -> None:
+    """The redaction is made (its write is committed); a scrub that fails — a full disk has
+    no room for ``VACUUM``'s copy — leaves it pending, to be finished by the next process
+    that opens the store, and says so."""
+    try:
+        scrub(conn)
+    except StorageError as exc:
+        warnings.warn(
+            f"the message is redacted, but its bytes may still be in {conn.description}'s "
+            f"free space or write-ahead log: removing them failed ({exc}); it is done again "
+            "when the store is next opened",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def scrub(conn: Connection) -> None:

@@ -38,7 +38,6 @@ its connections and schema are already apart.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -320,8 +319,7 @@ class PostgreSQLStorage:
             else [],
             self.read_attachment,
         )
-        device = self.device_id
-        messages = [message_from_row(r, as_utc, files.get(r[0], ()), device) for r in rows]
+        messages = [message_from_row(r, as_utc, files.get(r[0], ()), self.device_id) for r in rows]
         return postgresql_redact.with_redactions(self._read, messages)
 
     def read_attachment(self, message_id: str, name: str) -> bytes:
@@ -374,8 +372,7 @@ class PostgreSQLStorage:
                 yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
             after = rows[-1][0]
 
-    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
-        return postgresql_redact.redact(self, session_id, message_id, at, reason)
+    redact = postgresql_redact.redact  # Storage.redact, in its own module
 
     def delete_session(self, session_id: str) -> bool:
         with self._db.connection(f"delete session {session_id!r}", write=True) as conn:

@@ -27,7 +27,6 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
@@ -355,8 +354,7 @@ class SQLiteStorage:
                 digests[(columns[0], columns[1])] = hashlib.sha256(data).hexdigest()
         return attachments_by_message(rows, self.read_attachment), digests
 
-    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
-        return sqlite_redact.redact(self, session_id, message_id, at, reason)
+    redact = sqlite_redact.redact  # Storage.redact, in its own module
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:

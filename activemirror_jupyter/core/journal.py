@@ -203,11 +203,12 @@ class VerifyReport:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The report as JSON; ``redacted`` only when some messages are (a report of a store
+        without redactions reads as before)."""
+        found: dict[str, Any] = {
             "ok": self.ok,
             "sessions": self.sessions,
             "messages": self.messages,
-            "redacted": self.redacted,
             "problems": [
                 {
                     "session_id": p.session_id,
@@ -218,6 +219,9 @@ class VerifyReport:
                 for p in self.problems
             ],
         }
+        if self.redacted:
+            found["redacted"] = self.redacted
+        return found
 
 
 # A stored message as verify sees it: its position in the session (None where the store

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..core.markup import escape
 from ..core.models import Message, SessionMetadata, is_cell
+from ..core.redaction import shown_content
 from ..core.reports.attachments import cell_facts, cell_outputs, snapshots
 from ..core.session import Session
 from .attachments import attachment_html, missing_html, snapshot_html
-from .core.redaction import shown_content
 
 
 def when(moment: datetime | None) -> str:

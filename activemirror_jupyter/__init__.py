@@ -42,6 +42,7 @@ _EXPORTS = {
     "ActiveMirrorError": "activemirror_jupyter.core.errors",
     "InvalidIdError": "activemirror_jupyter.core.errors",
     "SessionNotFoundError": "activemirror_jupyter.core.errors",
+    "MessageNotFoundError": "activemirror_jupyter.core.errors",
     "SessionSealedError": "activemirror_jupyter.core.errors",
     "StorageError": "activemirror_jupyter.core.errors",
     "InvalidImportError": "activemirror_jupyter.core.errors",

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         _backup_parser,
         _restore_parser,
         _verify_parser,
+        _redact_parser,
     ):
         _store_options(add(commands))
     return parser
@@ -147,6 +148,21 @@ def _verify_parser(commands: Any) -> argparse.ArgumentParser:
         "when everything checks, 1 with one line per problem otherwise.",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="an export or backup to check")
+    return p
+
+
+def _redact_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "redact",
+        help="remove a saved message's content, metadata and attachments for good",
+        description="Remove MESSAGE of SESSION for good — its content, metadata and "
+        "attachments, from the store's files, search and exports — keeping its place, so "
+        "'verify' still holds; the reason is kept and shown. A secret that was in it should "
+        "still be changed: see the README, 'Redaction'.",
+    )
+    p.add_argument("session", metavar="SESSION", help="the session's id")
+    p.add_argument("message", metavar="MESSAGE", help="the message's id (msg_…)")
+    p.add_argument("--reason", required=True, metavar="TEXT", help="why it must go")
     return p
 
 
@@ -280,6 +296,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_redact(args: argparse.Namespace) -> int:
+    from .core.redaction import shown_content
+
+    with _open_mirror(args) as mirror:
+        message = mirror.load_session(args.session).redact(args.message, args.reason)
+        print(f"{message.id} of {args.session}: {shown_content(message)}")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     from .core.paths import default_vault_path
     from .core.transfer.bundles import write_bundle
@@ -334,6 +359,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "verify": cmd_verify,
+    "redact": cmd_redact,
 }
 
 

@@ -27,6 +27,20 @@ class SessionNotFoundError(ActiveMirrorError, LookupError):
         self.store = store
 
 
+class MessageNotFoundError(ActiveMirrorError, KeyError, ValueError):
+    """No saved message with this id is in the session (a bad argument, so also a
+    ``ValueError``; a failed look-up, so also a ``KeyError``)."""
+
+    def __init__(self, message_id: str, session_id: str, store: str) -> None:
+        super().__init__(f"Message not found: {message_id!r} in session {session_id!r} of {store}")
+        self.message_id = message_id
+        self.session_id = session_id
+        self.store = store
+
+    def __str__(self) -> str:  # a KeyError would show its text quoted
+        return str(self.args[0])
+
+
 class StorageError(ActiveMirrorError):
     """The store could not be read or written (bad file, full disk, busy database, lost server)."""
 

@@ -60,6 +60,8 @@ def digest(message: Message) -> str:
     it is made once per message (when it is sent) and kept with it: a save then only links
     digests, however many messages it writes."""
     found = message.__dict__.get("_digest")
+    if found is None and message.redacted is not None and message.kept_digest is not None:
+        return message.kept_digest  # what it said is gone: the digest made of it is kept
     if found is None:
         found = hashlib.sha256(canonical(message)).hexdigest()
         object.__setattr__(message, "_digest", found)  # a cache on a frozen, pure value
@@ -222,6 +224,8 @@ class VerifyReport:
     sessions: int = 0
     messages: int = 0
     problems: list[IntegrityProblem] = field(default_factory=list)
+    #: How many of the messages were redacted through the API (their place and hash hold).
+    redacted: int = 0
 
     @property
     def ok(self) -> bool:
@@ -230,18 +234,23 @@ class VerifyReport:
     def __repr__(self) -> str:
         return (
             f"VerifyReport(ok={self.ok}, sessions={self.sessions}, messages={self.messages}, "
-            f"problems={self.problems!r})"
+            f"redacted={self.redacted}, problems={self.problems!r})"
         )
 
     def add(self, other: VerifyReport) -> None:
         self.sessions += other.sessions
         self.messages += other.messages
+        self.redacted += other.redacted
         self.problems.extend(other.problems)
 
     def lines(self) -> list[str]:
         """One line per problem, or one line saying what was verified."""
         if self.ok:
-            return [f"verified: {self.sessions} sessions, {self.messages} messages, no changes"]
+            redacted = f" ({self.redacted} redacted)" if self.redacted else ""
+            return [
+                f"verified: {self.sessions} sessions, {self.messages} messages{redacted}, "
+                "no changes"
+            ]
         return [
             f"{p.kind}: session {p.session_id}"
             + (f", message {p.message_id}" if p.message_id else "")
@@ -250,7 +259,9 @@ class VerifyReport:
         ]
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The report as JSON; ``redacted`` only when some messages are (a report of a store
+        without redactions reads as before)."""
+        found: dict[str, Any] = {
             "ok": self.ok,
             "sessions": self.sessions,
             "messages": self.messages,
@@ -264,6 +275,9 @@ class VerifyReport:
                 for p in self.problems
             ],
         }
+        if self.redacted:
+            found["redacted"] = self.redacted
+        return found
 
 
 # A stored message as verify sees it: its position in the session (None where the store
@@ -332,6 +346,11 @@ class _Walk:
         self.device = message.origin or OWN
         self.previous = self.tips.get(self.device, self.meta.session_id)
         self._check_attachments(message, digests)
+        if message.redacted is not None:
+            self.report.redacted += 1
+            if message.content or message.metadata or message.attachments:
+                # A redaction leaves nothing; what is there now was put back behind the API.
+                self.problem(message.id, "changed", "a redacted message holds content again")
         gap = seq is not None and seq > self.expected_seq
         if seq is not None:
             self.expected_seq = max(self.expected_seq, seq + 1)

@@ -114,6 +114,12 @@ class Message:
     # Its place in the session's one order across devices: a Lamport clock (one more than
     # the largest its device had seen in the session), ties by origin. None until saved.
     clock: int | None = field(default=None, compare=False, repr=False)
+    #: ``{"at": aware datetime, "reason": str}`` once the message was redacted (its content,
+    #: metadata and attachments removed for good: :mod:`.redaction`); None otherwise.
+    redacted: dict[str, Any] | None = None
+    #: For a redacted message, the digest of what it said (:func:`.journal.digest`), kept so
+    #: its hash still chains; None otherwise.
+    kept_digest: str | None = field(default=None, compare=False, repr=False)
 
     def attachment(self, name: str) -> Attachment | None:
         """The attachment called ``name``, if the message has one."""

@@ -52,6 +52,14 @@ def message_record(
         origin=message.origin,
         attachments=[attachment_record(a, camel_case=camel_case) for a in message.attachments],
     )
+    if message.redacted is not None:
+        # When and why it was redacted, and the digest of what it said, which its hash
+        # chains from (see .redaction); absent on every other message.
+        record["redacted"] = {
+            "at": to_iso(message.redacted["at"]),
+            "reason": message.redacted["reason"],
+        }
+        record["digest"] = message.kept_digest
     return camel(record) if camel_case else record
 
 

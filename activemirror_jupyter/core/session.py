@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from .errors import SessionNotFoundError, SessionSealedError
-from .ids import new_id
+from .errors import MessageNotFoundError, SessionNotFoundError, SessionSealedError
+from .ids import new_id, validate_id
 from .journal import SIGNATURE_ALGORITHM, digest, seal_payload
 from .models import (
     SEALED,
@@ -25,6 +25,7 @@ from .models import (
     check_title,
 )
 from .paging import check_page, page_bounds
+from .redaction import check_reason
 from .replies import Responder, call_responder
 from .storage.base import Saved, Storage
 from .timeutil import to_iso, utcnow
@@ -286,6 +287,29 @@ class Session:
             self._meta = replace(sealed, head=saved.head)
             self._saved_count = saved.count
             return dict(seal)
+
+    def redact(self, message_id: str, reason: str) -> Message:
+        """Remove a saved message's content, metadata and attachments for good (from the
+        store's files too) and return the message as it now is: empty, with
+        ``redacted == {"at", "reason"}``, its id, role, timestamp, origin, place and hash
+        kept, so :meth:`ActiveMirror.verify` still holds. Works on a sealed session (its
+        seal still verifies). Redacting a redacted message changes nothing (the first
+        reason stays). An empty ``reason`` is a ValueError; an id that is not a saved
+        message of this session a :class:`~.errors.MessageNotFoundError`."""
+        reason = check_reason(reason)
+        validate_id(message_id, "message id")
+        with self._lock:
+            if any(m.id == message_id for m in self._unsaved):
+                raise ValueError(
+                    f"message {message_id!r} is not saved yet: nothing of it is in the store "
+                    "to redact (save() first, then redact it)"
+                )
+            if not self._stored:
+                raise MessageNotFoundError(message_id, self.id, self._mirror.store.description)
+            found = self._mirror.store.redact(self.id, message_id, utcnow(), reason)
+        if found is None:
+            raise MessageNotFoundError(message_id, self.id, self._mirror.store.description)
+        return found
 
     def get_messages(self, limit: int | None = None, offset: int = 0) -> list[Message]:
         """A page of messages counted from the newest end, chronological inside the page:

@@ -8,6 +8,7 @@ they parse a line, call the core API and render the result through
 - :mod:`.mirror_magics` — the class: options, state, cell hooks.
 - :mod:`.session_commands` — ``%mirror_session …`` and ``%%mirror_send``.
 - :mod:`.import_commands` — ``%mirror_session import-from`` (history from other tools).
+- :mod:`.redact_command` — ``%mirror_session redact`` (a message removed for good).
 - :mod:`.vault_commands` — ``%vault …``.
 """
 

@@ -4,6 +4,7 @@ served as their own types). What each handler does is in the module named after 
 - :mod:`.sessions` — ``sessions`` (list, create), ``sessions/{id}``, ``changes``
 - :mod:`.messages` — ``sessions/{id}/messages`` (page, add), ``…/messages/{message_id}``,
   ``…/messages/{message_id}/attachments/{name}``
+- :mod:`.redactions` — ``…/messages/{message_id}/redact``
 - :mod:`.exports` — ``sessions/{id}/export``
 - :mod:`.search` — ``search``
 - :mod:`.integrity` — ``verify``
@@ -21,6 +22,7 @@ from .base import API_PREFIX, MirrorHandler
 from .exports import ExportHandler
 from .integrity import VerifyHandler
 from .messages import AttachmentHandler, MessageHandler, MessagesHandler
+from .redactions import RedactHandler
 from .search import SearchHandler
 from .sessions import ChangesHandler, SessionHandler, SessionsHandler
 from .store import StoreThread
@@ -37,6 +39,7 @@ def route_table(store: StoreThread) -> list[tuple[str, type[MirrorHandler], dict
         (session + r"/messages/?", MessagesHandler, kwargs),
         (message + r"/?", MessageHandler, kwargs),
         (message + r"/attachments/([^/]+)/?", AttachmentHandler, kwargs),
+        (message + r"/redact/?", RedactHandler, kwargs),
         (session + r"/export/?", ExportHandler, kwargs),
         (API_PREFIX + r"/search/?", SearchHandler, kwargs),
         (API_PREFIX + r"/verify/?", VerifyHandler, kwargs),

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..core.markup import escape
 from ..core.models import Message, SessionMetadata, is_cell
+from ..core.redaction import shown_content
 from ..core.reports.attachments import cell_facts, cell_outputs, snapshots
 from ..core.session import Session
 from .attachments import attachment_html, missing_html, snapshot_html
@@ -89,7 +90,7 @@ def message_cell_html(message: Message) -> str:
     """The table cell of one message: its content and attachments (see :mod:`.attachments`);
     a note's text as typed, an autologged cell as code with its outputs under it."""
     if not is_cell(message):
-        parts = [escape(message.content)]
+        parts = [escape(shown_content(message))]
         parts += [attachment_html(a) for a in message.attachments]
         parts += [snapshot_html(item) for item in snapshots(message)]  # 0.1's --attach
         return f'<td class="am-text am-wide">{"".join(parts)}</td>'

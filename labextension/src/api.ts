@@ -53,6 +53,14 @@ export interface IMessage {
   metadata: Record<string, unknown>;
   hash?: string | null;
   attachments?: IAttachment[];
+  /** Set once the message was redacted: its content, metadata and attachments are gone. */
+  redacted?: IRedaction | null;
+}
+
+/** When and why a message was redacted. */
+export interface IRedaction {
+  at: string;
+  reason: string;
 }
 
 export interface IMessagePage {
@@ -247,6 +255,20 @@ export async function addMessage(
   role: Role
 ): Promise<IMessage> {
   return requestAPI<IMessage>(sessionPath(sessionId, 'messages'), {}, postJSON({ content, role }));
+}
+
+/** Remove a saved message's content, metadata and attachments for good; the message as it
+ * now is (redacting it again changes nothing: the first reason stays). */
+export async function redactMessage(
+  sessionId: string,
+  messageId: string,
+  reason: string
+): Promise<IMessage> {
+  return requestAPI<IMessage>(
+    sessionPath(sessionId, 'messages', messageId, 'redact'),
+    {},
+    postJSON({ reason })
+  );
 }
 
 export async function search(

@@ -14,6 +14,7 @@ import { fileIcon, tableRowsIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
 import { attachmentText, attachmentUrl, IAttachment, IMessage } from './api';
+import { redactedText } from './redact';
 import { el, formatSize, timeElement } from './dom';
 import { parseCsv } from './table';
 
@@ -85,6 +86,11 @@ export class MessageRenderer {
     item.append(this._header(message, cell));
     const content = el('div', 'am-Message-content');
     item.append(content);
+    if (message.redacted) {
+      item.classList.add('am-mod-redacted');
+      content.append(el('div', 'am-Message-redacted', redactedText(message)));
+      return item;
+    }
     if (cell) {
       this._markdown(content, codeFence(message.content, 'python'), message.content);
       item.append(this._outputs(message));

@@ -1,7 +1,8 @@
 /**
  * A main-area panel showing one session: its messages newest page first, chronological
- * inside each page (as `Session.get_messages` pages them), rendered by `render.ts`; a seal
- * badge and "Verify"; an export menu; and a note box that adds a message (Ctrl+Enter).
+ * inside each page (as `Session.get_messages` pages them), rendered by `render.ts`, each
+ * saved one with "Redact…" (`redact.ts`); a seal badge and "Verify"; an export menu; and a
+ * note box that adds a message (Ctrl+Enter).
  *
  * It refreshes itself when the store changes (the owner calls `refresh()`), keeping the
  * page and the scroll — and following new messages when the user was reading the newest.
@@ -26,6 +27,7 @@ import {
 import { button, el, plural, tagList, timeElement } from './dom';
 import { Pager } from './pager';
 import { NoteBox } from './notebox';
+import { redact } from './redact';
 import { MessageRenderer } from './render';
 
 export namespace SessionView {
@@ -341,7 +343,7 @@ export class SessionView extends Widget {
     const scroll = list.scrollTop;
     this._renderer.clear();
     this._resizes.disconnect();
-    list.replaceChildren(...messages.map(message => this._renderer.render(message)));
+    list.replaceChildren(...messages.map(message => this._withActions(message)));
     Array.from(list.children).forEach(item => this._resizes.observe(item));
     if (this._stickToEnd || (page === 1 && (first || atEnd || this._pin === 'end'))) {
       this._pin = 'end'; // the newest message is at the bottom of page 1: follow it
@@ -354,6 +356,34 @@ export class SessionView extends Widget {
     this._stickToEnd = false;
     this._applyHighlight(false);
     this._applyPin();
+  }
+
+  /** The rendered message, with "Redact…" on a saved message not yet redacted. */
+  private _withActions(message: IMessage): HTMLLIElement {
+    const item = this._renderer.render(message);
+    if (message.hash && !message.redacted) {
+      const action = button(
+        'am-Message-redact',
+        'Redact…',
+        "Remove this message's content, metadata and attachments for good (asks first)"
+      );
+      action.addEventListener('click', () => void this._redact(message));
+      item.querySelector('.am-Message-header')?.append(action);
+    }
+    return item;
+  }
+
+  private async _redact(message: IMessage): Promise<void> {
+    try {
+      const redacted = await redact(message);
+      if (redacted) {
+        this._setStatus(`Message redacted (${redacted.redacted?.reason ?? ''}).`, false, true);
+        this._lastRendered = '';
+        await this._pager.refresh();
+      }
+    } catch (error) {
+      this._setStatus(`Could not redact: ${describeError(error)}`, true, true);
+    }
   }
 
   /** Where the list stays while rendered parts (Markdown, images) arrive and change its

@@ -180,6 +180,16 @@ def import_bundle(mirror: ActiveMirror, ids: dict[str, str]) -> tuple[Callable, 
     return do, do
 
 
+def redact(mirror: ActiveMirror, ids: dict[str, str]) -> tuple[Callable, Callable]:
+    session = mirror.load_session(ids["a"])
+    first = session.get_messages()[0]  # the only message holding BLOB: its bytes go too
+
+    def do() -> None:
+        session.redact(first.id, "fault: pasted by mistake")
+
+    return do, do
+
+
 OPERATIONS = {
     f.__name__: f
     for f in (
@@ -191,6 +201,7 @@ OPERATIONS = {
         delete,
         import_replacing,
         import_bundle,
+        redact,
     )
 }
 

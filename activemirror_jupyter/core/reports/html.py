@@ -22,6 +22,7 @@ from html import escape
 from typing import Any, TextIO
 
 from ..models import Message, SessionMetadata, is_cell
+from ..redaction import shown_content
 from .attachments import (
     Shown,
     cell_facts,
@@ -169,7 +170,7 @@ def message_html(message: Message) -> str:
         f'<article class="am-msg am-note am-role-{esc(message.role)}" {anchor}>',
         '<div class="am-msg-head">'
         f'<span class="am-role">{esc(message.role.capitalize())}</span> {stamp}</div>',
-        f'<div class="am-md">{markdown_html(message.content)}</div>',
+        f'<div class="am-md">{markdown_html(shown_content(message))}</div>',
     ]
     body += [snapshot_html(item) for item in snapshots(message)]
     for attachment in message.attachments:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from ..markup import safe_markdown, safe_markdown_line
 from ..models import Attachment, Message, SessionMetadata, is_cell
+from ..redaction import shown_content
 from ..timeutil import to_iso
 from .attachments import Shown, cell_facts, cell_outputs, clip, show, size_text, snapshots
 from .family import Part
@@ -111,7 +112,7 @@ def message_lines(message: Message, level: int = 3, place: Place | None = None) 
         lines += [*fence(message.content, "python"), ""]
         lines += cell_lines(message, place)
     else:
-        lines += [safe_markdown(message.content), ""]
+        lines += [safe_markdown(shown_content(message)), ""]
         for item in snapshots(message):
             lines += snapshot_lines(item)
         for attachment in message.attachments:

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 
 from ..markup import safe_markdown
 from ..models import Message, SessionMetadata, is_cell
+from ..redaction import shown_content
 from .attachments import (
     Output,
     Shown,
@@ -121,7 +122,7 @@ def message_cells(message: Message, part: int = 0) -> list[dict[str, Any]]:
     lines = [
         f"**{message.role.capitalize()} · {when(message.timestamp)}**",
         "",
-        safe_markdown(message.content),
+        safe_markdown(shown_content(message)),
     ]
     for item in snapshots(message):
         lines += ["", *snapshot_lines(item)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TextIO
 
+from ..redaction import shown_content
 from .attachments import size_text
 from .family import Part
 from .markdown import when
@@ -27,7 +28,7 @@ def write_text(parts: Iterable[Part], out: TextIO) -> None:
             lines.append("Tags: " + ", ".join(meta.tags))
         out.write("\n".join(lines) + "\n\n")
         for m in part.messages():
-            first, *rest = m.content.split("\n")
+            first, *rest = shown_content(m).split("\n")
             lines = [f"[{when(m.timestamp)}] {m.role}: {first}"]
             lines += ["    " + line for line in rest]
             lines += [

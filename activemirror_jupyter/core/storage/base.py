@@ -137,6 +137,15 @@ class Storage(Protocol):
         """Every stored message of the session as it is stored, in stored order, with the
         SHA-256 of each attachment's bytes: what ``verify`` checks. Reads a page at a time."""
 
+    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
+        """Remove the saved message's content, metadata and attachments for good — from the
+        store's files too, as far as the store can (:mod:`..redaction`) — keeping its place,
+        hash and the digest its hash chains from, and record ``{"at", "reason"}``; all or
+        nothing. Returns the message as it now is, or None if the session holds no such
+        message. A message already redacted is returned as it is (the first redaction
+        stands), so a redaction made elsewhere (a sync) is applied by the same call.
+        Attachment bytes that another message uses stay."""
+
     def delete_session(self, session_id: str) -> bool:
         """Delete the session, its messages and the attachment bytes no other message uses."""
 

@@ -37,6 +37,7 @@ from ..models import (
     check_sha256,
     keep_timestamp_text,
 )
+from ..redaction import restored
 from ..timeutil import from_iso, to_iso
 
 #: 2: entries hold tags, head and attachment hashes; messages are chained (0.2).
@@ -224,6 +225,11 @@ def message_from_record(
         origin=_origin(raw.get("origin"), path, what) or device_id,
         clock=record_clock(raw, pos),
     )
+    if "redacted" in raw:
+        try:
+            message = restored(message, raw["redacted"], raw.get("digest"))
+        except (TypeError, ValueError) as exc:
+            raise _field_error(path, f"{what}.redacted", f"is not a redaction ({exc})") from None
     return keep_timestamp_text(message, timestamp)
 
 

@@ -22,12 +22,10 @@ file new or changed since the index was written (a crash, or the JavaScript SDK)
 again, an entry without its file dropped, a missing or damaged index rebuilt, and files
 written before 0.2 chained. An index naming an unsafe id (``../x``) is refused.
 
-Writes: a save appends one line to the journal (:mod:`.jsonjournal`), so its cost does not
-grow with the session or the folder; the journal is folded into the session files and the
-index at once while the folder is small, when it grows, on close and on open. Every file is
-replaced atomically (a temporary file in the folder, fsynced, ``os.replace``-d, the folder
-fsynced). Every operation holds ``.activemirror.lock`` while it reads the journal on top of
-the files, so two kernels never lose each other's sessions and each sees the other's saves.
+Writes: a save appends one line to the journal (:mod:`.jsonjournal`), folded into the files
+at once while the folder is small, when it grows, on close and on open. Every file is
+replaced atomically (temporary file, fsync, ``os.replace``, folder fsync), under
+``.activemirror.lock``, so two kernels never lose each other's saves.
 
 The parts: :mod:`.jsoncodec`, :mod:`.jsonfolder`, :mod:`.jsonattachments`, the journal
 (:mod:`.jsonjournal`) and its fold (:mod:`.jsonfold`), search (:mod:`.jsonsearch`).
@@ -51,6 +49,7 @@ from filelock import Timeout as LockTimeout
 from ..errors import StorageError
 from ..journal import Row, UnreadableMessage, chain_tips, check_write, head_of, tips_kept, tips_of
 from ..models import SEALED, Message, SessionMetadata
+from . import jsonredact
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, page_of, paged
 from .jsoncodec import (
@@ -299,8 +298,7 @@ class JSONStorage(KeptState):
             view = self._view()
             if session_id in view.entries:
                 return view.meta(session_id)
-            # Not in the index: a session file another tool just wrote, or a damaged one
-            # (left out of the index), whose error names the file.
+            # Not in the index: a file another tool just wrote, or a damaged one (named).
             loaded = self._folder.load(session_id)
             if loaded is None:
                 return None
@@ -391,6 +389,8 @@ class JSONStorage(KeptState):
             raise UnreadableMessage(
                 bad_id, f"the session file {how}: this message cannot be read", truncated=truncated
             )
+
+    redact = jsonredact.redact  # Storage.redact, in its own module
 
     def delete_session(self, session_id: str) -> bool:
         self._folder.file(session_id)

@@ -8,11 +8,13 @@ import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..ids import new_device_id
 from ..journal import OWN, Row, chain_tips, check_write, head_of
 from ..models import Attachment, Message, SessionMetadata
+from ..redaction import redacted_form
 from ..search import attachment_text, search_words
 from .base import Saved, SearchQuery, SessionQuery
 from .filters import listed, matches, newest_first, page_of, paged
@@ -139,6 +141,18 @@ class MemoryStorage:
         for seq, message in enumerate(list(self._messages.get(session_id, []))):
             digests = [hashlib.sha256(a.read()).hexdigest() for a in message.attachments]
             yield seq, message, digests
+
+    def redact(self, session_id: str, message_id: str, at: datetime, reason: str) -> Message | None:
+        with self._lock:
+            messages = self._messages.get(session_id, [])
+            for i, message in enumerate(messages):
+                if message.id == message_id:
+                    # The old Message and its attachments' bytes are dropped with it.
+                    if message.redacted is None:
+                        messages[i] = redacted_form(message, at, reason)
+                        self._version = next(self._writes)
+                    return messages[i]
+            return None
 
     def delete_session(self, session_id: str) -> bool:
         with self._lock:

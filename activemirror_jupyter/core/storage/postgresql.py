@@ -45,6 +45,7 @@ import psycopg
 from ..errors import StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Message, SessionMetadata
+from . import postgresql_redact
 from .base import Saved, SearchQuery, SessionQuery
 from .postgresql_append import append_messages
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
@@ -154,6 +155,7 @@ class PostgreSQLStorage:
                 )
             clocks = clocks_after(last or 0, messages)
             append_messages(conn, messages, (hashes, clocks), start, device)
+            postgresql_redact.record_saved(conn, messages)
             self._changed(conn)
         return Saved(count, head, tuple(hashes))
 
@@ -289,8 +291,8 @@ class PostgreSQLStorage:
             else [],
             self.read_attachment,
         )
-        device = self.device_id
-        return [message_from_row(r, as_utc, files.get(r[0], ()), device) for r in rows]
+        messages = [message_from_row(r, as_utc, files.get(r[0], ()), self.device_id) for r in rows]
+        return postgresql_redact.with_redactions(self._read, messages)
 
     def read_attachment(self, message_id: str, name: str) -> bytes:
         """The bytes of one attachment (also after :meth:`close`: it connects for it)."""
@@ -341,6 +343,8 @@ class PostgreSQLStorage:
             for (seq, *_), message in zip(rows, messages, strict=True):
                 yield seq, message, [digests.get((message.id, a.name)) for a in message.attachments]
             after = rows[-1][0]
+
+    redact = postgresql_redact.redact  # Storage.redact, in its own module
 
     def delete_session(self, session_id: str) -> bool:
         with self._db.connection(f"delete session {session_id!r}", write=True) as conn:

@@ -19,7 +19,7 @@ from ..journal import link
 from ..mime import bare_type
 from ..search import attachment_text, search_words
 from .postgresql_connections import first_line
-from .postgresql_tables import vectors_table
+from .postgresql_tables import redactions_table, vectors_table
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
@@ -411,6 +411,13 @@ def m012_one_order_across_devices(db: psycopg.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS clock bigint")
     db.execute("UPDATE messages SET clock = seq + 1 WHERE clock IS NULL")
     db.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS tips text")
+
+
+@migration
+def m013_redactions(db: psycopg.Connection) -> None:
+    """0.3's redactions: when and why a message was redacted, and the digest its hash
+    chains from (see :mod:`.postgresql_redact`), under the messages' row security."""
+    redactions_table(db, OWN)
 
 
 @migration

@@ -1,7 +1,7 @@
 -- activemirror-jupyter: roles and grants for a team's shared PostgreSQL database.
 --
 -- Row-level security itself comes with the tables: the store's migrations enable and force
--- it on `sessions`, `messages`, `attachments` and `activemirror_versions`, with policies that let each database role see and change
+-- it on `sessions`, `messages`, `attachments`, `redactions` and `activemirror_versions`, with policies that let each database role see and change
 -- only the rows it owns (`owner = current_user`). The tables' owner is the administrator and
 -- sees everything: keep that role out of notebooks. This file gives the team's roles access.
 --
@@ -41,10 +41,10 @@ BEGIN
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO activemirror_users', current_database());
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO activemirror_users', schema_name);
 
-    REVOKE ALL ON sessions, messages, attachments, activemirror_versions,
+    REVOKE ALL ON sessions, messages, attachments, redactions, activemirror_versions,
         activemirror_migrations, message_vectors FROM PUBLIC;
     -- Rows are filtered by the policies: a member only ever reads and writes its own.
-    GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, messages, attachments,
+    GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, messages, attachments, redactions,
         activemirror_versions, message_vectors TO activemirror_users;
     -- Members check that the schema is up to date; only the owner changes it.
     GRANT SELECT ON activemirror_migrations TO activemirror_users;

@@ -23,3 +23,28 @@ def vectors_table(db: psycopg.Connection, own: str) -> None:
     db.execute("REVOKE ALL ON message_vectors FROM PUBLIC")
     if db.execute("SELECT 1 FROM pg_roles WHERE rolname = 'activemirror_users'").fetchone():
         db.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON message_vectors TO activemirror_users")
+
+
+def redactions_table(db: psycopg.Connection, own: str) -> None:
+    """When and why each redacted message was redacted, and the digest its hash chains
+    from, under the messages' row security (``own``: a row is the role's own)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS redactions ("
+        " owner text NOT NULL DEFAULT current_user,"
+        " message_id text NOT NULL,"
+        " session_id text NOT NULL,"
+        " at timestamptz NOT NULL,"
+        " reason text NOT NULL,"
+        " digest text NOT NULL,"
+        " PRIMARY KEY (owner, message_id),"
+        " FOREIGN KEY (owner, message_id) REFERENCES messages (owner, id) ON DELETE CASCADE)"
+    )
+    db.execute("ALTER TABLE redactions ENABLE ROW LEVEL SECURITY")
+    db.execute(f"CREATE POLICY redactions_own_rows ON redactions USING ({own}) WITH CHECK ({own})")
+    # Members of a team database get the rights they have on the other tables (a database
+    # set up later gets them from postgresql_setup.sql).
+    db.execute(
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'activemirror_users') "
+        "THEN GRANT SELECT, INSERT, UPDATE, DELETE ON redactions TO activemirror_users; "
+        "END IF; END $$"
+    )

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from os import PathLike, fspath
@@ -33,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
-from ..models import SEALED, Attachment, Message, SessionMetadata, timestamp_text
-from ..timeutil import from_iso, to_iso
+from ..models import SEALED, Attachment, Message, SessionMetadata
+from ..timeutil import from_iso
+from . import sqlite_redact
 from .base import Saved, SearchQuery, SessionQuery
 from .rows import (
     ATTACHMENT_COLUMNS,
@@ -43,14 +43,13 @@ from .rows import (
     SESSION_COLUMNS,
     attachments_by_message,
     clocks_after,
-    dump_json,
     message_from_row,
     session_count_sql,
     session_filter,
     session_from_row,
-    stored_origin,
 )
 from .sqlite_connection import Connection
+from .sqlite_rows import message_params, session_params, tags_json
 from .sqlite_schema import migrate
 from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions, count_sql, search_sql
 
@@ -59,37 +58,6 @@ if TYPE_CHECKING:
 
 #: Messages read at a time when a whole session is read (verify).
 PAGE_ROWS = 1000
-
-
-def session_params(s: SessionMetadata, count: int, head: str | None) -> tuple[Any, ...]:
-    """A session's row, in SESSION_COLUMNS order."""
-    return (
-        s.session_id,
-        s.user_id,
-        s.title,
-        to_iso(s.created_at),
-        to_iso(s.updated_at),
-        s.status,
-        s.parent_session_id,
-        dump_json(s.metadata),
-        s.max_context_messages,
-        count,
-        tags_json(s.tags),
-        head,
-    )
-
-
-def tags_json(tags: Sequence[str]) -> str | None:
-    return json.dumps(list(tags)) if tags else None
-
-
-def message_params(
-    m: Message, seq: int, digest: str, device_id: str, clock: int
-) -> tuple[Any, ...]:
-    timestamp = timestamp_text(m)
-    origin = stored_origin(m, device_id)
-    metadata = dump_json(m.metadata)
-    return (m.id, m.session_id, m.role, m.content, timestamp, metadata, digest, origin, clock, seq)
 
 
 class SQLiteStorage:
@@ -110,6 +78,7 @@ class SQLiteStorage:
             add_functions(self._db)  # before migrate: m011 and every save use them
             migrate(self._conn)
             self.device_id: str = self._state("device_id")
+            sqlite_redact.finish_pending(self._conn)
         except BaseException:
             self._conn.close()
             raise
@@ -190,6 +159,7 @@ class SQLiteStorage:
                 (last_rowid,),
             )
             self._add_attachments(db, new_messages)
+            sqlite_redact.record_saved(db, new_messages)
             count = start + len(new_messages)
             self._upsert_session(db, session, count, head)
             if kept_tips is not None or tips_text(tips, head) is not None:
@@ -292,7 +262,8 @@ class SQLiteStorage:
         bytes: each reads its own when asked)."""
         files = self._attachments([r[0] for r in rows])
         device = self.device_id
-        return [message_from_row(r, from_iso, files.get(r[0], ()), device) for r in rows]
+        messages = [message_from_row(r, from_iso, files.get(r[0], ()), device) for r in rows]
+        return sqlite_redact.with_redactions(self._read, messages)
 
     def _attachments(self, message_ids: list[str]) -> dict[str, tuple[Attachment, ...]]:
         rows: list[Any] = []
@@ -350,10 +321,14 @@ class SQLiteStorage:
                 if not rows:
                     break
                 files, digests = self._attachments_with_digests([r[2] for r in rows])
-                for seq, _, *columns in rows:
-                    message = message_from_row(
-                        columns, from_iso, files.get(columns[0], ()), self.device_id
-                    )
+                messages = sqlite_redact.with_redactions(
+                    self._read,
+                    [
+                        message_from_row(r[2:], from_iso, files.get(r[2], ()), self.device_id)
+                        for r in rows
+                    ],
+                )
+                for (seq, *_), message in zip(rows, messages, strict=True):
                     digest = [digests.get((message.id, a.name)) for a in message.attachments]
                     yield seq, message, digest
                 after = rows[-1][1]
@@ -374,6 +349,8 @@ class SQLiteStorage:
                 rows.append(columns)
                 digests[(columns[0], columns[1])] = hashlib.sha256(data).hexdigest()
         return attachments_by_message(rows, self.read_attachment), digests
+
+    redact = sqlite_redact.redact  # Storage.redact, in its own module
 
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:
@@ -399,6 +376,7 @@ class SQLiteStorage:
         db.execute(f"DELETE FROM attachments WHERE message_id IN {mine}", (session_id,))
         db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
         db.execute("DELETE FROM session_tags WHERE session_id = ?", (session_id,))
+        db.execute("DELETE FROM redactions WHERE session_id = ?", (session_id,))
         return db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:

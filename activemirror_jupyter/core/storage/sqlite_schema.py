@@ -14,6 +14,7 @@ from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
 from ..timeutil import from_iso, to_iso
+from . import sqlite_redact
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 from .sqlite_connection import Connection
 from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions
@@ -244,6 +245,13 @@ def m009_one_order_across_devices(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE messages ADD COLUMN clock INTEGER")
     db.execute("UPDATE messages SET clock = seq + 1")
     db.execute("ALTER TABLE sessions ADD COLUMN tips TEXT")
+
+
+@migration
+def m010_redactions(db: sqlite3.Connection) -> None:
+    """0.3's redactions: when and why a message was redacted, and the digest its hash
+    chains from (see :mod:`.sqlite_redact`)."""
+    sqlite_redact.create_table(db)
 
 
 @migration

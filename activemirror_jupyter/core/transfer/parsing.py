@@ -33,6 +33,7 @@ from ..models import (
     check_tags,
     check_title,
 )
+from ..redaction import restored
 from ..timeutil import from_iso
 from .exports import BUNDLE_FORMAT, FORMAT_VERSION, SESSION_FORMAT
 
@@ -244,21 +245,31 @@ def _parse_messages(
         if "content" not in raw:
             raise import_error(f"{mp}.content", "is missing")
         attachments, found = _parse_attachments(raw.get("attachments", []), f"{mp}.attachments")
-        messages.append(
-            Message(
-                id=message_id,
-                session_id=session_id,
-                role=_checked(check_role, raw.get("role"), f"{mp}.role"),
-                content=_checked(check_content, raw["content"], f"{mp}.content"),
-                timestamp=_timestamp(raw.get("timestamp"), f"{mp}.timestamp"),
-                metadata=_checked(check_metadata, raw.get("metadata"), f"{mp}.metadata"),
-                attachments=attachments,
-                hash=_optional_hash(raw.get("hash"), f"{mp}.hash"),
-                origin=_optional_device(raw.get("origin"), f"{mp}.origin"),
-            )
+        message = Message(
+            id=message_id,
+            session_id=session_id,
+            role=_checked(check_role, raw.get("role"), f"{mp}.role"),
+            content=_checked(check_content, raw["content"], f"{mp}.content"),
+            timestamp=_timestamp(raw.get("timestamp"), f"{mp}.timestamp"),
+            metadata=_checked(check_metadata, raw.get("metadata"), f"{mp}.metadata"),
+            attachments=attachments,
+            hash=_optional_hash(raw.get("hash"), f"{mp}.hash"),
+            origin=_optional_device(raw.get("origin"), f"{mp}.origin"),
         )
+        if raw.get("redacted") is not None:
+            message = _redacted(message, raw, f"{mp}.redacted")
+        messages.append(message)
         digests.append(found)
     return messages, digests
+
+
+def _redacted(message: Message, raw: Mapping[str, Any], where: str) -> Message:
+    """A redacted message as exported: ``redacted`` says when and why, ``digest`` is the
+    digest of what it said (its hash chains from it)."""
+    try:
+        return restored(message, raw["redacted"], raw.get("digest"))
+    except (TypeError, ValueError) as exc:
+        raise import_error(where, exc) from None
 
 
 def _parse_attachments(raw: Any, where: str) -> tuple[tuple[Attachment, ...], list[str]]:

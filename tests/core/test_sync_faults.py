@@ -21,12 +21,15 @@ KINDS = ["sqlite", "json"]
 
 def fill(mirror, label: str, sessions: int = 2, messages: int = 3) -> set[str]:
     sent = set()
+    autosave, mirror.autosave = mirror.autosave, False  # one save per session
     for i in range(sessions):
         s = mirror.create_session(f"{label} {i}", tags=[label])
         for j in range(messages):
             data = f"{label}-{i}-{j}".encode()
             files = [Attachment.from_bytes("d.bin", "application/octet-stream", data)]
             sent.add(s.send(f"{label} note {i}.{j}", attachments=files if j % 2 else None).id)
+        s.save()
+    mirror.autosave = autosave
     return sent
 
 
@@ -109,12 +112,13 @@ def test_sigkill_mid_push_and_mid_pull_then_sync_again(tmp_path, kind):
     folder = tmp_path / "shared"
     folder.mkdir()
     a, b = device(root, kind, "a", ids[0]), device(root, kind, "b", ids[1])
-    sent = fill(a, "a", sessions=40, messages=25)
+    sent = fill(a, "a", sessions=100, messages=40)
     a.close()
     b.close()
-    killed = [sync_killed_after(d, root, kind, "a", folder) for d in (0.05, 0.2, 0.4)]
-    killed += [sync_killed_after(d, root, kind, "b", folder) for d in (0.05, 0.2, 0.4)]
-    assert any(killed[:3]) and any(killed[3:]), "no sync was caught mid-way"
+    delays = (0.0, 0.02, 0.08, 0.2)  # the first kills at once: a sync that never began
+    killed = [sync_killed_after(d, root, kind, "a", folder) for d in delays]
+    killed += [sync_killed_after(d, root, kind, "b", folder) for d in delays]
+    assert any(killed[1:4]) and any(killed[5:]), "no sync was caught mid-way"
     a, b = device(root, kind, "a", ids[0]), device(root, kind, "b", ids[1])
     sync_all([a, b], folder)
     check_one_record([a, b])

@@ -28,6 +28,7 @@ from .paging import check_page, page_bounds
 from .redaction import check_reason
 from .replies import Responder, call_responder
 from .storage.base import Saved, Storage
+from .sync.state import note_redaction
 from .timeutil import to_iso, utcnow
 from .transfer.exports import export_session
 
@@ -306,9 +307,13 @@ class Session:
                 )
             if not self._stored:
                 raise MessageNotFoundError(message_id, self.id, self._mirror.store.description)
-            found = self._mirror.store.redact(self.id, message_id, utcnow(), reason)
+            at = utcnow()
+            found = self._mirror.store.redact(self.id, message_id, at, reason)
         if found is None:
             raise MessageNotFoundError(message_id, self.id, self._mirror.store.description)
+        if found.redacted is not None and abs((found.redacted["at"] - at).total_seconds()) < 1e-3:
+            note_redaction(self._mirror.store, self.id, found)  # for the syncs to send
+        self._mirror._sync_quietly()
         return found
 
     def get_messages(self, limit: int | None = None, offset: int = 0) -> list[Message]:

@@ -376,3 +376,34 @@ def test_a_progress_bar_learns_the_size_and_reaches_it(pair, folder):
     with tqdm(total=0, file=io.StringIO()) as bar:
         b.sync(folder, progress=bar)
         assert (bar.total, bar.n) == (30, 30)
+
+
+def test_a_redaction_syncs_to_every_device_and_to_one_that_joins_later(tmp_path, folder):
+    a, b, c = devices(tmp_path, ["sqlite", "json", "sqlite"])
+    s = a.create_session("notes")
+    s.send("harmless")
+    leaked = s.send(
+        "api key sk-live-PLOVER-42",
+        attachments=[Attachment.from_bytes("key.txt", "text/plain", b"sk-live-PLOVER-42")],
+    )
+    sync_all([a, b], folder)
+    assert b.load_session(s.id).redact(leaked.id, "pasted a key").redacted["reason"] == (
+        "pasted a key"
+    )
+    sync_all([a, b, c], folder)
+    for mirror in (a, b, c):
+        messages = mirror.saved_messages(s.id)
+        assert [m.content for m in messages] == ["harmless", ""]
+        assert messages[1].redacted["reason"] == "pasted a key"
+        assert messages[1].attachments == ()
+        assert mirror.search("PLOVER") == []
+        assert mirror.verify().ok
+    assert {m.load_session(s.id).head for m in (a, b, c)} == {a.load_session(s.id).head}
+    # the store files keep nothing of it (the folder keeps only ciphertext)
+    for path in [
+        tmp_path / "device-0.db",
+        tmp_path / "device-2.db",
+        *(tmp_path / "device-1").rglob("*"),
+    ]:
+        if path.is_file():
+            assert b"PLOVER" not in path.read_bytes(), path

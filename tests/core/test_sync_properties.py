@@ -26,6 +26,7 @@ operation = st.one_of(
     st.tuples(st.just("tag"), devices_, which, st.sampled_from(["red", "blue", "green"])),
     st.tuples(st.just("delete"), devices_, which),
     st.tuples(st.just("seal"), devices_, which),
+    st.tuples(st.just("redact"), devices_, which, which),
     st.tuples(st.just("sync"), devices_),
     st.tuples(st.just("sync"), devices_),
 )
@@ -46,6 +47,7 @@ class World:
         self.mirrors = [device(self.root, k, f"d{i}", ids[i]) for i, k in enumerate(KINDS)]
         self.sent: dict[str, str] = {}  # message id -> session id it was sent to
         self.deleted: set[str] = set()
+        self.redacted: set[str] = set()
         self.count = 0
 
     def close(self) -> None:
@@ -84,6 +86,11 @@ class World:
             if s is not None:
                 self.deleted.add(s.id)
                 mirror.delete_session(s.id)
+        elif kind == "redact":
+            s = self.session(d, op[2])
+            messages = s.get_messages() if s is not None else []
+            if messages:
+                self.redacted.add(s.redact(messages[op[3] % len(messages)].id, "leak").id)
         elif kind == "seal":
             s = self.session(d, op[2], open_only=True)
             if s is not None:
@@ -115,6 +122,9 @@ def test_any_schedule_ends_in_one_record_on_every_device(ids, schedule):
         for message_id, sid in world.sent.items():
             if sid not in world.deleted:
                 assert message_id in held, "a message was lost"
+        for session in record.values():  # a redaction reached every device
+            for m in session["messages"]:
+                assert m[2] == "" or m[0] not in world.redacted
         for mirror in world.mirrors:  # (5): nothing new, nothing moved
             assert mirror.sync(world.folder) == SyncReport(0, 0, str(world.folder))
     finally:

@@ -15,6 +15,7 @@ archives that predate the redaction expire.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -48,19 +49,9 @@ def with_redactions(read: Reader, messages: list[Message]) -> list[Message]:
 
 def _marked(message: Message, row: Sequence[Any]) -> Message:
     at, reason, digest = row
-    return Message(
-        message.id,
-        message.session_id,
-        message.role,
-        message.content,
-        message.timestamp,
-        message.metadata,
-        message.attachments,
-        hash=message.hash,
-        origin=message.origin,
-        redacted={"at": as_utc(at), "reason": reason},
-        kept_digest=digest,
-    )
+    # replace keeps what the message carries besides (its clock); its digest is the kept one
+    redacted = {"at": as_utc(at), "reason": reason}
+    return dataclasses.replace(message, redacted=redacted, kept_digest=digest)
 
 
 def record_saved(conn: psycopg.Connection, messages: Sequence[Message]) -> None:

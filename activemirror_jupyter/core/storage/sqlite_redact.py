@@ -20,6 +20,7 @@ process killed between the two leaves the scrub to the next one that opens the s
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
@@ -69,19 +70,9 @@ def with_redactions(read: Reader, messages: list[Message]) -> list[Message]:
 
 def _marked(message: Message, row: Sequence[Any]) -> Message:
     at, reason, digest = row
-    return Message(
-        message.id,
-        message.session_id,
-        message.role,
-        message.content,
-        message.timestamp,
-        message.metadata,
-        message.attachments,
-        hash=message.hash,
-        origin=message.origin,
-        redacted={"at": from_iso(at), "reason": reason},
-        kept_digest=digest,
-    )
+    # replace keeps what the message carries besides (its clock); its digest is the kept one
+    redacted = {"at": from_iso(at), "reason": reason}
+    return dataclasses.replace(message, redacted=redacted, kept_digest=digest)
 
 
 def record_saved(db: sqlite3.Connection, messages: Sequence[Message]) -> None:

@@ -29,7 +29,7 @@ from .records import (
     in_own_file,
     message_out,
 )
-from .state import RemoteState
+from .state import RemoteState, redactions_since
 
 #: Messages per segment file (a first push of a big store is several files).
 SEGMENT_MESSAGES = 2000
@@ -79,8 +79,9 @@ def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
 
 
 def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> int:
-    if state.version is not None and state.version == store.version():
-        return 0  # nothing saved or deleted here since the last sync
+    redactions = redactions_since(store, state.redactions_sent)
+    if state.version is not None and state.version == store.version() and not redactions:
+        return 0  # nothing saved, deleted or redacted here since the last sync
     device = store.device_id
     now = to_iso(utcnow())
     records: list[dict[str, Any]] = []
@@ -90,6 +91,7 @@ def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> 
         record = _changes(store, meta, state.sessions.get(meta.session_id), device, now)
         if record is not None:
             records.append(record)
+    _add_redactions(records, redactions)
     for sid, entry in state.sessions.items():
         if sid not in present and not entry.get("gone"):
             deleted = {"at": now, "device": device, "known": entry.get("known", {})}
@@ -102,7 +104,19 @@ def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> 
         _advance(progress, sent)
     for record in records:
         _remember(state, record)
+    state.redactions_sent += len(redactions)
     return pushed
+
+
+def _add_redactions(records: list[dict[str, Any]], redactions: list[dict[str, Any]]) -> None:
+    """The redactions made here since the last sync, each with its session's record."""
+    by_id = {r["id"]: r for r in records}
+    for r in redactions:
+        record = by_id.get(r["session"])
+        if record is None:
+            record = by_id[r["session"]] = {"id": r["session"], "only": "redactions"}
+            records.append(record)
+        record.setdefault("redactions", []).append({k: r[k] for k in ("id", "at", "reason")})
 
 
 def _changes(
@@ -158,7 +172,7 @@ def _write_segment(
     sessions = []
     count = 0
     for record in records:
-        out = {k: v for k, v in record.items() if k not in ("messages", "n")}
+        out = {k: v for k, v in record.items() if k not in ("messages", "n", "only")}
         messages: list[Message] = record.get("messages", [])
         if messages:
             out["messages"] = [message_out(m) for m in messages]
@@ -192,6 +206,8 @@ def _write_attachment(folder: Folder, device: str, attachment: Attachment) -> No
 def _remember(state: RemoteState, record: dict[str, Any]) -> None:
     sid = record["id"]
     entry = state.sessions.setdefault(sid, {})
+    if record.get("only") == "redactions":
+        return
     if "deleted" in record:
         entry["gone"] = True
         entry["deletes"] = [*entry.get("deletes", []), record["deleted"]]
@@ -259,6 +275,7 @@ def _read_segment(
         target.messages.extend(records.messages)
         target.seals.extend(records.seals)
         target.deletes.extend(records.deletes)
+        target.redactions.extend(records.redactions)
     return True
 
 

@@ -22,6 +22,7 @@ from ..errors import SessionSealedError, SyncError
 from ..ids import ID_PATTERN
 from ..journal import chain_tips
 from ..models import SEALED, Attachment, Message, SessionMetadata
+from ..redaction import redacted_form
 from ..storage.base import Storage
 from ..timeutil import from_iso, to_iso
 from .records import SessionRecords, stamp
@@ -90,8 +91,9 @@ class Merger:
             incoming = _joined(incoming, self.history(sid))
         local = self._messages(local_meta)
         have = {m.id for m in local}
+        redactions = _unique([*prev.get("redactions", []), *incoming.redactions])
         union = {m.id: m for m in local}
-        for m in incoming.messages:
+        for m in _redacted(incoming.messages, redactions):  # never written in full here
             union.setdefault(m.id, m)
         messages = sorted(union.values(), key=lambda m: (m.clock or 0, str(m.origin)))
         fields = self._fields(prev, incoming, local_meta)
@@ -102,6 +104,7 @@ class Merger:
             "f": fields,
             "deletes": deletes,
             "seals": seals,
+            "redactions": redactions,
         }
         if any(_covers(d, messages) for d in deletes):
             if local_meta is not None:
@@ -118,9 +121,20 @@ class Merger:
             self.state.sessions[sid] = {**prev, "moving": True}
             self.state.save(self.store)
         self._write(meta, kept, local, local_meta)
+        self._redact(sid, kept, redactions)
         if late:
             self._after_seal(meta, seal, late, have)
+            self._redact(after_seal_id(sid), late, redactions)
         self.state.sessions[sid] = {**entry, "n": len(kept), "sealed": seal is not None}
+
+    def _redact(self, sid: str, messages: list[Message], redactions: list[dict[str, Any]]) -> None:
+        """Apply here the redactions of these messages made anywhere (the first stands)."""
+        held = {m.id: m for m in messages}
+        for r in sorted(redactions, key=lambda r: r["at"]):
+            m = held.get(r["id"])
+            if m is not None and m.redacted is None:
+                self.store.redact(sid, m.id, from_iso(r["at"]), r["reason"])
+                held[m.id] = dataclasses.replace(m, redacted={})
 
     def _messages(self, meta: SessionMetadata | None) -> list[Message]:
         if meta is None:
@@ -267,9 +281,21 @@ def _held(attachment: Attachment) -> Attachment:
     return Attachment.stored(a.name, a.mime_type, a.size, a.sha256, lambda: data)
 
 
+def _redacted(messages: list[Message], redactions: list[dict[str, Any]]) -> list[Message]:
+    """``messages`` with the redactions made of them anywhere (the first stands)."""
+    first: dict[str, dict[str, Any]] = {}
+    for r in sorted(redactions, key=lambda r: r["at"]):
+        first.setdefault(r["id"], r)
+    return [
+        redacted_form(m, from_iso(first[m.id]["at"]), first[m.id]["reason"]) if m.id in first else m
+        for m in messages
+    ]
+
+
 def _joined(a: SessionRecords, b: SessionRecords) -> SessionRecords:
     joined = SessionRecords(dict(a.fields), [*a.messages, *b.messages], [*a.seals, *b.seals])
     joined.deletes = [*a.deletes, *b.deletes]
+    joined.redactions = [*a.redactions, *b.redactions]
     for name, value in b.fields.items():
         joined.add_field(name, value)
     return joined

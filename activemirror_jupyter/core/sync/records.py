@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import InvalidIdError, SyncError
 from ..ids import validate_device_id, validate_id
+from ..journal import digest
 from ..models import (
     Attachment,
     Message,
@@ -36,7 +37,8 @@ from ..models import (
     keep_timestamp_text,
     timestamp_text,
 )
-from ..timeutil import from_iso
+from ..redaction import check_reason, restored
+from ..timeutil import from_iso, to_iso
 
 SEGMENT_FORMAT = "activemirror-sync-segment"
 SEGMENT_VERSION = 1
@@ -50,6 +52,14 @@ INLINE_BYTES = 64 * 1024
 
 
 def message_out(m: Message) -> dict[str, Any]:
+    out = _message_out(m)
+    if m.redacted is not None:
+        out["redacted"] = {"at": to_iso(m.redacted["at"]), "reason": m.redacted["reason"]}
+        out["digest"] = digest(m)
+    return out
+
+
+def _message_out(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
         "role": m.role,
@@ -82,6 +92,7 @@ class SessionRecords:
     messages: list[Message] = field(default_factory=list)
     seals: list[dict[str, Any]] = field(default_factory=list)
     deletes: list[dict[str, Any]] = field(default_factory=list)
+    redactions: list[dict[str, Any]] = field(default_factory=list)  # {"id", "at", "reason"}
 
     def add_field(self, name: str, value: list[Any]) -> None:
         held = self.fields.get(name)
@@ -133,6 +144,14 @@ class Reader:
         if not isinstance(messages, list):
             raise self.fail("'messages' is not a list")
         into.messages.extend(self.message(m, sid) for m in messages)
+        redactions = raw.get("redactions", [])
+        if not isinstance(redactions, list):
+            raise self.fail("'redactions' is not a list")
+        into.redactions.extend(self.redaction(r) for r in redactions)
+        for m in into.messages:
+            if m.redacted is not None:
+                at, reason = to_iso(m.redacted["at"]), m.redacted["reason"]
+                into.redactions.append({"id": m.id, "at": at, "reason": reason})
         for key, target in (("seal", into.seals), ("deleted", into.deletes)):
             if key in raw:
                 if not isinstance(raw[key], Mapping):
@@ -161,7 +180,19 @@ class Reader:
             origin=self.check(validate_device_id, raw.get("origin"), "origin"),
             clock=clock,
         )
+        if "redacted" in raw:
+            message = self.check(
+                lambda r: restored(message, r, raw.get("digest")), raw["redacted"], "redacted"
+            )
         return keep_timestamp_text(message, stamp_text)
+
+    def redaction(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, Mapping):
+            raise self.fail("a redaction is not an object")
+        message_id = self.check(lambda v: validate_id(v, "message id"), raw.get("id"), "id")
+        at = self.check(lambda v: to_iso(from_iso(v)), raw.get("at"), "redaction time")
+        reason = self.check(check_reason, raw.get("reason"), "reason")
+        return {"id": message_id, "at": at, "reason": reason}
 
     def attachment(self, raw: Any) -> Attachment:
         if not isinstance(raw, Mapping):

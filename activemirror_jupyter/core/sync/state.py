@@ -19,9 +19,11 @@ from typing import Any
 
 from ..errors import StorageError, SyncError
 from ..storage.base import Storage
+from ..timeutil import to_iso
 
 REMOTES_KEY = "sync-remotes"
 LAST_KEY = "sync-last"
+REDACTIONS_KEY = "sync-redactions"
 
 
 def remote_key(remote: str) -> str:
@@ -36,6 +38,7 @@ class RemoteState:
     applied: dict[str, int] = field(default_factory=dict)
     version: str | None = None
     pending: list[str] = field(default_factory=list)  # a segment being written
+    redactions_sent: int = 0  # how many of the store's noted redactions were sent here
     store: Storage | None = None  # where the per-session part is read from when needed
     _sessions: dict[str, dict[str, Any]] | None = None
 
@@ -59,6 +62,7 @@ class RemoteState:
             dict(head.get("applied", {})),
             head.get("version"),
             list(head.get("pending", [])),
+            int(head.get("redactions_sent", 0)),
             store,
         )
 
@@ -71,6 +75,7 @@ class RemoteState:
             "applied": self.applied,
             "version": self.version,
             "pending": self.pending,
+            "redactions_sent": self.redactions_sent,
         }
         _dump(store, f"sync-{self.key}", head)
         remotes = _load(store, REMOTES_KEY) or []
@@ -86,6 +91,22 @@ def all_remotes(store: Storage) -> list[RemoteState]:
         if isinstance(head.get("remote"), str):
             found.append(RemoteState.load(store, head["remote"]))
     return found
+
+
+def note_redaction(store: Storage, session_id: str, message: Any) -> None:
+    """Keep a redaction made here for the next sync of every remote to send
+    (``sync-redactions``: ``[{"session", "id", "at", "reason"}, …]``, appended to)."""
+    if _load(store, REMOTES_KEY) is None:
+        return  # never synced: its messages go out as they are now, redacted
+    redactions = _load(store, REDACTIONS_KEY) or []
+    redacted = message.redacted
+    at = to_iso(redacted["at"])
+    entry = {"session": session_id, "id": message.id, "at": at, "reason": redacted["reason"]}
+    _dump(store, REDACTIONS_KEY, [*redactions, entry])
+
+
+def redactions_since(store: Storage, sent: int) -> list[dict[str, Any]]:
+    return (_load(store, REDACTIONS_KEY) or [])[sent:]
 
 
 def record_last(store: Storage, last: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ they parse a line, call the core API and render the result through
 - :mod:`.session_commands` — ``%mirror_session …`` and ``%%mirror_send``.
 - :mod:`.import_commands` — ``%mirror_session import-from`` (history from other tools).
 - :mod:`.vault_commands` — ``%vault …``.
+- :mod:`.sync_commands` — ``%vault identity …`` and ``%mirror_session sync``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from ..core.errors import ResponderError
 from ..core.mirror import ActiveMirror
 from ..core.session import Session
 from ..settings import StoreSettings, expand_path
-from . import import_commands, record_commands  # noqa: F401  (register their subcommands)
+from . import import_commands, record_commands, sync_commands  # noqa: F401  (register them)
 from .args import one_line, plural, split_line, user_errors
 from .session_commands import SEND, SESSION, send_cell
 from .vault_commands import VAULT, returns_secret

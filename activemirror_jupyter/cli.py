@@ -1,11 +1,13 @@
 """``activemirror`` / ``python -m activemirror_jupyter``: list, export, import, back up and
-restore sessions outside notebooks, and import other tools' history.
+restore sessions outside notebooks, import other tools' history, and sync with your other
+devices.
 
 The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
 ``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
 :mod:`activemirror_jupyter.core.transfer.bundles`): every session and, unless ``--no-vault``,
 the vault's files still encrypted — the vault's password or recovery key is needed to read
-them after a restore, exactly as before.
+them after a restore, exactly as before. ``sync`` unlocks the vault that holds your identity
+with ``$ACTIVEMIRROR_VAULT_PASSWORD``, else a prompt that does not echo, and locks it again.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -38,7 +41,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Back up, restore, list, export and import activemirror sessions.",
+        description="Back up, restore, list, export, import and sync activemirror sessions.",
         epilog="Run '%(prog)s COMMAND --help' for a command's options.",
     )
     from ._version import __version__
@@ -53,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         _backup_parser,
         _restore_parser,
         _verify_parser,
+        _sync_parser,
     ):
         _store_options(add(commands))
     return parser
@@ -174,14 +178,34 @@ def _restore_parser(commands: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _open_mirror(args: argparse.Namespace) -> Any:
+def _sync_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "sync",
+        help="sync the store with your other devices through a folder they all see",
+        description="Push what this store has that REMOTE lacks and pull what your other "
+        "devices wrote there, with the identity kept in your vault (its password from "
+        "$ACTIVEMIRROR_VAULT_PASSWORD, else asked for). Prints 'pushed N, pulled M ↔ "
+        "REMOTE'; exit status 0, or 1 with one line saying what went wrong.",
+    )
+    p.add_argument(
+        "remote", nargs="?", metavar="REMOTE", help="a folder (default: the identity's remote)"
+    )
+    p.add_argument(
+        "--vault",
+        metavar="DIR",
+        help="the vault holding your identity (default: $ACTIVEMIRROR_HOME/vault)",
+    )
+    return p
+
+
+def _open_mirror(args: argparse.Namespace, **options: Any) -> Any:
     from .core.mirror import ActiveMirror
 
     if args.json_dir:
-        return ActiveMirror("json", storage_path=args.json_dir)
+        return ActiveMirror("json", storage_path=args.json_dir, **options)
     if args.dsn:
-        return ActiveMirror("postgresql", dsn=args.dsn)
-    return ActiveMirror("sqlite", db_path=args.db)
+        return ActiveMirror("postgresql", dsn=args.dsn, **options)
+    return ActiveMirror("sqlite", db_path=args.db, **options)
 
 
 def _progress(total: int, what: str, unit: str = "session") -> Any:
@@ -326,6 +350,55 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .core.sync.identity import Identity
+    from .sync_output import GrowingBar, report_line
+
+    dsn = args.remote is not None and args.remote.startswith(("postgresql://", "postgres://"))
+    vault = None if dsn else _unlocked_vault(args.vault)
+    try:
+        identity = None if vault is None else Identity.load(vault)
+        with (
+            _open_mirror(args, identity=identity) as mirror,
+            GrowingBar(lambda total: _progress(total, "sync", "message")) as bar,
+        ):
+            report = mirror.sync(args.remote, progress=bar)
+    finally:
+        if vault is not None:
+            vault.lock()
+    print(report_line(report))
+    return 0
+
+
+def _unlocked_vault(path: str | None) -> Any:
+    """The vault at ``path`` (default: the default one), unlocked with the password of
+    ``$ACTIVEMIRROR_VAULT_PASSWORD`` or one typed at a prompt that does not echo."""
+    from .core.errors import VaultError
+    from .core.paths import VAULT_PASSWORD_ENV, default_vault_path
+    from .core.vault import VaultMemory
+
+    vault = VaultMemory(vault_path=Path(path).expanduser() if path else default_vault_path())
+    if not vault.exists:
+        raise VaultError(
+            f"there is no vault at {vault.vault_path}: your identity is kept in one "
+            "(%vault identity create NAME in a notebook, or Identity.create); --vault DIR "
+            "names another"
+        )
+    password = os.environ.get(VAULT_PASSWORD_ENV)
+    if not password:
+        import getpass
+
+        try:
+            password = getpass.getpass(f"password of the vault at {vault.vault_path}: ")
+        except EOFError:
+            raise VaultError(
+                f"no vault password: set ${VAULT_PASSWORD_ENV} or type it at the prompt"
+            ) from None
+    vault.unlock(password)
+    del password
+    return vault
+
+
 COMMANDS = {
     "list": cmd_list,
     "export": cmd_export,
@@ -334,6 +407,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "verify": cmd_verify,
+    "sync": cmd_sync,
 }
 
 
@@ -345,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ActiveMirrorError, ValueError, OSError) as exc:
         # User mistakes and unreadable files: one clear line, no traceback.
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

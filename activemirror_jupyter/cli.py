@@ -391,6 +391,7 @@ def _unlocked_vault(path: str | None) -> Any:
         try:
             password = getpass.getpass(f"password of the vault at {vault.vault_path}: ")
         except EOFError:
+            print(file=sys.stderr)  # end the prompt's line
             raise VaultError(
                 f"no vault password: set ${VAULT_PASSWORD_ENV} or type it at the prompt"
             ) from None

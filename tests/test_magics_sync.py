@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import base64
 import getpass
+import io
 import logging
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -304,3 +307,41 @@ def test_a_big_sync_shows_a_progress_bar_a_small_one_none(
     small = unlocked.run("%mirror_session sync")
     assert small.out.strip() == f"pushed 1, pulled 0 ↔ {folder}" and small.err == ""
     laptop.close()
+
+
+def test_join_in_a_real_terminal_ipython_neither_echoes_nor_keeps_the_code(
+    tmp_path: Path, activemirror_home: Path
+) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    VaultMemory(PASSWORD, activemirror_home / "vault", kdf_iterations=FAST).lock()
+    first = other_device(tmp_path, name="desktop")
+    code = first.identity.pairing_code()
+    env = dict(os.environ, AM_VAULT_PASSWORD=PASSWORD)  # ACTIVEMIRROR_HOME, IPYTHONDIR: the test's
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "IPython", "--simple-prompt", "--no-banner", "--colors=NoColor"],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(24, 200),
+    )
+    child.logfile_read = io.StringIO()
+    for line in ("%load_ext activemirror_jupyter", UNLOCK):
+        child.expect(r"In \[\d+\]: ")
+        child.sendline(line)
+    child.expect("Vault unlocked")
+    child.expect(r"In \[\d+\]: ")
+    child.sendline("%vault identity join")
+    child.expect("Pairing code \\(not shown\\): ")
+    child.sendline(code)
+    child.expect(f"fingerprint {first.identity.fingerprint}")
+    child.expect(r"In \[\d+\]: ")
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert code not in child.logfile_read.getvalue()  # not echoed
+    history = b"".join(p.read_bytes() for p in (tmp_path / "ipython").rglob("*.sqlite"))
+    assert b"%vault identity join" in history and code.encode() not in history
+    vault = VaultMemory(PASSWORD, activemirror_home / "vault")
+    assert Identity.load(vault).fingerprint == first.identity.fingerprint
+    first.close()

@@ -345,3 +345,18 @@ def test_join_in_a_real_terminal_ipython_neither_echoes_nor_keeps_the_code(
     vault = VaultMemory(PASSWORD, activemirror_home / "vault")
     assert Identity.load(vault).fingerprint == first.identity.fingerprint
     first.close()
+
+
+@pytest.mark.parametrize("storage_type", ["json", "memory"])
+def test_sync_from_the_other_stores_the_magics_open(
+    unlocked: Shell, folder: Path, tmp_path: Path, storage_type: str
+) -> None:
+    unlocked.run(f"%config MirrorMagics.storage_type = {storage_type!r}")
+    unlocked.run(f"%vault identity create Ada --remote {folder}")
+    unlocked.run("%mirror_session new Notes")
+    unlocked.run("%%mirror_send\nfrom the other store")
+    ran = unlocked.run("%mirror_session sync")
+    assert ran.out.strip() == f"pushed 1, pulled 0 ↔ {folder}", ran.err
+    laptop = other_device(tmp_path, Identity.load(unlocked.magics.vault_memory).pairing_code())
+    assert laptop.sync(folder).pulled == 1
+    laptop.close()

@@ -1,11 +1,13 @@
 """``activemirror`` / ``python -m activemirror_jupyter``: list, export, import, back up and
-restore sessions outside notebooks, and import other tools' history.
+restore sessions outside notebooks, import other tools' history, and sync with your other
+devices.
 
 The store is the default one (``$ACTIVEMIRROR_HOME/conversations.db``) unless ``--db``,
 ``--json-dir`` or ``--dsn`` names another. Backups are bundles (see
 :mod:`activemirror_jupyter.core.transfer.bundles`): every session and, unless ``--no-vault``,
 the vault's files still encrypted — the vault's password or recovery key is needed to read
-them after a restore, exactly as before.
+them after a restore, exactly as before. ``sync`` unlocks the vault that holds your identity
+with ``$ACTIVEMIRROR_VAULT_PASSWORD``, else a prompt that does not echo, and locks it again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Back up, restore, list, export and import activemirror sessions.",
+        description="Back up, restore, list, export, import and sync activemirror sessions.",
         epilog="Run '%(prog)s COMMAND --help' for a command's options.",
     )
     from ._version import __version__
@@ -54,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         _restore_parser,
         _verify_parser,
         _redact_parser,
+        _sync_parser,
     ):
         _store_options(add(commands))
     return parser
@@ -190,14 +193,34 @@ def _restore_parser(commands: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _open_mirror(args: argparse.Namespace) -> Any:
+def _sync_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "sync",
+        help="sync the store with your other devices through a folder they all see",
+        description="Push what this store has that REMOTE lacks and pull what your other "
+        "devices wrote there, with the identity kept in your vault (its password from "
+        "$ACTIVEMIRROR_VAULT_PASSWORD, else asked for). Prints 'pushed N, pulled M ↔ "
+        "REMOTE'; exit status 0, or 1 with one line saying what went wrong.",
+    )
+    p.add_argument(
+        "remote", nargs="?", metavar="REMOTE", help="a folder (default: the identity's remote)"
+    )
+    p.add_argument(
+        "--vault",
+        metavar="DIR",
+        help="the vault holding your identity (default: $ACTIVEMIRROR_HOME/vault)",
+    )
+    return p
+
+
+def _open_mirror(args: argparse.Namespace, **options: Any) -> Any:
     from .core.mirror import ActiveMirror
 
     if args.json_dir:
-        return ActiveMirror("json", storage_path=args.json_dir)
+        return ActiveMirror("json", storage_path=args.json_dir, **options)
     if args.dsn:
-        return ActiveMirror("postgresql", dsn=args.dsn)
-    return ActiveMirror("sqlite", db_path=args.db)
+        return ActiveMirror("postgresql", dsn=args.dsn, **options)
+    return ActiveMirror("sqlite", db_path=args.db, **options)
 
 
 def _progress(total: int, what: str, unit: str = "session") -> Any:
@@ -351,6 +374,27 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .cli_vault import unlocked_vault
+    from .core.sync.identity import Identity
+    from .sync_output import GrowingBar, report_line
+
+    dsn = args.remote is not None and args.remote.startswith(("postgresql://", "postgres://"))
+    vault = None if dsn else unlocked_vault(args.vault)
+    try:
+        identity = None if vault is None else Identity.load(vault)
+        with (
+            _open_mirror(args, identity=identity) as mirror,
+            GrowingBar(lambda total: _progress(total, "sync", "message")) as bar,
+        ):
+            report = mirror.sync(args.remote, progress=bar)
+    finally:
+        if vault is not None:
+            vault.lock()
+    print(report_line(report))
+    return 0
+
+
 COMMANDS = {
     "list": cmd_list,
     "export": cmd_export,
@@ -360,6 +404,7 @@ COMMANDS = {
     "restore": cmd_restore,
     "verify": cmd_verify,
     "redact": cmd_redact,
+    "sync": cmd_sync,
 }
 
 
@@ -371,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ActiveMirrorError, ValueError, OSError) as exc:
         # User mistakes and unreadable files: one clear line, no traceback.
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 HOME_ENV = "ACTIVEMIRROR_HOME"
+#: The vault password a headless run uses (``%vault unlock``, ``activemirror sync``).
+VAULT_PASSWORD_ENV = "ACTIVEMIRROR_VAULT_PASSWORD"
 
 
 def data_home() -> Path:

@@ -10,6 +10,7 @@ they parse a line, call the core API and render the result through
 - :mod:`.import_commands` — ``%mirror_session import-from`` (history from other tools).
 - :mod:`.redact_command` — ``%mirror_session redact`` (a message removed for good).
 - :mod:`.vault_commands` — ``%vault …``.
+- :mod:`.sync_commands` — ``%vault identity …`` and ``%mirror_session sync``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ decorated function::
     @SESSION.command("touch", "Mark the current session as updated.", arg("--why"))
     def touch(m: MagicsAPI, args: argparse.Namespace) -> None: ...
 
+A subcommand may have subcommands of its own (``%vault identity create NAME``): a second
+table, registered with :meth:`Commands.group`, whose handler runs when none is given.
+
 A magic without subcommands (``%%mirror_send``) is a :class:`Command` with arguments declared
 the same way. Options several subcommands share are declared once here: ``--session``
 (:data:`SESSION_OPTION`, looked up by :func:`chosen_session`) and ``--limit``/``--offset``
@@ -105,6 +108,7 @@ class Subcommand:
     help: str
     arguments: tuple[Argument, ...]
     run: Handler
+    table: Commands | None = None  # its own subcommands (Commands.group)
 
 
 @dataclass
@@ -126,21 +130,38 @@ class Commands:
 
         return register
 
+    def group(self, name: str, help: str, table: Commands) -> Callable[[Handler], Handler]:
+        """Register subcommand ``name`` whose own subcommands are ``table``'s (its magic
+        named ``"%vault identity"``, say); the decorated handler runs when none is given."""
+
+        def register(handler: Handler) -> Handler:
+            self.commands[name] = Subcommand(name, help, (), handler, table)
+            self._parser = None
+            return handler
+
+        return register
+
     def parser(self) -> Parser:
         if self._parser is None:
-            parser = Parser(prog=self.magic, description=self.summary)
-            sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=Parser)
-            for command in self.commands.values():
-                p = sub.add_parser(
-                    command.name, help=escape_percent(command.help), description=command.help
-                )
-                add_arguments(p, command.arguments)
-                p.set_defaults(run=command.run)
-            self._parser = parser
+            self._parser = self._add_to(Parser(prog=self.magic, description=self.summary))
         return self._parser
 
-    def subparsers(self) -> dict[str, Parser]:
-        action = self.parser()._subparsers._group_actions[0]  # type: ignore[union-attr]
+    def _add_to(self, parser: Parser, dest: str = "command") -> Parser:
+        sub = parser.add_subparsers(dest=dest, metavar="SUBCOMMAND", parser_class=Parser)
+        for command in self.commands.values():
+            p = sub.add_parser(
+                command.name, help=escape_percent(command.help), description=command.help
+            )
+            add_arguments(p, command.arguments)
+            p.set_defaults(run=command.run)  # a nested subcommand's own default wins
+            if command.table is not None:
+                command.table._add_to(p, dest=f"{command.name}_command")
+        return parser
+
+    def subparsers(self, parser: Parser | None = None) -> dict[str, Parser]:
+        """The parser of each subcommand, in ``parser`` (default: the magic's own)."""
+        parser = parser if parser is not None else self.parser()
+        action = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
         return dict(action.choices)
 
     def doc(self) -> str:
@@ -148,6 +169,10 @@ class Commands:
         lines = [self.summary, "", "Subcommands (each documents itself with --help):", ""]
         for name, sub in self.subparsers().items():
             lines += [f"  {usage(sub)}", f"      {self.commands[name].help}", ""]
+            table = self.commands[name].table
+            if table is not None:
+                for inner, nested in table.subparsers(sub).items():
+                    lines += [f"  {usage(nested)}", f"      {table.commands[inner].help}", ""]
         return "\n".join(lines)
 
     def parse(self, argv: Sequence[str]) -> argparse.Namespace:

@@ -26,7 +26,12 @@ from ..core.errors import ResponderError
 from ..core.mirror import ActiveMirror
 from ..core.session import Session
 from ..settings import StoreSettings, expand_path
-from . import import_commands, record_commands, redact_command  # noqa: F401  (register their subcommands)
+from . import (  # noqa: F401  (they register their subcommands)
+    import_commands,
+    record_commands,
+    redact_command,
+    sync_commands,
+)
 from .args import one_line, plural, split_line, user_errors
 from .session_commands import SEND, SESSION, send_cell
 from .vault_commands import VAULT, returns_secret

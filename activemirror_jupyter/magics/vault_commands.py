@@ -17,6 +17,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..core.paths import VAULT_PASSWORD_ENV
 from ..core.vault import VaultCategory
 from .args import Commands, MagicsAPI, arg, frames
 
@@ -26,7 +27,7 @@ VAULT = Commands(
     "values are shown only with --show.",
 )
 #: The password a bare ``%vault unlock`` uses when it is set (headless runs of notebooks).
-PASSWORD_ENV = "ACTIVEMIRROR_VAULT_PASSWORD"
+PASSWORD_ENV = VAULT_PASSWORD_ENV
 #: Subcommands whose result is a secret: shown only with --show.
 _RETURNING = {"get", "export-key"}
 

@@ -123,3 +123,39 @@ def test_sigkill_mid_push_and_mid_pull_then_sync_again(tmp_path, kind):
     sync_all([a, b], folder)
     check_one_record([a, b])
     assert held(a) == held(b) == sent
+
+
+CONCURRENT = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from activemirror_jupyter import Identity, VaultMemory
+from sync_devices import FAST, PASSWORD, device
+identity = Identity.load(VaultMemory(PASSWORD, Path({vault!r}), kdf_iterations=FAST))
+mirror = device(Path({root!r}), "sqlite", "a", identity)
+for i in range(15):
+    s = mirror.create_session(f"{{sys.argv[1]}} {{i}}")
+    s.send(f"note {{i}} from process {{sys.argv[1]}}")
+    mirror.sync(Path({folder!r}))
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_syncing_one_store_at_once_lose_nothing(tmp_path):
+    ids = identities(tmp_path / "ids", 2)
+    root = tmp_path / "devices"
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    device(root, "sqlite", "a", ids[0]).close()
+    script = CONCURRENT.format(
+        tests=str(Path(__file__).parents[1]),
+        vault=str(tmp_path / "ids" / "vault-0"),
+        root=str(root),
+        folder=str(folder),
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(2)]
+    assert [w.wait(300) for w in workers] == [0, 0]
+    a, b = device(root, "sqlite", "a", ids[0]), device(root, "sqlite", "b", ids[1])
+    sync_all([a, b], folder)
+    check_one_record([a, b])
+    assert len(held(b)) == 30

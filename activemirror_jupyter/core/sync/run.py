@@ -4,12 +4,19 @@ failures are warnings."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import tempfile
 import warnings
+from collections.abc import Iterator
 from os import PathLike
 from typing import Any
 
-from ..errors import ActiveMirrorError, SyncError, SyncWarning
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
+
+from ..errors import ActiveMirrorError, SyncError, SyncWarning, VaultError
 from ..storage.base import Storage
 from ..timeutil import to_iso, utcnow
 from .exchange import SyncReport, sync_folder
@@ -75,7 +82,40 @@ def _run(store: Storage, identity: Any, remote: str, progress: Any) -> SyncRepor
             "ActiveMirror(..., identity=Identity.load(vault)), after Identity.create(vault, "
             "name) on your first device or Identity.join(vault, code) on the others"
         )
-    return sync_folder(store, Folder(remote, identity), progress)
+    try:
+        folder = Folder(remote, identity)  # reads the key from the vault
+    except VaultError as exc:
+        raise SyncError(
+            f"the vault holding your identity cannot give its key ({exc}): unlock it, then "
+            "sync again"
+        ) from None
+    with one_sync_at_a_time(store):
+        return sync_folder(store, folder, progress)
+
+
+#: How long a sync waits for another sync of the same store to end.
+SYNC_LOCK_TIMEOUT_S = 120.0
+
+
+@contextlib.contextmanager
+def one_sync_at_a_time(store: Storage) -> Iterator[None]:
+    """Two processes syncing one store take turns (each would otherwise record only its
+    own part of what they wrote). The lock is a file in this machine's temporary folder,
+    named after the store: never in the sync folder, which a sync service copies."""
+    name = hashlib.sha256(store.description.encode()).hexdigest()[:24]
+    user = os.getuid() if hasattr(os, "getuid") else 0  # /tmp's files are their user's
+    lock = FileLock(os.path.join(tempfile.gettempdir(), f"activemirror-sync-{user}-{name}.lock"))
+    try:
+        lock.acquire(timeout=SYNC_LOCK_TIMEOUT_S)
+    except LockTimeout:
+        raise SyncError(
+            f"another sync of {store.description} has been running for more than "
+            f"{SYNC_LOCK_TIMEOUT_S:.0f} s; nothing was synced: try again when it has ended"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _record(store: Storage, remote: str, report: SyncReport | None, error: str | None) -> None:

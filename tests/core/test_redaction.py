@@ -232,3 +232,19 @@ def test_the_secret_bytes_are_gone_from_every_file_of_the_store(kind, big, tmp_p
     assert _holding(root, NEEDLES) == []
     if kind == "sqlite":
         assert not (root / "c.db-wal").exists() or (root / "c.db-wal").stat().st_size < 2**20
+
+
+def test_a_session_holding_a_redacted_message_can_be_replaced_and_deleted(mirror_factory):
+    mirror = mirror_factory()
+    session, secret = _session_with_secret(mirror)
+    session.redact(secret.id, "a key")
+    meta = mirror.session_metadata(session.id)
+    messages = mirror.saved_messages(session.id)
+    mirror.store_session(meta, messages, replace=True)  # as a sync's merge does
+    again = mirror.saved_messages(session.id)
+    assert [(m.id, m.content, m.hash) for m in again] == [
+        (m.id, m.content, m.hash) for m in messages
+    ]
+    assert again[2].redacted is not None and mirror.verify().ok
+    assert mirror.search("note") and mirror.delete_session(session.id)
+    assert mirror.list_sessions() == [] and mirror.verify().ok

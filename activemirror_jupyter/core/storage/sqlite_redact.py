@@ -134,6 +134,9 @@ def _redact_row(
     )
     db.execute("DELETE FROM attachments WHERE message_id = ?", (message_id,))
     db.execute("UPDATE messages SET content = '', metadata = NULL WHERE rowid = ?", (rowid,))
+    # The index keeps one (now empty) entry per message, as for every other row: a delete
+    # of the session later tells it each row's content, and finds this one's.
+    db.execute("INSERT INTO messages_fts(rowid, content) VALUES (?, '')", (rowid,))
     record_saved(db, [gone])
     db.execute("INSERT OR REPLACE INTO activemirror_state VALUES (?, '1')", (PENDING,))
     return gone, True

@@ -77,7 +77,12 @@ export interface ISearchHit {
   snippet: string;
   /** [start, end) of each matched word in `snippet`, in code points. */
   highlights: [number, number][];
+  /** Search by meaning: closeness to the query, higher is closer; null for word search. */
+  score?: number | null;
 }
+
+/** How `search` finds: by the words, or by closeness of meaning (`mode=meaning`). */
+export type SearchMode = 'words' | 'meaning';
 
 export interface ISearchResult {
   total: number;
@@ -249,13 +254,22 @@ export async function addMessage(
   return requestAPI<IMessage>(sessionPath(sessionId, 'messages'), {}, postJSON({ content, role }));
 }
 
+/**
+ * Saved messages matching `q`: by the words (newest first; `total` counts every match) or,
+ * with `mode` `'meaning'`, the closest in meaning first (`total` is how many were ranked).
+ * A server without the `[semantic]` extra answers a meaning search with a 501.
+ */
 export async function search(
   q: string,
   filters: ISearchFilters,
   limit: number,
-  offset: number
+  offset: number,
+  mode: SearchMode = 'words'
 ): Promise<ISearchResult> {
   const query: Record<string, string | number> = { q, limit, offset };
+  if (mode === 'meaning') {
+    query.mode = mode;
+  }
   for (const [name, value] of Object.entries(filters)) {
     if (value) {
       query[name] = value;

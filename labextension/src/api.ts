@@ -288,6 +288,24 @@ export async function changes(): Promise<string> {
   return version;
 }
 
+/** The store's last sync, by any process (`GET /activemirror/api/sync`). */
+export interface ILastSync {
+  /** ISO 8601 UTC. */
+  at: string;
+  /** The folder (or DSN) as the sync was given it. */
+  remote: string;
+  pushed: number;
+  pulled: number;
+  /** Why it failed; null when it worked. */
+  error: string | null;
+}
+
+/** The store's last sync, or null if it has never synced. */
+export async function lastSync(): Promise<ILastSync | null> {
+  const { last } = await requestAPI<{ last: ILastSync | null }>('sync');
+  return last;
+}
+
 /** Where the browser fetches an attachment (`<img src>`, a download link). */
 export function attachmentUrl(
   sessionId: string,

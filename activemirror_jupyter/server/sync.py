@@ -17,11 +17,27 @@ from ..core.errors import SyncError
 from ..core.mirror import ActiveMirror
 from .base import MirrorHandler, without_paths
 
+
+def change_token(mirror: ActiveMirror) -> str:
+    """``GET …/changes``' token: the store's version and the time of its last sync. A sync
+    that changed no session (it only pushed, or it failed) is news for the sync line too,
+    and a JSON folder's version does not move for it."""
+    try:
+        last = mirror.last_sync()
+    except SyncError:  # a damaged record: GET …/sync says so; the poll goes on
+        last = None
+    at = last.get("at") if isinstance(last, dict) else None
+    version = mirror.version()
+    return version if not isinstance(at, str) else f"{version}@{at}"
+
+
 #: The fields of ``last``, whatever else a future version records beside them.
 FIELDS = ("at", "remote", "pushed", "pulled", "error")
 
 
 class SyncHandler(MirrorHandler):
+    """``GET /activemirror/api/sync`` → ``{"last": {…} | null}``."""
+
     @tornado.web.authenticated
     async def get(self) -> None:
         def last(mirror: ActiveMirror) -> dict[str, Any] | None:

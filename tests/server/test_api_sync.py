@@ -75,14 +75,17 @@ async def test_a_failed_sync_is_shown_with_its_error(store, api, tmp_path, monke
     laptop = served_device(store, mine)
     laptop.create_session("Mine").send("hello")
 
+    _, before, _ = await api("changes")
     with pytest.raises(SyncError, match="another identity"):
         laptop.sync("shared")  # a relative folder: shown as it was given
     status, body, _ = await api("sync")
+    _, after, _ = await api("changes")
 
     last = body["last"]
     assert status == 200 and last["remote"] == "shared"
     assert (last["pushed"], last["pulled"]) == (0, 0)
     assert "another identity" in last["error"]
+    assert after != before  # no session changed, yet the sidebar hears of it
     stranger.close()
 
 

@@ -29,6 +29,7 @@ from .storage import Storage, open_storage
 from .storage.base import Saved, SearchQuery, SessionQuery
 from .sync.devices import give_new_device_id
 from .sync.run import SyncReport, check_sync_settings, run_sync, sync_quietly
+from .sync.state import last_sync
 from .timeutil import utcnow
 from .transfer.importers import ImportReport, import_history
 
@@ -115,6 +116,11 @@ class ActiveMirror:
         is told how many messages there are and advanced as they go. Raises
         :class:`SyncError`."""
         return run_sync(self.store, self.identity, remote, progress)
+
+    def last_sync(self) -> dict[str, Any] | None:
+        """The store's last sync, by any process: ``{"at", "remote", "pushed", "pulled",
+        "error"}`` (``error`` None when it worked), or None before the first."""
+        return last_sync(self.store)
 
     def _sync_quietly(self) -> None:
         """Sync now, a failure being a SyncWarning (with ``sync_enabled``: on opening, and

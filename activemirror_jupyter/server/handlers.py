@@ -8,6 +8,7 @@ served as their own types). What each handler does is in the module named after 
 - :mod:`.exports` — ``sessions/{id}/export``
 - :mod:`.search` — ``search``
 - :mod:`.integrity` — ``verify``
+- :mod:`.sync` — ``sync`` (the store's last sync)
 
 Every id and parameter is checked before it reaches the store (:mod:`.base`), so a bad
 request is a 400 naming what is wrong and an unknown session a 404, never a 500. Nothing
@@ -26,6 +27,7 @@ from .redactions import RedactHandler
 from .search import SearchHandler
 from .sessions import ChangesHandler, SessionHandler, SessionsHandler
 from .store import StoreThread
+from .sync import SyncHandler
 
 
 def route_table(store: StoreThread) -> list[tuple[str, type[MirrorHandler], dict[str, Any]]]:
@@ -44,4 +46,5 @@ def route_table(store: StoreThread) -> list[tuple[str, type[MirrorHandler], dict
         (API_PREFIX + r"/search/?", SearchHandler, kwargs),
         (API_PREFIX + r"/verify/?", VerifyHandler, kwargs),
         (API_PREFIX + r"/changes/?", ChangesHandler, kwargs),
+        (API_PREFIX + r"/sync/?", SyncHandler, kwargs),
     ]

@@ -13,6 +13,7 @@ from ..core.mirror import ActiveMirror
 from ..core.models import SessionMetadata
 from .base import API_PREFIX, MirrorHandler, bad_request, not_found
 from .records import session_json
+from .sync import change_token
 
 
 class SessionsHandler(MirrorHandler):
@@ -92,9 +93,10 @@ class SessionHandler(MirrorHandler):
 
 class ChangesHandler(MirrorHandler):
     """``GET /activemirror/api/changes``: ``{"version"}``, an opaque token that moves
-    whenever any session is saved or deleted, by any process. Cheap: poll it."""
+    whenever any session is saved or deleted, or the store syncs, by any process. Cheap:
+    poll it."""
 
     @tornado.web.authenticated
     async def get(self) -> None:
-        version = await self.call(lambda mirror: mirror.version())
+        version = await self.call(change_token)
         self.write_json({"version": version})

@@ -85,7 +85,12 @@ export interface ISearchHit {
   snippet: string;
   /** [start, end) of each matched word in `snippet`, in code points. */
   highlights: [number, number][];
+  /** Search by meaning: closeness to the query, higher is closer; null for word search. */
+  score?: number | null;
 }
+
+/** How `search` finds: by the words, or by closeness of meaning (`mode=meaning`). */
+export type SearchMode = 'words' | 'meaning';
 
 export interface ISearchResult {
   total: number;
@@ -271,13 +276,22 @@ export async function redactMessage(
   );
 }
 
+/**
+ * Saved messages matching `q`: by the words (newest first; `total` counts every match) or,
+ * with `mode` `'meaning'`, the closest in meaning first (`total` is how many were ranked).
+ * A server without the `[semantic]` extra answers a meaning search with a 501.
+ */
 export async function search(
   q: string,
   filters: ISearchFilters,
   limit: number,
-  offset: number
+  offset: number,
+  mode: SearchMode = 'words'
 ): Promise<ISearchResult> {
   const query: Record<string, string | number> = { q, limit, offset };
+  if (mode === 'meaning') {
+    query.mode = mode;
+  }
   for (const [name, value] of Object.entries(filters)) {
     if (value) {
       query[name] = value;
@@ -294,6 +308,24 @@ export async function verify(sessionId: string): Promise<IVerifyReport> {
 export async function changes(): Promise<string> {
   const { version } = await requestAPI<{ version: string }>('changes');
   return version;
+}
+
+/** The store's last sync, by any process (`GET /activemirror/api/sync`). */
+export interface ILastSync {
+  /** ISO 8601 UTC. */
+  at: string;
+  /** The folder (or DSN) as the sync was given it. */
+  remote: string;
+  pushed: number;
+  pulled: number;
+  /** Why it failed; null when it worked. */
+  error: string | null;
+}
+
+/** The store's last sync, or null if it has never synced. */
+export async function lastSync(): Promise<ILastSync | null> {
+  const { last } = await requestAPI<{ last: ILastSync | null }>('sync');
+  return last;
 }
 
 /** Where the browser fetches an attachment (`<img src>`, a download link). */

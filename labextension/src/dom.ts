@@ -88,7 +88,8 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
   ['second', 1]
 ];
 
-function relativeTime(then: number, now: number): string {
+/** `then` relative to `now` (both ms since the epoch): "3 minutes ago", "now". */
+export function relativeTime(then: number, now: number): string {
   const seconds = Math.round((then - now) / 1000);
   const format = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
   for (const [unit, length] of UNITS) {

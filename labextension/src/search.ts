@@ -1,17 +1,28 @@
 /**
- * The sidebar's search: a search box (debounced), filters for role, tag and dates, and the
- * hits — session title, a snippet with the matched words marked (text nodes and `<mark>`,
- * never markup from the text), role and time — in a list (ARIA `listbox`): arrow keys move,
- * Enter opens the session at the message.
+ * The sidebar's search: a search box (debounced), a "by meaning" switch, filters for role,
+ * tag and dates, and the hits — session title, a snippet with the matched words marked (text
+ * nodes and `<mark>`, never markup from the text), role and time, and by meaning the score —
+ * in a list (ARIA `listbox`): arrow keys move, Enter opens the session at the message.
  */
 import { filterIcon } from '@jupyterlab/ui-components';
 
-import { describeError, ISearchFilters, ISearchHit, Role, ROLES, search } from './api';
+import {
+  describeError,
+  ISearchFilters,
+  ISearchHit,
+  MirrorApiError,
+  Role,
+  ROLES,
+  search,
+  SearchMode
+} from './api';
 import { button, el, iconButton, localDayStart, markedText, plural, timeElement } from './dom';
 import { Pager } from './pager';
 
 /** Quiet time after the last keystroke before searching. */
 const DEBOUNCE_MS = 300;
+/** The server ranks at most this many by meaning (`limit + offset`). */
+const MAX_RANKED = 1000;
 
 /** What the user searched for: kept across refreshes and reloads. */
 export interface ISearchState {
@@ -21,9 +32,18 @@ export interface ISearchState {
   /** `<input type=date>` values (`2024-05-01`), local days, both inclusive. */
   from: string;
   to: string;
+  /** The "by meaning" switch (absent in states saved before it existed). */
+  meaning?: boolean;
 }
 
-export const EMPTY_SEARCH: ISearchState = { query: '', role: '', tag: '', from: '', to: '' };
+export const EMPTY_SEARCH: ISearchState = {
+  query: '',
+  role: '',
+  tag: '',
+  from: '',
+  to: '',
+  meaning: false
+};
 
 /** Whether `query` has a word to look for (letters or digits; the rest is ignored). */
 export function hasWords(query: string): boolean {
@@ -72,7 +92,7 @@ export class SearchPanel {
     const row = el('div', 'am-Search-row');
     row.append(this._input, this._filtersButton);
     this._filters = this._filterFields();
-    this.form.append(row, this._filters);
+    this.form.append(row, this._meaningSwitch(), this._filters);
 
     this.results = el('div', 'am-SearchResults');
     this._list = el('ul', 'am-SessionList am-HitList');
@@ -104,7 +124,8 @@ export class SearchPanel {
       role: this._role.value,
       tag: this._tag.value,
       from: this._from.value,
-      to: this._to.value
+      to: this._to.value,
+      meaning: this._meaning.checked
     };
   }
 
@@ -115,6 +136,7 @@ export class SearchPanel {
     this._tag.value = state.tag ?? '';
     this._from.value = state.from ?? '';
     this._to.value = state.to ?? '';
+    this._setMeaning(!!state.meaning);
     this._showFilters(!!(state.role || state.tag || state.from || state.to));
     this._changed(0);
   }
@@ -126,6 +148,33 @@ export class SearchPanel {
 
   focus(): void {
     this._input.focus();
+  }
+
+  /** The "by meaning" switch: a labelled checkbox (Space, or Enter, flips it). */
+  private _meaningSwitch(): HTMLLabelElement {
+    this._meaning = el('input', 'am-Search-meaningToggle');
+    this._meaning.type = 'checkbox';
+    this._meaning.setAttribute('role', 'switch');
+    this._meaning.addEventListener('change', () => {
+      this._setMeaning(this._meaning.checked);
+      this._changed(0);
+    });
+    this._meaning.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        this._meaning.click();
+      }
+    });
+    const label = el('label', 'am-Search-meaning');
+    label.title = 'Find messages that say the same thing in other words, closest first';
+    label.append(this._meaning, el('span', 'am-Search-meaningLabel', 'by meaning'));
+    return label;
+  }
+
+  private _setMeaning(on: boolean): void {
+    this._meaning.checked = on;
+    this._input.placeholder = on ? 'Search by meaning…' : 'Search messages…';
+    this.form.classList.toggle('am-mod-meaning', on);
   }
 
   private _filterFields(): HTMLDivElement {
@@ -203,31 +252,44 @@ export class SearchPanel {
     if (!hasWords(query)) {
       return null;
     }
+    const mode: SearchMode = this._meaning.checked ? 'meaning' : 'words';
+    const size = this.pager.pageSize;
+    const offset = this.pager.offset(page);
+    // By meaning the server ranks, it does not count: one more than a page says whether
+    // there is a next one.
+    const limit = mode === 'meaning' ? Math.max(0, Math.min(size + 1, MAX_RANKED - offset)) : size;
     this.results.dataset.state = 'loading';
+    this.results.dataset.mode = mode;
     try {
-      const result = await search(
-        query,
-        this._filtersValue(),
-        this.pager.pageSize,
-        this.pager.offset(page)
-      );
-      if (isCurrent() && query === this._input.value) {
-        this._list.replaceChildren(...result.hits.map((hit, i) => this._hit(hit, i)));
-        this._options.onStatus(
-          result.total === 0 ? 'No messages match.' : plural(result.total, 'matching message'),
-          false
-        );
+      const result = await search(query, this._filtersValue(), limit, offset, mode);
+      const current = (): boolean =>
+        isCurrent() && query === this._input.value && mode === this._mode();
+      const hits = result.hits.slice(0, size);
+      if (current()) {
+        this._list.replaceChildren(...hits.map((hit, i) => this._hit(hit, i)));
+        this._options.onStatus(this._summary(mode, result.total, hits.length), false);
         this.results.dataset.state = 'ready';
       }
-      return result.total;
+      return mode === 'meaning' ? offset + result.hits.length : result.total;
     } catch (error) {
       if (isCurrent()) {
         this._list.replaceChildren();
-        this._options.onStatus(describeError(error), true);
+        this._options.onStatus(searchError(error, mode), true);
         this.results.dataset.state = 'error';
       }
       return null;
     }
+  }
+
+  private _mode(): SearchMode {
+    return this._meaning.checked ? 'meaning' : 'words';
+  }
+
+  private _summary(mode: SearchMode, total: number, shown: number): string {
+    if (mode === 'words') {
+      return total === 0 ? 'No messages match.' : plural(total, 'matching message');
+    }
+    return shown === 0 ? 'No messages to compare with.' : 'Closest in meaning first.';
   }
 
   private _hit(hit: ISearchHit, index: number): HTMLLIElement {
@@ -242,6 +304,11 @@ export class SearchPanel {
     snippet.append(markedText(hit.snippet, hit.highlights));
     item.append(snippet);
     const meta = el('div', 'am-Hit-meta');
+    if (typeof hit.score === 'number') {
+      const score = el('span', 'am-Hit-score', hit.score.toFixed(2));
+      score.title = `Closeness of meaning ${hit.score.toFixed(4)} (higher is closer)`;
+      meta.append(score, el('span', 'am-SessionItem-sep', ' · '));
+    }
     meta.append(
       el('span', 'am-Hit-role', hit.message.role),
       el('span', 'am-SessionItem-sep', ' · '),
@@ -311,6 +378,19 @@ export class SearchPanel {
   private _tag!: HTMLInputElement;
   private _from!: HTMLInputElement;
   private _to!: HTMLInputElement;
+  private _meaning!: HTMLInputElement;
   private _list: HTMLUListElement;
   private _timer = 0;
+}
+
+/** The status line for a failed search; a server without search by meaning says how to
+ * add it (its own message names the extra) rather than showing nothing. */
+export function searchError(error: unknown, mode: SearchMode): string {
+  if (mode === 'meaning' && error instanceof MirrorApiError && error.status === 501) {
+    return (
+      `Search by meaning is not available on this Jupyter server: ${error.message}. ` +
+      'Turn "by meaning" off to search by the words.'
+    );
+  }
+  return describeError(error);
 }

@@ -2,7 +2,8 @@
  * The "Mirror" left-sidebar panel: a search box over every saved message, and the saved
  * sessions as families (see `tree.ts`), newest update first, a page at a time. "New
  * session" starts one; the panel refreshes itself when the store changes (see
- * `changes.ts`), keeping the page, the expanded families, the scroll and the search.
+ * `changes.ts`), keeping the page, the expanded families, the scroll and the search. At its
+ * foot, the store's last sync (see `syncline.ts`), refreshed with it.
  */
 import { Widget } from '@lumino/widgets';
 
@@ -11,6 +12,7 @@ import { addIcon, refreshIcon } from '@jupyterlab/ui-components';
 
 import { el, iconButton } from './dom';
 import { EMPTY_SEARCH, ISearchState, SearchPanel } from './search';
+import { SyncLine } from './syncline';
 import { SessionTree } from './tree';
 
 export const SIDEBAR_ID = 'activemirror-sidebar';
@@ -69,7 +71,8 @@ export class MirrorSidebar extends Widget {
     // Either the sessions or the search results (with their pager) are in the page, never
     // both: one list and one pager at a time, for keyboards and screen readers too.
     this._body = el('div', 'am-Sidebar-body');
-    this.node.append(header, this._search.form, this._status, this._body);
+    this._sync = new SyncLine();
+    this.node.append(header, this._search.form, this._status, this._body, this._sync.node);
     this._showSearch(false, false);
   }
 
@@ -105,7 +108,10 @@ export class MirrorSidebar extends Widget {
   /** Reload the sessions (staying on the page while it exists) and the search. */
   async refresh(): Promise<void> {
     this.node.dataset.state = 'loading';
-    await (this._search.active ? this._search.refresh() : this._tree.refresh());
+    await Promise.all([
+      this._search.active ? this._search.refresh() : this._tree.refresh(),
+      this._sync.refresh()
+    ]);
     if (this.node.dataset.state === 'loading') {
       this.node.dataset.state = this._status.classList.contains('am-mod-error') ? 'error' : 'ready';
     }
@@ -117,6 +123,11 @@ export class MirrorSidebar extends Widget {
     if (error !== null) {
       this._setStatus(describeError(error), true);
     }
+  }
+
+  dispose(): void {
+    this._sync.dispose();
+    super.dispose();
   }
 
   focusSearch(): void {
@@ -148,6 +159,7 @@ export class MirrorSidebar extends Widget {
 
   private _search: SearchPanel;
   private _tree: SessionTree;
+  private _sync: SyncLine;
   private _body: HTMLDivElement;
   private _status: HTMLDivElement;
   private _refreshButton: HTMLButtonElement;

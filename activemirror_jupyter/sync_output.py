@@ -10,27 +10,15 @@ the everyday sync of a few messages prints its line and nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
+
+from .core.sync.remotes import remote_text
 
 __all__ = ["SHOWN_FROM", "GrowingBar", "remote_text", "report_line"]
 
 #: A sync that moves at least this many messages shows a progress bar.
 SHOWN_FROM = 1_000
-
-_DSN_PASSWORD = re.compile(r"\A([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*:)[^@/]*@")
-_DSN_PASSWORD_PARAMETER = re.compile(r"(?i)((?:[?&]|\A|\s)password\s*=\s*)[^&\s]*")
-
-
-def remote_text(remote: str | None) -> str:
-    """A remote as shown to people: a folder as it is, a ``postgresql://`` DSN with its
-    password (if it holds one) replaced by ``***``."""
-    if remote is None:
-        return "(none)"
-    if "://" not in remote and "=" not in remote:
-        return remote
-    return _DSN_PASSWORD_PARAMETER.sub(r"\1***", _DSN_PASSWORD.sub(r"\1***@", remote))
 
 
 def report_line(report: Any) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 
 import psycopg
 
-from ..errors import StorageError
+from ..errors import SessionSealedError, StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Message, SessionMetadata
 from . import postgresql_redact
@@ -126,7 +126,8 @@ class PostgreSQLStorage:
         with self._db.connection(f"save session {sid!r}", write=True) as conn:
             stored = self._lock_session(conn, session)
             if replace and stored is not None:
-                check_write(stored[0] == SEALED, session, None)  # a sealed one stays
+                if stored[0] == SEALED:  # a sealed one stays (the seal is checked below)
+                    raise SessionSealedError(sid)
                 self._delete(conn, sid)
                 stored = self._lock_session(conn, session)
             status, head, kept_tips = stored if stored is not None else (None, None, None)

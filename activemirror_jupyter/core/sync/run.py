@@ -22,11 +22,10 @@ from ..timeutil import to_iso, utcnow
 from .exchange import SyncReport, sync_folder
 from .folder import Folder
 from .identity import Identity
+from .remotes import DSN_SCHEMES, remote_text
 from .state import record_last
 
 __all__ = ["SyncReport", "check_sync_settings", "run_sync", "sync_quietly"]
-
-_DSN_SCHEMES = ("postgresql://", "postgres://")
 
 
 def check_sync_settings(identity: Any) -> None:
@@ -71,11 +70,8 @@ def _remote(identity: Any, remote: str | PathLike[str] | None) -> str:
 
 
 def _run(store: Storage, identity: Any, remote: str, progress: Any) -> SyncReport:
-    if remote.startswith(_DSN_SCHEMES):
-        raise SyncError(
-            "syncing with a PostgreSQL team store is not in this version yet: sync through "
-            "a folder (or use the team store directly with storage_type='postgresql')"
-        )
+    if remote.startswith(DSN_SCHEMES):
+        return _run_hub(store, remote, progress)
     if not isinstance(identity, Identity):
         raise SyncError(
             "syncing through a folder needs an identity (its key encrypts the folder): "
@@ -118,10 +114,32 @@ def one_sync_at_a_time(store: Storage) -> Iterator[None]:
         lock.release()
 
 
+def _run_hub(store: Storage, dsn: str, progress: Any) -> SyncReport:
+    """Sync with the team store at ``dsn`` (no identity: its row security guards it)."""
+    from ..storage import open_storage
+    from .hub import sync_hub
+
+    if _is_team_store(store):
+        raise SyncError(f"{store.description} is a team store itself: it is the hub")
+    try:
+        hub = open_storage("postgresql", dsn=dsn)
+    except (ActiveMirrorError, ImportError) as exc:
+        raise SyncError(f"cannot reach the team store {remote_text(dsn)}: {exc}") from None
+    try:
+        with one_sync_at_a_time(store):
+            return sync_hub(store, hub, dsn, progress)
+    finally:
+        hub.close()
+
+
+def _is_team_store(store: Storage) -> bool:
+    return type(store).__name__ == "PostgreSQLStorage"
+
+
 def _record(store: Storage, remote: str, report: SyncReport | None, error: str | None) -> None:
     last = {
         "at": to_iso(utcnow()),
-        "remote": remote,
+        "remote": remote_text(remote),
         "pushed": report.pushed if report else 0,
         "pulled": report.pulled if report else 0,
         "error": error,

@@ -407,3 +407,40 @@ def test_a_redaction_syncs_to_every_device_and_to_one_that_joins_later(tmp_path,
     ]:
         if path.is_file():
             assert b"PLOVER" not in path.read_bytes(), path
+
+
+SPEC_SYNC_BLOCK = """
+# Automatic cross-device sync
+mirror = ActiveMirror(
+    identity=mirror_dna_identity,
+    sync_enabled=True
+)
+
+# Changes sync via MirrorDNA protocol
+session.send("Available on all my devices")
+"""
+
+
+def test_the_spec_sync_block_runs_verbatim(tmp_path, folder):
+    vault = VaultMemory(PASSWORD, tmp_path / "vault", kdf_iterations=FAST)
+    Identity.create(vault, "Ada", remote=str(folder))
+    mirror_dna_identity = Identity.load(vault)
+    earlier = ActiveMirror(identity=mirror_dna_identity, sync_enabled=True, autosave=True)
+    session = earlier.create_session("from the spec's earlier examples")
+    namespace = {
+        "ActiveMirror": ActiveMirror,
+        "mirror_dna_identity": mirror_dna_identity,
+        "session": session,
+    }
+    exec(compile(SPEC_SYNC_BLOCK, "<the spec's Sync (Future) block>", "exec"), namespace)
+    assert namespace["mirror"].sync_enabled
+    other = ActiveMirror(
+        "json",
+        storage_path=tmp_path / "elsewhere",
+        identity=Identity.join(
+            VaultMemory(PASSWORD, tmp_path / "v2", kdf_iterations=FAST),
+            mirror_dna_identity.pairing_code(),
+        ),
+    )
+    other.sync(folder)
+    assert [m.content for m in other.saved_messages(session.id)] == ["Available on all my devices"]

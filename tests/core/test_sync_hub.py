@@ -124,3 +124,25 @@ def test_the_password_of_a_dsn_is_never_shown(team, laptops, postgres_server):
         a.sync("postgresql://alice:hunter2-secret@127.0.0.1:1/nowhere?connect_timeout=2")
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in str(a.last_sync())
+
+
+def test_a_role_without_grants_is_a_sync_error(team, laptops, postgres_server):
+    a, _ = laptops
+    postgres_server.create_role("mallory")  # a login role, not a member of the team
+    a.create_session("x").send("y")
+    stranger = team["alice"].replace("alice@", "mallory@", 1)
+    with pytest.raises(SyncError, match="team store|permission|denied"):
+        a.sync(stranger)
+    assert a.sync(team["alice"]).pushed == 1  # nothing was lost meanwhile
+
+
+def test_an_unreachable_hub_leaves_what_was_not_pushed_for_the_next_sync(team, laptops):
+    a, b = laptops
+    a.create_session("first").send("one")
+    a.sync(team["alice"])
+    a.create_session("second").send("two")
+    with pytest.raises(SyncError, match="cannot reach"):
+        a.sync("postgresql://alice@127.0.0.1:1/nowhere?connect_timeout=2")
+    assert a.sync(team["alice"]).pushed == 1
+    b.sync(team["alice"])
+    assert sorted(m.title for m in b.list_sessions()) == ["first", "second"]

@@ -444,3 +444,57 @@ def test_the_spec_sync_block_runs_verbatim(tmp_path, folder):
     )
     other.sync(folder)
     assert [m.content for m in other.saved_messages(session.id)] == ["Available on all my devices"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_a_git_repository_is_a_courier_without_merge_conflicts(tmp_path):
+    """Two clones of one bare repository: each device's new files merge without conflict."""
+    bare = tmp_path / "notes.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    clones = [tmp_path / "clone-a", tmp_path / "clone-b"]
+    for clone in clones:
+        git(tmp_path, "clone", "-q", str(bare), str(clone))
+    a, b = devices(tmp_path, ["sqlite", "json"])
+    shared = a.create_session("kept in git")
+    shared.send("from a")
+    a.sync(clones[0])
+    git(clones[0], "add", "-A")
+    git(clones[0], "commit", "-qm", "a")
+    git(clones[0], "push", "-q", "origin", "HEAD")
+    git(clones[1], "pull", "-q", "origin", git(clones[0], "branch", "--show-current").strip())
+    b.sync(clones[1])
+    for mirror, clone, text in ((a, clones[0], "more from a"), (b, clones[1], "from b")):
+        mirror.load_session(shared.id).send(text)  # both change the record at once
+        mirror.sync(clone)
+        git(clone, "add", "-A")
+        git(clone, "commit", "-qm", text)
+    branch = git(clones[0], "branch", "--show-current").strip()
+    git(clones[0], "push", "-q", "origin", branch)
+    git(clones[1], "pull", "-q", "--no-rebase", "--no-edit", "origin", branch)  # a merge
+    git(clones[1], "push", "-q", "origin", branch)
+    git(clones[0], "pull", "-q", "--no-rebase", "--no-edit", "origin", branch)
+    assert "<<<<<<<" not in "".join(
+        p.read_text("latin-1")
+        for p in clones[0].rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    )
+    a.sync(clones[1])  # another clone (or mount) of the same folder is the same remote
+    b.sync(clones[1])
+    record = check_one_record([a, b])
+    assert sorted(m[2] for m in record[shared.id]["messages"]) == [
+        "from a",
+        "from b",
+        "more from a",
+    ]

@@ -48,7 +48,7 @@ def sync_folder(store: Storage, folder: Folder, progress: Any = None) -> SyncRep
     """Push, then pull; ``progress`` (a ``tqdm`` bar, say) learns each part's size as its
     ``total`` grows and is advanced by the messages sent and taken in."""
     folder.open()
-    state = RemoteState.load(store, str(folder.path.resolve()))
+    state = RemoteState.load(store, str(folder.path), key=f"folder {folder.folder_id}")
     _check_own_files(folder, state, store.device_id)
     pushed = _push(store, folder, state, progress)
     merger = Merger(store, state, _History(folder).session)

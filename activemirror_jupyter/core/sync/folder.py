@@ -2,7 +2,8 @@
 USB stick, a git repository), laid out so that no two devices ever write one file::
 
     activemirror-sync/v1/
-      IDENTITY                       {"format", "fingerprint"}: whose folder this is
+      IDENTITY                       {"format", "fingerprint", "folder"}: whose folder this
+                                     is, and its id (the same in every copy, clone or mount)
       <device id>/
         s-<seq:08d>-<random>.ams     a segment: what one push of that device had
         a-<name>.ams                 an attachment's bytes (name: HMAC of its SHA-256)
@@ -55,6 +56,7 @@ class Folder:
         self._aead = AESGCM(identity.cipher_key("folder-files"))
         self._names = identity.cipher_key("folder-names")
         self.fingerprint = identity.fingerprint
+        self.folder_id = ""  # read by open()
 
     def open(self) -> None:
         """Check the folder is there and this identity's (marking it so on first use)."""
@@ -71,8 +73,8 @@ class Folder:
         except (OSError, ValueError) as exc:
             raise SyncError(f"cannot read {mark}: {exc}") from None
         if found is None:
-            self._make_root(mark)
-        elif not isinstance(found, dict) or found.get("format") != FORMAT:
+            found = self._make_root(mark)
+        if not isinstance(found, dict) or found.get("format") != FORMAT:
             raise SyncError(f"{mark} is not an ActiveMirror sync folder's mark: not syncing")
         elif found.get("fingerprint") != self.fingerprint:
             raise SyncError(
@@ -81,14 +83,17 @@ class Folder:
                 "sync with a folder of your own identity, or join that identity with its "
                 "pairing code"
             )
+        folder_id = found.get("folder")
+        self.folder_id = folder_id if isinstance(folder_id, str) else str(self.path.resolve())
 
-    def _make_root(self, mark: Path) -> None:
-        text = json.dumps({"format": FORMAT, "fingerprint": self.fingerprint})
+    def _make_root(self, mark: Path) -> dict[str, Any]:
+        found = {"format": FORMAT, "fingerprint": self.fingerprint, "folder": os.urandom(8).hex()}
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            atomic_write(mark, text.encode(), mode=0o644)
+            atomic_write(mark, json.dumps(found).encode(), mode=0o644)
         except OSError as exc:
             raise SyncError(f"cannot write to the sync folder {self.path}: {exc}") from None
+        return found
 
     # -- listing --------------------------------------------------------------------------
 

@@ -52,8 +52,13 @@ class RemoteState:
         return self._sessions
 
     @classmethod
-    def load(cls, store: Storage, remote: str) -> RemoteState:
-        key = remote_key(remote)
+    def load(cls, store: Storage, remote: str, *, key: str | None = None) -> RemoteState:
+        """What ``store`` remembers of ``remote`` (kept under ``key``, else the remote's
+        own text: a folder is known by the id in its mark, whatever path reaches it)."""
+        return cls.kept_under(store, remote_key(key or remote), remote)
+
+    @classmethod
+    def kept_under(cls, store: Storage, key: str, remote: str) -> RemoteState:
         head = _load(store, f"sync-{key}") or {}
         return cls(
             key,
@@ -89,7 +94,7 @@ def all_remotes(store: Storage) -> list[RemoteState]:
     for key in _load(store, REMOTES_KEY) or []:
         head = _load(store, f"sync-{key}") or {}
         if isinstance(head.get("remote"), str):
-            found.append(RemoteState.load(store, head["remote"]))
+            found.append(RemoteState.kept_under(store, key, head["remote"]))
     return found
 
 

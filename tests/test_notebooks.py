@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from activemirror_jupyter import ActiveMirror
+from activemirror_jupyter import ActiveMirror, Identity, VaultMemory
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 PASSWORD = "notebook vault passphrase 1"
@@ -197,3 +197,102 @@ def test_vault_notebook_keeps_secrets_out_of_outputs(
     assert "Focus beats multitasking" in saved  # the --show output is there
     assert PASSWORD not in saved and API_KEY not in saved
     assert (activemirror_home / "vault" / ".vault_index.enc").exists()
+
+
+SYNC_NOTES = [
+    "Read the three papers on soil moisture sensors.",
+    "Plan: calibrate sensors before the field trip.",
+    "Train: sketched the calibration curve.",
+    "Lab: sensor 3 reads 4% high, recalibrated.",
+]
+
+
+def test_sync_two_machines_in_one_notebook(
+    tmp_path: Path, activemirror_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The notebook makes its demo folder with tempfile.mkdtemp(): TMPDIR (the kernel
+    # inherits it) puts it where this test can look at the stores, vaults and folder.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    cells = run("05_sync.ipynb", tmp_path)
+    assert not [o for c in cells.values() for o in c.outputs if o.output_type == "error"]
+    (demo,) = temp.glob("activemirror-sync-demo-*")
+    shared = demo / "Dropbox" / "activemirror"
+
+    # one identity on both: the fingerprints match, and the pairing code is nowhere
+    laptop_line, workstation_line = text(cells["fingerprints"]).splitlines()
+    fingerprint = laptop_line.split()[-1]
+    assert workstation_line.split()[-1] == fingerprint
+    assert data(cells["fingerprints"], "text/plain") == "True"
+    assert not cells["join"].outputs
+    laptop_vault = VaultMemory("laptop demo password", demo / "laptop" / "vault")
+    me = Identity.load(laptop_vault)
+    assert me.fingerprint == fingerprint
+    saved = everything(cells)
+    assert me.pairing_code() not in saved and "amid1" not in saved
+
+    # the same session, the same messages in the same order, on both stores
+    # (the train's and the lab's notes, written before either machine synced, have no order
+    # of their own: both stores put them the same way, by clock and then device id)
+    for tag in ("laptop-messages", "workstation-messages"):
+        table = data(cells[tag], "text/html")
+        first, second, train, lab = (table.index(note) for note in SYNC_NOTES)
+        assert first < second < min(train, lab), tag
+    assert data(cells["laptop-messages"], "text/html") == data(
+        cells["workstation-messages"], "text/html"
+    )
+    assert "the same messages in the same order: True" in text(cells["workstation-messages"])
+
+    # the title changed later (on the workstation) won on both
+    assert text(cells["titles"]).splitlines() == [
+        "laptop:      Chapter 2: sensors and methods",
+        "workstation: Chapter 2: sensors and methods",
+    ]
+
+    # the folder: file names that say nothing, and none of the text in its bytes
+    listed = text(cells["folder"]).splitlines()
+    assert any(line.endswith("activemirror-sync/v1/IDENTITY") for line in listed)
+    assert sum(line.endswith(".ams") for line in listed) >= 3
+    unreadable = text(cells["unreadable"]).splitlines()
+    assert len(unreadable) == 4 and all(
+        line.endswith("in the folder: False") for line in unreadable
+    )
+    in_folder = b"".join(p.read_bytes() for p in shared.rglob("*") if p.is_file())
+    for secret in [*SYNC_NOTES, "Chapter 2", "Field trip checklist", "spare batteries"]:
+        assert secret.encode() not in in_folder
+
+    # sync_enabled: the autosaved send went out by itself, and the workstation pulled it
+    assert not text(cells["sync-enabled"], "stderr")  # no SyncWarning
+    last = data(cells["sync-enabled"], "text/plain")
+    assert "'pushed': 1" in last and "'error': None" in last
+    assert "pushed=0, pulled=1" in text(cells["arrived"])
+    assert data(cells["arrived"], "text/plain") == "'Autosaved, and already in the shared folder.'"
+
+    # the magics: %vault identity shows the fingerprint, %mirror_session sync pushes the note
+    assert f"Fingerprint: {fingerprint}" in text(cells["magics-setup"])
+    assert text(cells["magics-sync"]).startswith("pushed 1, pulled 0 ↔ ")
+    listing = data(cells["sessions"], "text/html")
+    assert "Field trip checklist" in listing and "Chapter 2: sensors and methods" in listing
+
+    # the two stores, opened afresh, hold one state
+    with (
+        ActiveMirror("sqlite", db_path=demo / "laptop" / "conversations.db") as laptop,
+        ActiveMirror("json", storage_path=demo / "workstation" / "conversations") as workstation,
+    ):
+        stores = [laptop, workstation]
+        listings = [
+            sorted((s.session_id, s.title, s.message_count) for s in m.list_sessions())
+            for m in stores
+        ]
+        assert listings[0] == listings[1]
+        assert sorted(title for _, title, _ in listings[0]) == [
+            "Chapter 2: sensors and methods",
+            "Field trip checklist",
+        ]
+        thesis = next(s for s in listings[0] if s[1].startswith("Chapter 2"))[0]
+        contents = [[m.content for m in s.load_session(thesis).get_messages()] for s in stores]
+        assert contents[0] == contents[1]
+        assert contents[0][:2] == SYNC_NOTES[:2] and set(contents[0][2:4]) == set(SYNC_NOTES[2:])
+        assert contents[0][4:] == ["Autosaved, and already in the shared folder."]
+        assert all(m.verify().ok for m in stores)

@@ -498,3 +498,27 @@ def test_a_git_repository_is_a_courier_without_merge_conflicts(tmp_path):
         "from b",
         "more from a",
     ]
+
+
+def test_delete_all_data_on_a_syncing_store_deletes_every_session_everywhere(tmp_path, folder):
+    from activemirror_jupyter import delete_all_data
+
+    vault = VaultMemory(PASSWORD, tmp_path / "vault", kdf_iterations=FAST)
+    me = Identity.create(vault, "Ada", remote=str(folder))
+    mine = ActiveMirror("sqlite", db_path=tmp_path / "mine.db", identity=me, sync_enabled=True)
+    other = ActiveMirror(
+        "json",
+        storage_path=tmp_path / "other",
+        identity=Identity.join(
+            VaultMemory(PASSWORD, tmp_path / "v2", kdf_iterations=FAST), me.pairing_code()
+        ),
+    )
+    for title in ("one", "two"):
+        s = mine.create_session(title)
+        s.send(f"in {title}")
+        s.save()
+    other.sync(folder)
+    assert len(other.list_sessions()) == 2
+    assert delete_all_data(mine, vault)["sessions"] == 2
+    other.sync(folder)
+    assert other.list_sessions() == []

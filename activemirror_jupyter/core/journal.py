@@ -127,9 +127,11 @@ def chain_tips(
         return hashes, ({OWN: hashes[-1]} if hashes else dict(tips))
     tips = dict(tips)
     hashes = []
+    sha256 = hashlib.sha256
     for message in messages:
         key = OWN if message.origin in (None, device_id) else message.origin
-        tips[key] = link(tips.get(key, session_id), message)
+        previous = tips.get(key, session_id)
+        tips[key] = sha256(f"{previous}\n{digest(message)}".encode()).hexdigest()
         hashes.append(tips[key])
     return hashes, tips
 

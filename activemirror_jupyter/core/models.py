@@ -263,6 +263,8 @@ def check_metadata(metadata: object, what: str = "metadata") -> dict[str, Any]:
         return {}
     if not isinstance(metadata, dict):
         raise TypeError(f"{what} must be a dict, not {type(metadata).__name__}")
+    if not metadata:
+        return {}  # most messages: nothing to walk or copy
     check_json_depth(metadata, what)
     try:
         text = json.dumps(metadata, allow_nan=False, ensure_ascii=False)

@@ -167,19 +167,22 @@ class Reader:
         attachments = raw.get("attachments", [])
         if not isinstance(attachments, list):
             raise self.fail("a message's attachments are not a list")
-        stamp_text = self.check(str, raw.get("timestamp"), "timestamp")
-        message = Message(
-            id=self.check(lambda v: validate_id(v, "message id"), raw.get("id"), "id"),
-            session_id=sid,
-            role=self.check(check_role, raw.get("role"), "role"),
-            content=self.check(check_content, raw.get("content"), "content"),
-            timestamp=self.check(from_iso, stamp_text, "timestamp"),
-            metadata=self.check(check_metadata, raw.get("metadata"), "metadata"),
-            attachments=tuple(self.attachment(a) for a in attachments),
-            hash=self.check(check_sha256, raw.get("hash"), "hash"),
-            origin=self.check(validate_device_id, raw.get("origin"), "origin"),
-            clock=clock,
-        )
+        stamp_text = raw.get("timestamp")
+        try:  # one handler for every field: this runs once per message pulled
+            message = Message(
+                id=validate_id(raw.get("id"), "message id"),
+                session_id=sid,
+                role=check_role(raw.get("role")),
+                content=check_content(raw.get("content")),
+                timestamp=from_iso(stamp_text),
+                metadata=check_metadata(raw.get("metadata")),
+                attachments=tuple(self.attachment(a) for a in attachments),
+                hash=check_sha256(raw.get("hash")),
+                origin=validate_device_id(raw.get("origin"), "origin"),
+                clock=clock,
+            )
+        except (TypeError, ValueError, RecursionError, InvalidIdError) as exc:
+            raise self.fail(f"a message: {exc}") from None
         if "redacted" in raw:
             message = self.check(
                 lambda r: restored(message, r, raw.get("digest")), raw["redacted"], "redacted"

@@ -522,3 +522,29 @@ def test_delete_all_data_on_a_syncing_store_deletes_every_session_everywhere(tmp
     assert delete_all_data(mine, vault)["sessions"] == 2
     other.sync(folder)
     assert other.list_sessions() == []
+
+
+def test_a_sync_lists_only_the_device_folders_that_changed(pair, folder, monkeypatch):
+    from activemirror_jupyter.core.sync.folder import Folder
+
+    a, b = pair
+    a.create_session("x").send("one")
+    sync_all([a, b], folder)
+
+    def settle() -> None:  # as if the last change were a minute ago
+        for path in (folder / "activemirror-sync" / "v1").iterdir():
+            if path.is_dir():
+                st = path.stat()
+                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - 60 * 10**9))
+
+    settle()
+    sync_all([a, b], folder)  # the marks of settled folders are kept
+    listed = []
+    original = Folder.segments
+    monkeypatch.setattr(Folder, "segments", lambda self, d: listed.append(d) or original(self, d))
+    assert a.sync(folder) == SyncReport(0, 0, str(folder))
+    assert listed == []  # nothing changed: no device's folder was listed
+    b.load_session(a.list_sessions()[0].session_id).send("two")
+    b.sync(folder)  # b's folder changes now: a lists it again, whatever the marks
+    assert a.sync(folder).pulled == 1
+    assert b.device_id in listed

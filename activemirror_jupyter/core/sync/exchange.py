@@ -55,6 +55,9 @@ def sync_folder(store: Storage, folder: Folder, progress: Any = None) -> SyncRep
     _pull(folder, state, store.device_id, merger, progress)
     state.version = store.version()
     state.pending = []
+    own = folder.mark(store.device_id)
+    if own is not None:
+        state.seen[store.device_id] = own
     state.save(store)
     return SyncReport(pushed, merger.pulled, str(folder.path))
 
@@ -62,6 +65,9 @@ def sync_folder(store: Storage, folder: Folder, progress: Any = None) -> SyncRep
 def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
     """A segment in this device's folder that it did not write: the store was copied.
     (One it was writing when its process died is its own: taken as written.)"""
+    mark = folder.mark(device)
+    if mark is not None and state.seen.get(device) == mark:
+        return  # not changed since this device last looked
     written = set(state.written)
     for _, name in folder.segments(device):
         if name in state.pending and name not in written:
@@ -227,22 +233,31 @@ def _remember(state: RemoteState, record: dict[str, Any]) -> None:
 def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger, progress: Any) -> None:
     incoming: dict[str, SessionRecords] = {}
     advanced: dict[str, int] = {}
+    marks: dict[str, list[int]] = {}
     for other in folder.devices():
         if other == device:
             continue
+        mark = folder.mark(other)
+        if mark is not None and state.seen.get(other) == mark:
+            continue  # nothing new there since every segment in it was applied
         start = state.applied.get(other, 0)
+        whole = True
         for seq, name in folder.segments(other):
             if seq <= start:
                 continue
             if seq != start + 1 or not _read_segment(folder, other, seq, name, incoming):
+                whole = False
                 break  # still arriving: the rest of this device's waits for it
             start = seq
         advanced[other] = start
+        if whole and mark is not None:
+            marks[other] = mark
     _grow(progress, sum(len(r.messages) for r in incoming.values()))
     for sid in sorted(incoming):
         merger.merge(sid, incoming[sid])
         _advance(progress, len(incoming[sid].messages))
     state.applied.update(advanced)  # only once all of it is in the store
+    state.seen.update(marks)
 
 
 def _read_segment(

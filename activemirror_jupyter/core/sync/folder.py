@@ -25,6 +25,7 @@ import json
 import os
 import re
 import struct
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ _HEADER = struct.Struct(">4sQ")
 _NONCE = 12
 SEGMENT = re.compile(r"s-([0-9]{8})-([0-9a-f]{8})\.ams")
 _ATTACHMENT = "a-{}.ams"
+_SETTLED_NS = 5_000_000_000  # a folder changed within 5 s is listed again, whatever its mark
 
 
 class Folder:
@@ -104,6 +106,18 @@ class Folder:
         except OSError as exc:
             raise SyncError(f"cannot list the sync folder {self.root}: {exc}") from None
         return sorted(n for n in names if DEVICE_ID.fullmatch(n) and (self.root / n).is_dir())
+
+    def mark(self, device: str) -> list[int] | None:
+        """What ``device``'s folder looks like from outside (its change time and inode): the
+        same mark, the same files — unless it changed too recently to tell (a coarse
+        clock, a FAT stick's two seconds), when there is none."""
+        try:
+            st = os.stat(self.root / device)
+        except OSError:
+            return None
+        if time.time_ns() - st.st_mtime_ns < _SETTLED_NS:
+            return None
+        return [st.st_mtime_ns, st.st_ino]
 
     def segments(self, device: str) -> list[tuple[int, str]]:
         """``(seq, name)`` of each segment in ``device``'s folder, in order."""

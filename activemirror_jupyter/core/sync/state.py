@@ -39,6 +39,7 @@ class RemoteState:
     version: str | None = None
     pending: list[str] = field(default_factory=list)  # a segment being written
     redactions_sent: int = 0  # how many of the store's noted redactions were sent here
+    seen: dict[str, list[int]] = field(default_factory=dict)  # device -> its folder's mark
     store: Storage | None = None  # where the per-session part is read from when needed
     _sessions: dict[str, dict[str, Any]] | None = None
 
@@ -68,6 +69,7 @@ class RemoteState:
             head.get("version"),
             list(head.get("pending", [])),
             int(head.get("redactions_sent", 0)),
+            dict(head.get("seen", {})),
             store,
         )
 
@@ -81,6 +83,7 @@ class RemoteState:
             "version": self.version,
             "pending": self.pending,
             "redactions_sent": self.redactions_sent,
+            "seen": self.seen,
         }
         _dump(store, f"sync-{self.key}", head)
         remotes = _load(store, REMOTES_KEY) or []

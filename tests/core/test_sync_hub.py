@@ -146,3 +146,21 @@ def test_an_unreachable_hub_leaves_what_was_not_pushed_for_the_next_sync(team, l
     assert a.sync(team["alice"]).pushed == 1
     b.sync(team["alice"])
     assert sorted(m.title for m in b.list_sessions()) == ["first", "second"]
+
+
+def test_a_seal_through_the_hub_keeps_late_messages_in_one_child(team, laptops):
+    a, b = laptops
+    s = a.create_session("Experiment 9")
+    s.send("result")
+    sync_all([a, b], team["alice"])
+    a.load_session(s.id).seal()
+    a.sync(team["alice"])
+    late = b.load_session(s.id).send("late, before the desk had the seal")
+    sync_all([b, a], team["alice"])
+    record = check_one_record([a, b])
+    assert [m[2] for m in record[s.id]["messages"]] == ["result"]
+    (child,) = [r for r in record.values() if r["parent"] == s.id]
+    assert child["title"] == "Experiment 9 (after seal)"
+    assert [m[0] for m in child["messages"]] == [late.id]
+    hub = ActiveMirror("postgresql", dsn=team["alice"])
+    assert hub.verify().ok and len(hub.list_sessions()) == 2

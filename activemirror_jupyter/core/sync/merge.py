@@ -98,7 +98,7 @@ class Merger:
         messages = sorted(union.values(), key=lambda m: (m.clock or 0, str(m.origin)))
         fields = self._fields(prev, incoming, local_meta)
         deletes = _unique([*prev.get("deletes", []), *incoming.deletes])
-        seals = _unique([*prev.get("seals", []), *incoming.seals])
+        seals = _unique([*prev.get("seals", []), *incoming.seals, *_own_seal(local_meta, local)])
         entry: dict[str, Any] = {
             "known": known_of(messages),
             "f": fields,
@@ -115,7 +115,7 @@ class Merger:
         kept, late = _split(seal, messages)
         self.pulled += sum(1 for m in kept if m.id not in have)
         meta = self._meta(sid, fields, seal, kept, local_meta)
-        if late and any(m.id in have for m in late):
+        if late and any(m.id in have for m in late) and self.state.store is not None:
             # Late messages leave this session before they are in the child: should the
             # process die between the two writes, the next sync reads them again.
             self.state.sessions[sid] = {**prev, "moving": True}
@@ -263,6 +263,14 @@ class Merger:
             "f": fields,
             "n": len(messages),
         }
+
+
+def _own_seal(meta: SessionMetadata | None, messages: list[Message]) -> list[dict[str, Any]]:
+    """The seal of the session as this store holds it (a hub learns of no seal otherwise)."""
+    if meta is None or not meta.sealed or not isinstance(meta.metadata.get("seal"), dict):
+        return []
+    seal = {"seal": meta.metadata["seal"], "tips": tips_by_device(messages)}
+    return [{**seal, "title": meta.title, "tags": list(meta.tags), "device": ""}]
 
 
 def _in_memory(messages: list[Message], stored: set[str]) -> list[Message]:

@@ -97,7 +97,7 @@ def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> 
         record = _changes(store, meta, state.sessions.get(meta.session_id), device, now)
         if record is not None:
             records.append(record)
-    _add_redactions(records, redactions)
+    _add_redactions(records, [r for r in redactions if r["session"] in state.sessions])
     for sid, entry in state.sessions.items():
         if sid not in present and not entry.get("gone"):
             deleted = {"at": now, "device": device, "known": entry.get("known", {})}

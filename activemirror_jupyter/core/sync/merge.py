@@ -106,6 +106,9 @@ class Merger:
             "seals": seals,
             "redactions": redactions,
         }
+        if local_meta is None and not messages and "info" not in fields:
+            self.state.sessions[sid] = {**entry, "n": 0}  # nothing of it to make here (yet)
+            return
         if any(_covers(d, messages) for d in deletes):
             if local_meta is not None:
                 self.store.delete_session(sid)

@@ -88,7 +88,7 @@ def bench_bulk_save(tmp: Path, rng: random.Random) -> None:
             meta = session.metadata_snapshot()
         now = to_iso(utcnow())
         rows = [
-            (new_id("msg"), meta.session_id, "user", t, now, "{}", f"{i:064x}", i)
+            (new_id("msg"), meta.session_id, "user", t, now, "{}", f"{i:064x}", None, i + 1, i)
             for i, t in enumerate(texts)
         ]
         db = sqlite3.connect(path, isolation_level=None)
@@ -96,7 +96,8 @@ def bench_bulk_save(tmp: Path, rng: random.Random) -> None:
         start = time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
         db.executemany(
-            f"INSERT INTO messages ({MESSAGE_COLUMNS}, seq) VALUES (?,?,?,?,?,?,?,?)", rows
+            f"INSERT INTO messages ({MESSAGE_COLUMNS}, clock, seq) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            rows,
         )
         db.execute(
             "INSERT INTO messages_fts(rowid, content) SELECT rowid, content FROM messages "

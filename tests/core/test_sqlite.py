@@ -321,7 +321,7 @@ CONCURRENT = textwrap.dedent(
 
 def test_four_processes_autosave_into_one_session(tmp_path):
     db = tmp_path / "shared.db"
-    script = tmp_path / "concurrent.py"
+    script = tmp_path / "autosaver.py"  # not a standard module's name (asyncio imports concurrent)
     script.write_text(CONCURRENT)
     with ActiveMirror(db_path=db) as mirror:
         shared = mirror.create_session("Shared")

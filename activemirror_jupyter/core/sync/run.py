@@ -13,9 +13,6 @@ from collections.abc import Iterator
 from os import PathLike
 from typing import Any
 
-from filelock import FileLock
-from filelock import Timeout as LockTimeout
-
 from ..errors import ActiveMirrorError, SyncError, SyncWarning, VaultError
 from ..storage.base import Storage
 from ..timeutil import to_iso, utcnow
@@ -98,6 +95,9 @@ def one_sync_at_a_time(store: Storage) -> Iterator[None]:
     """Two processes syncing one store take turns (each would otherwise record only its
     own part of what they wrote). The lock is a file in this machine's temporary folder,
     named after the store: never in the sync folder, which a sync service copies."""
+    from filelock import FileLock  # (and asyncio): only when a sync runs
+    from filelock import Timeout as LockTimeout
+
     name = hashlib.sha256(store.description.encode()).hexdigest()[:24]
     user = os.getuid() if hasattr(os, "getuid") else 0  # /tmp's files are their user's
     lock = FileLock(os.path.join(tempfile.gettempdir(), f"activemirror-sync-{user}-{name}.lock"))

@@ -20,7 +20,7 @@ next to the kept ``digest``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -94,3 +94,26 @@ def shown_content(message: Message) -> str:
         return message.content
     at = message.redacted["at"].strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"redacted: {message.redacted['reason']}, {at}"
+
+
+#: A store's look-up of redaction rows ``(message_id, at, reason, digest)`` for these ids.
+Lookup = Callable[[list[str]], Iterable[Sequence[Any]]]
+
+
+def with_redactions(
+    messages: list[Message], lookup: Lookup, when: Callable[[Any], datetime]
+) -> list[Message]:
+    """``messages`` read from an SQL store, with the redactions its ``redactions`` table
+    records (``when`` reads its times). Only an empty message can be a redacted one, so a
+    page of ordinary messages costs no look-up."""
+    empty = [m.id for m in messages if not m.content and not m.metadata and not m.attachments]
+    if not empty:
+        return messages
+    found = {row[0]: row[1:] for row in lookup(empty)}
+    return [_marked(m, found[m.id], when) if m.id in found else m for m in messages]
+
+
+def _marked(message: Message, row: Sequence[Any], when: Callable[[Any], datetime]) -> Message:
+    at, reason, kept = row
+    # replace keeps what the message carries besides (its clock); its digest is the kept one
+    return replace(message, redacted={"at": when(at), "reason": reason}, kept_digest=kept)

@@ -15,7 +15,6 @@ archives that predate the redaction expire.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ import psycopg
 
 from ..models import Message
 from ..redaction import redacted_form
+from ..redaction import with_redactions as redactions_of
 from .postgresql_schema import OWN, as_utc
 from .rows import MESSAGE_COLUMNS
 
@@ -31,27 +31,14 @@ Reader = Callable[..., list[Any]]
 
 
 def with_redactions(read: Reader, messages: list[Message]) -> list[Message]:
-    """``messages`` with their redactions; only an empty message is looked up."""
-    empty = [m.id for m in messages if not m.content and not m.metadata and not m.attachments]
-    if not empty:
-        return messages
-    found = {
-        row[0]: row[1:]
-        for row in read(
-            "SELECT message_id, at, reason, digest FROM redactions "
-            f"WHERE {OWN} AND message_id = ANY(%s)",
-            (empty,),
-            "read redactions",
-        )
-    }
-    return [_marked(m, found[m.id]) if m.id in found else m for m in messages]
+    """``messages`` with their redactions (:func:`..redaction.with_redactions`)."""
 
+    def lookup(ids: list[str]) -> list[Any]:
+        sql = "SELECT message_id, at, reason, digest FROM redactions WHERE "
+        sql += f"{OWN} AND message_id = ANY(%s)"
+        return read(sql, (ids,), "read redactions")
 
-def _marked(message: Message, row: Sequence[Any]) -> Message:
-    at, reason, digest = row
-    # replace keeps what the message carries besides (its clock); its digest is the kept one
-    redacted = {"at": as_utc(at), "reason": reason}
-    return dataclasses.replace(message, redacted=redacted, kept_digest=digest)
+    return redactions_of(messages, lookup, as_utc)
 
 
 def record_saved(conn: psycopg.Connection, messages: Sequence[Message]) -> None:

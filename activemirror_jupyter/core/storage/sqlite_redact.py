@@ -20,7 +20,6 @@ process killed between the two leaves the scrub to the next one that opens the s
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ from typing import Any
 from ..errors import StorageError
 from ..models import Message
 from ..redaction import redacted_form
+from ..redaction import with_redactions as redactions_of
 from ..timeutil import from_iso, to_iso
 from .rows import MESSAGE_COLUMNS, message_from_row
 from .sqlite_connection import Connection
@@ -51,28 +51,14 @@ def create_table(db: sqlite3.Connection) -> None:
 
 
 def with_redactions(read: Reader, messages: list[Message]) -> list[Message]:
-    """``messages`` with their redactions. Only an empty message can be a redacted one, so
-    a page of ordinary messages costs no look-up."""
-    empty = [m.id for m in messages if not m.content and not m.metadata and not m.attachments]
-    if not empty:
-        return messages
-    found = {
-        row[0]: row[1:]
-        for row in read(
-            "SELECT message_id, at, reason, digest FROM redactions WHERE message_id IN "
-            f"({','.join('?' * len(empty))})",
-            empty,
-            "read redactions",
-        )
-    }
-    return [_marked(m, found[m.id]) if m.id in found else m for m in messages]
+    """``messages`` with their redactions (:func:`..redaction.with_redactions`)."""
 
+    def lookup(ids: list[str]) -> list[Any]:
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT message_id, at, reason, digest FROM redactions WHERE message_id IN ({marks})"
+        return read(sql, ids, "read redactions")
 
-def _marked(message: Message, row: Sequence[Any]) -> Message:
-    at, reason, digest = row
-    # replace keeps what the message carries besides (its clock); its digest is the kept one
-    redacted = {"at": from_iso(at), "reason": reason}
-    return dataclasses.replace(message, redacted=redacted, kept_digest=digest)
+    return redactions_of(messages, lookup, from_iso)
 
 
 def record_saved(db: sqlite3.Connection, messages: Sequence[Message]) -> None:

@@ -20,7 +20,7 @@ from ..models import Attachment, Message, SessionMetadata
 from ..storage.base import SessionQuery, Storage
 from ..timeutil import to_iso, utcnow
 from .folder import Folder
-from .merge import FIELDS, Merger, fields_of, known_of, tips_by_device
+from .merge import FIELDS, Merger, fields_of, known_of, seal_record
 from .records import (
     SEGMENT_FORMAT,
     SEGMENT_VERSION,
@@ -103,11 +103,11 @@ def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> 
             deleted = {"at": now, "device": device, "known": entry.get("known", {})}
             records.append({"id": sid, "deleted": deleted})
     pushed = 0
-    _grow(progress, sum(len(r.get("messages", ())) for r in records))
+    grow(progress, sum(len(r.get("messages", ())) for r in records))
     for part in _parts(records):
         sent = _write_segment(store, folder, state, part)
         pushed += sent
-        _advance(progress, sent)
+        advance(progress, sent)
     for record in records:
         _remember(state, record)
     state.redactions_sent += len(redactions)
@@ -145,13 +145,7 @@ def _changes(
         record["messages"] = messages
     if meta.sealed and not prev.get("sealed"):
         everything = store.get_messages(meta.session_id, 0, meta.message_count)
-        record["seal"] = {
-            "seal": meta.metadata.get("seal"),
-            "tips": tips_by_device(everything),
-            "title": meta.title,
-            "tags": list(meta.tags),
-            "device": device,
-        }
+        record["seal"] = seal_record(meta, everything, device)
     if len(record) == 2:
         return None
     return record
@@ -252,10 +246,10 @@ def _pull(folder: Folder, state: RemoteState, device: str, merger: Merger, progr
         advanced[other] = start
         if whole and mark is not None:
             marks[other] = mark
-    _grow(progress, sum(len(r.messages) for r in incoming.values()))
+    grow(progress, sum(len(r.messages) for r in incoming.values()))
     for sid in sorted(incoming):
         merger.merge(sid, incoming[sid])
-        _advance(progress, len(incoming[sid].messages))
+        advance(progress, len(incoming[sid].messages))
     state.applied.update(advanced)  # only once all of it is in the store
     state.seen.update(marks)
 
@@ -294,14 +288,15 @@ def _read_segment(
     return True
 
 
-def _grow(progress: Any, n: int) -> None:
+def grow(progress: Any, n: int) -> None:
+    """Tell ``progress`` (a ``tqdm`` bar, say) that ``n`` more messages are coming."""
     if progress is not None and n and hasattr(progress, "total"):
         progress.total = (progress.total or 0) + n
         if hasattr(progress, "refresh"):
             progress.refresh()
 
 
-def _advance(progress: Any, n: int) -> None:
+def advance(progress: Any, n: int) -> None:
     if progress is not None and n:
         progress.update(n)
 

@@ -20,12 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ActiveMirrorError, SyncError
-from ..models import Message, SessionMetadata
+from ..models import SessionMetadata
 from ..storage.base import SessionQuery, Storage
 from ..timeutil import from_iso, to_iso, utcnow
-from .exchange import SyncReport
-from .merge import Merger, fields_of, known_of, tips_by_device
-from .records import SessionRecords
+from .exchange import SyncReport, advance
+from .merge import Merger, fields_of, known_of, seal_record
+from .records import SessionRecords, redaction_record
 from .remotes import remote_text
 from .state import RemoteState, redactions_since
 
@@ -47,31 +47,17 @@ def sync_hub(store: Storage, hub: Storage, dsn: str, progress: Any = None) -> Sy
     return SyncReport(pushed, pulled, shown)
 
 
-def _records_of(store: Storage, meta: SessionMetadata, start: int) -> SessionRecords:
+def _records_of(store: Storage, meta: SessionMetadata) -> SessionRecords:
     """What ``store`` says of a session, as a device's segment would: its fields stamped
-    with its last change, its messages from ``start``, its seal."""
+    with its last change, its messages, its seal and redactions."""
     stamp = [to_iso(meta.updated_at), store.device_id]
     fields = {name: [value, *stamp] for name, value in fields_of(meta).items()}
-    messages = store.get_messages(meta.session_id, start, meta.message_count)
+    messages = store.get_messages(meta.session_id, 0, meta.message_count)
     records = SessionRecords(fields=fields, messages=messages)
     if meta.sealed:
-        earlier = store.get_messages(meta.session_id, 0, start) if start else []
-        records.seals.append(
-            {
-                "seal": meta.metadata.get("seal"),
-                "tips": tips_by_device(earlier + messages),
-                "title": meta.title,
-                "tags": list(meta.tags),
-                "device": store.device_id,
-            }
-        )
-    records.redactions = [_redaction(m) for m in messages if m.redacted is not None]
+        records.seals.append(seal_record(meta, messages, store.device_id))
+    records.redactions = [redaction_record(m) for m in messages if m.redacted is not None]
     return records
-
-
-def _redaction(m: Message) -> dict[str, Any]:
-    assert m.redacted is not None
-    return {"id": m.id, "at": to_iso(m.redacted["at"]), "reason": m.redacted["reason"]}
 
 
 # -- push ------------------------------------------------------------------------------------
@@ -94,12 +80,12 @@ def _push(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> in
         )
         if same:
             continue
-        records = _records_of(store, meta, 0)
+        records = _records_of(store, meta)
         _with_hub_stamps(into_hub, hub, meta.session_id)
         before = into_hub.pulled
         into_hub.merge(meta.session_id, records)
         pushed += into_hub.pulled - before
-        _advance(progress, into_hub.pulled - before)
+        advance(progress, into_hub.pulled - before)
         state.sessions[meta.session_id] = _entry(meta, records)
     for r in redactions:
         if hub.get_session(r["session"]) is not None:
@@ -159,11 +145,11 @@ def _pull(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> in
         here = store.get_session(meta.session_id)
         if here is not None and entry.get("n") == meta.message_count and _same(here, meta):
             continue
-        records = _records_of(hub, meta, 0)
+        records = _records_of(hub, meta)
         into_here.state.sessions[meta.session_id] = _stamped(entry, store)
         before = into_here.pulled
         into_here.merge(meta.session_id, records)
-        _advance(progress, into_here.pulled - before)
+        advance(progress, into_here.pulled - before)
         merged = store.get_session(meta.session_id)
         if merged is not None:
             state.sessions[meta.session_id] = _entry(merged, records)
@@ -190,8 +176,3 @@ def _stamped(entry: dict[str, Any], store: Storage) -> dict[str, Any]:
 
 def _same(a: SessionMetadata, b: SessionMetadata) -> bool:
     return fields_of(a) == fields_of(b) and a.status == b.status and a.head == b.head
-
-
-def _advance(progress: Any, n: int) -> None:
-    if progress is not None and n:
-        progress.update(n)

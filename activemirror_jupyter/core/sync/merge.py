@@ -268,12 +268,23 @@ class Merger:
         }
 
 
+def seal_record(meta: SessionMetadata, messages: list[Message], device: str) -> dict[str, Any]:
+    """A sealed session's seal as sync carries it: the seal, each device's last hash it
+    covers (``messages``: all of the session's), and the fields it was sealed with."""
+    return {
+        "seal": meta.metadata.get("seal"),
+        "tips": tips_by_device(messages),
+        "title": meta.title,
+        "tags": list(meta.tags),
+        "device": device,
+    }
+
+
 def _own_seal(meta: SessionMetadata | None, messages: list[Message]) -> list[dict[str, Any]]:
     """The seal of the session as this store holds it (a hub learns of no seal otherwise)."""
     if meta is None or not meta.sealed or not isinstance(meta.metadata.get("seal"), dict):
         return []
-    seal = {"seal": meta.metadata["seal"], "tips": tips_by_device(messages)}
-    return [{**seal, "title": meta.title, "tags": list(meta.tags), "device": ""}]
+    return [seal_record(meta, messages, "")]
 
 
 def _in_memory(messages: list[Message], stored: set[str]) -> list[Message]:

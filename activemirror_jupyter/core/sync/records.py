@@ -84,6 +84,12 @@ def in_own_file(a: Attachment) -> bool:
     return a.size > INLINE_BYTES
 
 
+def redaction_record(m: Message) -> dict[str, Any]:
+    """A redaction as sync carries it: ``{"id", "at", "reason"}``."""
+    assert m.redacted is not None
+    return {"id": m.id, "at": to_iso(m.redacted["at"]), "reason": m.redacted["reason"]}
+
+
 @dataclass
 class SessionRecords:
     """What the segments read in one sync say about one session."""
@@ -148,10 +154,7 @@ class Reader:
         if not isinstance(redactions, list):
             raise self.fail("'redactions' is not a list")
         into.redactions.extend(self.redaction(r) for r in redactions)
-        for m in into.messages:
-            if m.redacted is not None:
-                at, reason = to_iso(m.redacted["at"]), m.redacted["reason"]
-                into.redactions.append({"id": m.id, "at": at, "reason": reason})
+        into.redactions.extend(redaction_record(m) for m in into.messages if m.redacted)
         for key, target in (("seal", into.seals), ("deleted", into.deletes)):
             if key in raw:
                 if not isinstance(raw[key], Mapping):

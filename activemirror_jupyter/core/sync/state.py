@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import StorageError, SyncError
 from ..storage.base import Storage
-from ..timeutil import to_iso
+from .records import redaction_record
 
 REMOTES_KEY = "sync-remotes"
 LAST_KEY = "sync-last"
@@ -107,9 +107,7 @@ def note_redaction(store: Storage, session_id: str, message: Any) -> None:
     if _load(store, REMOTES_KEY) is None:
         return  # never synced: its messages go out as they are now, redacted
     redactions = _load(store, REDACTIONS_KEY) or []
-    redacted = message.redacted
-    at = to_iso(redacted["at"])
-    entry = {"session": session_id, "id": message.id, "at": at, "reason": redacted["reason"]}
+    entry = {"session": session_id, **redaction_record(message)}
     _dump(store, REDACTIONS_KEY, [*redactions, entry])
 
 

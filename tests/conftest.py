@@ -28,7 +28,7 @@ from dependencies import is_missing_dependency
 
 # A throwaway PostgreSQL cluster for the "postgresql" store (tests/postgres_server.py);
 # psycopg is imported only once a test asks for the server.
-from postgres_server import postgres_dsn, postgres_server  # noqa: F401
+from postgres_server import postgres_dsn, postgres_server, team  # noqa: F401
 
 from activemirror_jupyter.core.mirror import ActiveMirror
 

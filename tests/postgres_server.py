@@ -222,3 +222,29 @@ def postgres_dsn(postgres_server: PostgresServer) -> Iterator[str]:
     name = postgres_server.create_database(owner=TEST_ROLE)
     yield postgres_server.dsn(name, TEST_ROLE, connect_timeout=5)
     postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def team(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
+    """A team database set up the way the README says: owned by an admin role, tables made
+    by opening the store as that role, then postgresql_setup.sql, then the login roles
+    alice and bob as members. Yields the database's name (``db``) and a DSN per role
+    (``admin``, ``alice``, ``bob``, ``superuser``)."""
+    from activemirror_jupyter import ActiveMirror
+    from activemirror_jupyter.core.storage.postgresql import SETUP_SQL
+
+    for role in ("activemirror_admin", "alice", "bob"):
+        postgres_server.create_role(role)
+    db = postgres_server.create_database(owner="activemirror_admin")
+    ActiveMirror("postgresql", dsn=postgres_server.dsn(db, "activemirror_admin")).close()
+    with postgres_server.connect(db) as conn:
+        conn.execute(SETUP_SQL.read_text())
+        conn.execute("GRANT activemirror_users TO alice, bob")
+    yield {
+        "db": db,
+        "admin": postgres_server.dsn(db, "activemirror_admin"),
+        "alice": postgres_server.dsn(db, "alice"),
+        "bob": postgres_server.dsn(db, "bob"),
+        "superuser": postgres_server.dsn(db, SUPERUSER),
+    }
+    postgres_server.drop_database(db)

@@ -81,3 +81,17 @@ def sync_all(mirrors: list[ActiveMirror], folder: Path, rounds: int = 2) -> None
     for _ in range(rounds):
         for mirror in mirrors:
             mirror.sync(folder)
+
+
+def desk_synced(root: Path):
+    """Two devices' identities and a desk (SQLite) that has synced a session of two notes
+    into ``root/Dropbox/mirror``: ``(laptop identity, desk, folder)``."""
+    laptop_id, desk_id = identities(root / "vaults", 2)
+    desk = device(root, "sqlite", "desk", desk_id)
+    notes = desk.create_session("From the desk")
+    notes.send("one")
+    notes.send("two")
+    folder = root / "Dropbox" / "mirror"
+    folder.mkdir(parents=True)
+    desk.sync(folder)
+    return laptop_id, desk, folder

@@ -78,6 +78,17 @@ def record_dialogs(page: Any) -> list[str]:
     return seen
 
 
+def dark_screenshot(lab: Any, name: str) -> None:
+    """A screenshot of the page as it is, in the dark theme; the light one is put back."""
+    dark_theme(lab)
+    try:
+        lab.page.wait_for_selector("#jupyterlab-splash", state="detached")
+        lab.screenshot(name)
+    finally:
+        lab.execute("apputils:change-theme", {"theme": "JupyterLab Light"})
+        lab.page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'")
+
+
 def dark_theme(lab: Any) -> None:
     """Switch JupyterLab to its dark theme and wait until it applies."""
     lab.execute("apputils:change-theme", {"theme": "JupyterLab Dark"})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from mirror_ui import open_sidebar, record_dialogs, session_view
+from mirror_ui import dark_screenshot, open_sidebar, record_dialogs, session_view
 
 from activemirror_jupyter.core.models import Attachment
 
@@ -62,6 +62,7 @@ def test_redact_asks_once_more_needs_a_reason_and_shows_the_redaction(lab, jupyt
     expect(item.locator(".am-Message-redact")).to_have_count(0)
     expect(view).not_to_contain_text(SECRET)
     lab.screenshot("redacted")
+    dark_screenshot(lab, "redacted-dark")
     stored = jupyter_lab.mirror().load_session(session.id).get_messages()[1]
     assert stored.content == "" and stored.redacted["reason"] == "a live key pasted"
     view.locator(".am-SessionView-verify").click()

@@ -10,7 +10,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from mirror_ui import open_sidebar, record_dialogs, search
+from mirror_ui import dark_screenshot, open_sidebar, record_dialogs, search
 
 expect = pytest.importorskip("playwright.sync_api").expect
 pytest.importorskip("wordllama", reason="the [semantic] extra (WordLlama) is not installed")
@@ -67,6 +67,7 @@ def test_the_switch_finds_what_was_meant_best_first_with_scores(lab, seeded):
     expect(hits.locator(".am-Hit-snippet").nth(1)).not_to_have_text(WET)
     expect(sidebar.locator("b")).to_have_count(0)  # markup in a note stays text
     lab.screenshot("by-meaning")
+    dark_screenshot(lab, "by-meaning-dark")
 
     # The same filters as the word search: a tag keeps one session's messages.
     sidebar.locator(".am-Search-filtersToggle").click()

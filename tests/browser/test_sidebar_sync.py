@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from mirror_ui import open_sidebar
-from sync_devices import device, identities
+from mirror_ui import dark_screenshot, open_sidebar
+from sync_devices import desk_synced
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -17,14 +17,7 @@ ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 
 def test_the_last_sync_shows_at_the_foot_of_the_sidebar(lab, tmp_path):
-    laptop_id, desk_id = identities(tmp_path / "vaults", 2)
-    desk = device(tmp_path, "sqlite", "desk", desk_id)
-    notes = desk.create_session("From the desk")
-    notes.send("one")
-    notes.send("two")
-    folder = tmp_path / "Dropbox" / "mirror"
-    folder.mkdir(parents=True)
-    desk.sync(folder)
+    laptop_id, desk, folder = desk_synced(tmp_path)
     laptop = lab.server.mirror(identity=laptop_id, autosave=True)
     laptop.create_session("On the laptop").send("three")
 
@@ -60,4 +53,5 @@ def test_the_last_sync_shows_at_the_foot_of_the_sidebar(lab, tmp_path):
     expect(line.locator(".am-SyncLine-error")).to_contain_text("does not exist")
     expect(line.locator(".am-SyncLine-counts")).to_have_count(0)
     lab.screenshot("sync-failed")
+    dark_screenshot(lab, "sync-failed-dark")
     desk.close()

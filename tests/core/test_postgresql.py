@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -33,31 +32,12 @@ from activemirror_jupyter.core.transfer.exports import dumps
 psycopg = pytest.importorskip("psycopg")
 pg_errors = pytest.importorskip("psycopg.errors")
 pytest.importorskip("psycopg_pool")
-from activemirror_jupyter.core.storage.postgresql import SETUP_SQL, PostgreSQLStorage  # noqa: E402
+from activemirror_jupyter.core.storage.postgresql import PostgreSQLStorage  # noqa: E402
 from activemirror_jupyter.core.storage.postgresql_schema import MIGRATIONS  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # A team database set up the way the README says: owned by an admin role, tables created by
 # opening the store as that role, then postgresql_setup.sql, then one login role per person.
-
-
-@pytest.fixture
-def team(postgres_server: PostgresServer) -> Iterator[dict[str, str]]:
-    for role in ("activemirror_admin", "alice", "bob"):
-        postgres_server.create_role(role)
-    db = postgres_server.create_database(owner="activemirror_admin")
-    ActiveMirror("postgresql", dsn=postgres_server.dsn(db, "activemirror_admin")).close()
-    with postgres_server.connect(db) as conn:
-        conn.execute(SETUP_SQL.read_text())
-        conn.execute("GRANT activemirror_users TO alice, bob")
-    yield {
-        "db": db,
-        "admin": postgres_server.dsn(db, "activemirror_admin"),
-        "alice": postgres_server.dsn(db, "alice"),
-        "bob": postgres_server.dsn(db, "bob"),
-        "superuser": postgres_server.dsn(db, SUPERUSER),
-    }
-    postgres_server.drop_database(db)
 
 
 def _filled(dsn: str, title: str, words: str) -> tuple[ActiveMirror, str]:

@@ -159,3 +159,49 @@ def test_two_processes_syncing_one_store_at_once_lose_nothing(tmp_path):
     sync_all([a, b], folder)
     check_one_record([a, b])
     assert len(held(b)) == 30
+
+
+TWO_DEVICES = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from activemirror_jupyter import Identity, VaultMemory
+from sync_devices import FAST, PASSWORD, device
+name, vault = sys.argv[1], sys.argv[2]
+identity = Identity.load(VaultMemory(PASSWORD, Path(vault), kdf_iterations=FAST))
+mirror = device(Path({root!r}), "sqlite", name, identity)
+shared = mirror.load_session({shared!r})
+for i in range(20):
+    shared.send(f"{{name}} note {{i}} in the shared session")
+    mirror.create_session(f"{{name}} {{i}}").send(f"{{name}} alone {{i}}")
+    mirror.sync(Path({folder!r}))
+"""
+
+
+@pytest.mark.slow
+def test_two_devices_in_two_processes_sync_one_folder_at_once(tmp_path):
+    ids = identities(tmp_path / "ids", 2)
+    root = tmp_path / "devices"
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    a, b = device(root, "sqlite", "a", ids[0]), device(root, "json", "b", ids[1])
+    shared = a.create_session("written on both at once")
+    shared.send("first")
+    sync_all([a, b], folder)
+    a.close()
+    b.close()
+    script = TWO_DEVICES.format(
+        tests=str(Path(__file__).parents[1]), root=str(root), shared=shared.id, folder=str(folder)
+    )
+    vaults = [str(tmp_path / "ids" / f"vault-{i}") for i in range(2)]
+    script_a = script
+    script_b = script.replace('"sqlite", name', '"json", name')
+    workers = [
+        subprocess.Popen([sys.executable, "-c", script_a, "a", vaults[0]]),
+        subprocess.Popen([sys.executable, "-c", script_b, "b", vaults[1]]),
+    ]
+    assert [w.wait(300) for w in workers] == [0, 0]
+    a, b = device(root, "sqlite", "a", ids[0]), device(root, "json", "b", ids[1])
+    sync_all([a, b], folder)
+    record = check_one_record([a, b])
+    assert len(record) == 41 and len(record[shared.id]["messages"]) == 41

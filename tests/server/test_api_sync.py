@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sync_devices import device, identities
+from sync_devices import desk_synced, device, identities
 
 from activemirror_jupyter import ActiveMirror, SyncError
 
@@ -35,14 +35,7 @@ async def test_before_any_sync_there_is_none(store, api):
 
 @device_stores
 async def test_a_sync_by_another_process_is_shown_with_its_counts(store, api, tmp_path):
-    laptop_id, desk_id = identities(tmp_path / "vaults", 2)
-    desk = device(tmp_path, "sqlite", "desk", desk_id)
-    notes = desk.create_session("From the desk")
-    notes.send("one")
-    notes.send("two")
-    folder = tmp_path / "Dropbox" / "mirror"
-    folder.mkdir(parents=True)
-    desk.sync(folder)
+    laptop_id, desk, folder = desk_synced(tmp_path)
     _, before, _ = await api("sync")  # the server has opened its store by now
 
     laptop = served_device(store, laptop_id)

@@ -14,24 +14,8 @@ from activemirror_jupyter.core.mirror import ActiveMirror
 from activemirror_jupyter.core.models import Attachment
 
 psycopg = pytest.importorskip("psycopg")
-from activemirror_jupyter.core.storage.postgresql import SETUP_SQL  # noqa: E402
 
 MEMBERS = ("activemirror_admin", "alice", "bob")
-
-
-@pytest.fixture
-def team(postgres_server) -> Iterator[dict[str, str]]:
-    """A team database as the README sets one up: tables made by the admin role, the setup
-    script run, alice and bob members."""
-    for role in MEMBERS:
-        postgres_server.create_role(role)
-    db = postgres_server.create_database(owner="activemirror_admin")
-    ActiveMirror("postgresql", dsn=postgres_server.dsn(db, "activemirror_admin")).close()
-    with postgres_server.connect(db) as conn:
-        conn.execute(SETUP_SQL.read_text())
-        conn.execute("GRANT activemirror_users TO alice, bob")
-    yield {role: postgres_server.dsn(db, role) for role in MEMBERS}
-    postgres_server.drop_database(db)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ _EXPORTS = {
     "LLMResponder": "activemirror_jupyter.core.responders",
     "Identity": "activemirror_jupyter.core.sync.identity",
     "SyncReport": "activemirror_jupyter.core.sync.exchange",
+    "Changes": "activemirror_jupyter.core.storage.base",
     # the notebook layer: imported when used, and then without IPython or pandas
     "attachment_from": "activemirror_jupyter.capture.values",
     "provenance": "activemirror_jupyter.capture.provenance",

@@ -26,7 +26,7 @@ from .replies import Responder
 from .search import attachment_text, search_words, snippet
 from .session import Session
 from .storage import Storage, open_storage
-from .storage.base import Saved, SearchQuery, SessionQuery
+from .storage.base import Changes, Saved, SearchQuery, SessionQuery
 from .sync.devices import give_new_device_id
 from .sync.run import SyncReport, check_sync_settings, run_sync, sync_quietly
 from .sync.state import last_sync
@@ -376,10 +376,14 @@ class ActiveMirror:
             report.add(verify_rows(meta, self.store.stored_rows(meta.session_id)))
         return report
 
-    def version(self) -> str:
-        """An opaque token that changes whenever any session is saved or deleted here, by any
-        process (kernels, the command line, the server): cheap enough to poll."""
-        return self.store.version()
+    def changes(self, since: str | None = None) -> Changes:
+        """What any process saved, redacted or deleted here after ``since`` (a token from an
+        earlier answer), and the token for next time (:class:`~.storage.base.Changes`;
+        ``everything``, always so for ``since=None``, means: any session may have changed).
+        Cheap enough to poll: ``changes().token`` is the store's version."""
+        if since is not None and not isinstance(since, str):
+            raise TypeError(f"since must be a token (str) or None, not {type(since).__name__}")
+        return self.store.changes(since)
 
 
 def _session_query(parent: str | None, tag: str | None, roots: bool) -> SessionQuery:

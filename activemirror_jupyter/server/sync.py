@@ -27,7 +27,7 @@ def change_token(mirror: ActiveMirror) -> str:
     except SyncError:  # a damaged record: GET …/sync says so; the poll goes on
         last = None
     at = last.get("at") if isinstance(last, dict) else None
-    version = mirror.version()
+    version = mirror.changes().token
     return version if not isinstance(at, str) else f"{version}@{at}"
 
 

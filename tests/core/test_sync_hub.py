@@ -58,8 +58,8 @@ def test_two_devices_share_one_record_through_the_team_store(hub, laptops):
         "fig",
         "reading from the desk",
     ]
-    server = ActiveMirror("postgresql", dsn=hub["alice"])
-    assert server.load_session(s.id).head == record[s.id]["head"] and server.verify().ok
+    with ActiveMirror("postgresql", dsn=hub["alice"]) as server:
+        assert server.load_session(s.id).head == record[s.id]["head"] and server.verify().ok
     for mirror in (a, b):
         assert mirror.sync(hub["alice"]) == SyncReport(0, 0, mirror.last_sync()["remote"])
 
@@ -69,9 +69,9 @@ def test_messages_written_straight_into_the_team_store_come_down(hub, laptops):
     s = a.create_session("shared")
     s.send("from the laptop")
     a.sync(hub["alice"])
-    server = ActiveMirror("postgresql", dsn=hub["alice"], autosave=True)
-    server.load_session(s.id).send("typed in the server's sidebar")
-    server.create_session("made on the hub").send("hello")
+    with ActiveMirror("postgresql", dsn=hub["alice"], autosave=True) as server:
+        server.load_session(s.id).send("typed in the server's sidebar")
+        server.create_session("made on the hub").send("hello")
     assert a.sync(hub["alice"]).pulled == 2
     assert [m.content for m in a.saved_messages(s.id)] == [
         "from the laptop",
@@ -85,9 +85,9 @@ def test_another_member_sees_nothing_of_it(hub, laptops):
     a, _ = laptops
     a.create_session("alice's").send("private")
     a.sync(hub["alice"])
-    bob = ActiveMirror("sqlite", db_path=Path(a.store.path).parent / "bob.db")
-    assert bob.sync(hub["bob"]).pulled == 0
-    assert bob.list_sessions() == []
+    with ActiveMirror("sqlite", db_path=Path(a.store.path).parent / "bob.db") as bob:
+        assert bob.sync(hub["bob"]).pulled == 0
+        assert bob.list_sessions() == []
 
 
 def test_deletes_and_seals_go_through_the_hub(hub, laptops):
@@ -152,5 +152,5 @@ def test_a_seal_through_the_hub_keeps_late_messages_in_one_child(hub, laptops):
     (child,) = [r for r in record.values() if r["parent"] == s.id]
     assert child["title"] == "Experiment 9 (after seal)"
     assert [m[0] for m in child["messages"]] == [late.id]
-    server = ActiveMirror("postgresql", dsn=hub["alice"])
-    assert server.verify().ok and len(server.list_sessions()) == 2
+    with ActiveMirror("postgresql", dsn=hub["alice"]) as server:
+        assert server.verify().ok and len(server.list_sessions()) == 2

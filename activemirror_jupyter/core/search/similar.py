@@ -120,9 +120,10 @@ class MeaningIndex:
         """Make the vectors of what is new or changed since the last update, drop those of
         deleted messages; returns how many were made. Nothing is read when the store has
         not changed since."""
-        token = self._store.version()  # read first: a change while updating moves it again
-        if token == self._token:
+        changes = self._store.changes(self._token)  # first: a change while updating is next
+        if changes.none:
             return 0
+        token = changes.token
         model = self._model.name
         texts = list(self._shelf.texts())
         stored = self._shelf.keys(model)

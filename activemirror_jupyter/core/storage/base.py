@@ -9,7 +9,7 @@ the same write, so concurrent writers still make one chain.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -55,6 +55,49 @@ class SearchQuery:
     until: datetime | None = None
     limit: int = 50
     offset: int = 0
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a store after a point (:meth:`Storage.changes`).
+
+    ``token`` marks the point this answer reaches: give it as ``since`` next time.
+    ``sessions`` are the ids saved (new messages, a new title, tags, parent, a seal),
+    redacted or replaced since ``since`` and stored now; ``deleted`` those deleted since
+    and not stored now (an id may be one the caller never saw). ``everything`` says the
+    store cannot tell what changed since ``since`` (None, another store's token, one from
+    before a rebuild, or a store that keeps no list): treat every session as changed —
+    list them — and any session you knew of and do not find as deleted."""
+
+    token: str
+    sessions: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+    everything: bool = False
+
+    @property
+    def none(self) -> bool:
+        """Nothing changed since ``since``."""
+        return not (self.everything or self.sessions or self.deleted)
+
+
+def counted_changes(
+    since: str | None,
+    epoch: str,
+    count: int,
+    changed_after: Callable[[int], tuple[list[str], list[str]]],
+) -> Changes:
+    """:meth:`Storage.changes` for a store that numbers its changes 1, 2, 3… (``count`` is
+    the last), tokens being ``"<epoch>.<number>"``: ``changed_after(n)`` gives the ids
+    changed after change ``n`` — those stored, those deleted. ``epoch`` names the
+    numbering, so a token from another store (or another numbering) means everything."""
+    token = f"{epoch}.{count}"
+    seen_epoch, _, seen = (since or "").rpartition(".")
+    if since is None or seen_epoch != epoch or not seen.isdigit() or int(seen) > count:
+        return Changes(token, everything=True)
+    if int(seen) == count:
+        return Changes(token)
+    stored, deleted = changed_after(int(seen))
+    return Changes(token, tuple(stored), tuple(deleted))
 
 
 @runtime_checkable
@@ -158,7 +201,11 @@ class Storage(Protocol):
 
     def count_search(self, query: SearchQuery) -> int: ...
 
-    def version(self) -> str:
-        """A token that changes whenever any process saves or deletes a session here."""
+    def changes(self, since: str | None) -> Changes:
+        """What any process saved, redacted or deleted here after ``since`` (a token from an
+        earlier answer, or None), and the token for next time. Cheap when nothing
+        changed: what sync pushes, the sidebar's polling and the vectors' refresh all
+        start from it. Read the token before the sessions: a change made while the caller
+        works on this answer is in the next one."""
 
     def close(self) -> None: ...

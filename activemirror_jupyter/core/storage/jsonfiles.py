@@ -49,8 +49,8 @@ from filelock import Timeout as LockTimeout
 from ..errors import StorageError
 from ..journal import Row, UnreadableMessage, chain_tips, check_write, head_of, tips_kept, tips_of
 from ..models import SEALED, Message, SessionMetadata
-from . import jsonredact
-from .base import Saved, SearchQuery, SessionQuery
+from . import jsonchanges, jsonredact
+from .base import Changes, Saved, SearchQuery, SessionQuery
 from .filters import listed, page_of, paged
 from .jsoncodec import (
     DamagedFileError,
@@ -427,16 +427,15 @@ class JSONStorage(KeptState):
 
         return JSONVectors(self.path, lambda: messages_texts(self), self._writing, self.read_only)
 
-    def version(self) -> str:
-        """The index's and the journal's identity and size: every save changes one."""
-        parts = []
-        for path in (self._folder.index_path, self._journal.path):
-            try:
-                st = path.stat()
-                parts.append(f"{st.st_ino}.{st.st_mtime_ns}.{st.st_size}")
-            except FileNotFoundError:
-                parts.append("-")
-        return "/".join(parts)
+    def changes(self, since: str | None) -> Changes:
+        with self._locked("read changes"):
+            view = self._view()
+            journal = self._journal
+            damaged = self._folder.damaged
+            pending = {sid: p.at for sid, p in journal.pending.items()}
+            return jsonchanges.changes(
+                view, self._folder.index(), pending, journal.key, damaged, since
+            )
 
     def close(self) -> None:
         with self._mutex:

@@ -31,6 +31,7 @@ from ..journal import chain
 from ..models import SessionMetadata
 from ..timeutil import to_iso, utcnow
 from .jsonattachments import Attachments
+from .jsonchanges import numbered
 from .jsoncodec import (
     INDEX_VERSION,
     DamagedFileError,
@@ -215,6 +216,9 @@ class Folder:
         return index
 
     def write_index(self, order: list[str], entries: dict[str, dict], extra: dict) -> None:
+        """Write ``index.json``: ``order``'s entries, each made anew numbered as a change
+        (:mod:`.jsonchanges`), and ``extra``'s keys kept."""
+        extra = numbered(self._index, order, entries, extra)
         data = {
             **extra,
             "sessions": order,

@@ -51,6 +51,7 @@ class Pending:
     records: list[dict[str, Any]] = field(default_factory=list)  # messages appended since
     replaced: bool = False  # the file's messages are replaced by ``records``
     deleted: bool = False
+    at: int = 0  # where in the journal its last line ends (what changed after a point)
 
 
 class Journal:
@@ -98,8 +99,10 @@ class Journal:
             tail = f.read()
             self._mtime = os.fstat(f.fileno()).st_mtime_ns
         end = tail.rfind(b"\n") + 1  # a last line without its newline is not written yet
-        for line in tail[:end].splitlines():
-            self._apply(json.loads(line))
+        at = self._offset
+        for line in tail[:end].splitlines(keepends=True):
+            at += len(line)
+            self._apply(json.loads(line), at)
         self._advance(tail[:end])
 
     def _same_file(self, f: BinaryIO) -> bool:
@@ -125,12 +128,12 @@ class Journal:
             self._inode, self._mtime = st.st_ino, st.st_mtime_ns
         self._advance(data)
         self._size = self._offset
-        self._apply(entry)
+        self._apply(entry, self._offset)
 
     def stage(self, entry: dict[str, Any]) -> None:
         """Apply ``entry`` without writing it: for a save folded at once into an empty
         journal's files, which the fold itself makes durable."""
-        self._apply(entry)
+        self._apply(entry, self._offset)
 
     def clear(self) -> None:
         """Empty the journal (after a fold): a new, empty file, unless it is one already."""
@@ -148,11 +151,12 @@ class Journal:
         self._offset = self._size = self._mtime = 0
         self._last = b""
 
-    def _apply(self, entry: dict[str, Any]) -> None:
+    def _apply(self, entry: dict[str, Any], at: int) -> None:
         if "delete" in entry:
-            self.pending[entry["delete"]] = Pending(deleted=True)
+            self.pending[entry["delete"]] = Pending(deleted=True, at=at)
             return
         pending = self.pending.setdefault(entry["save"], Pending())
+        pending.at = at
         if entry.get("replace") or pending.deleted:
             pending.records, pending.replaced, pending.deleted = [], True, False
         pending.header = entry["header"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import itertools
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from ..journal import OWN, Row, chain_tips, check_write, head_of
 from ..models import Attachment, Message, SessionMetadata
 from ..redaction import redacted_form
 from ..search import attachment_text, search_words
-from .base import Saved, SearchQuery, SessionQuery
+from .base import Changes, Saved, SearchQuery, SessionQuery, counted_changes
 from .filters import listed, matches, newest_first, page_of, paged
 from .rows import clocks_after
 
@@ -28,8 +27,9 @@ class MemoryStorage:
         self._sessions: dict[str, SessionMetadata] = {}
         self._messages: dict[str, list[Message]] = {}
         self._lock = threading.Lock()
-        self._writes = itertools.count(1)
-        self._version = 0
+        self._changed: dict[str, int] = {}  # session id -> the number of its last change
+        self._count = 0  # changes made (see changes())
+        self._epoch = new_device_id()  # names this store's numbering of its changes
         self._vectors: Any = None
         self.device_id = new_device_id()
         self._state: dict[str, str] = {}
@@ -96,7 +96,7 @@ class MemoryStorage:
             self._sessions[session.session_id] = dataclasses.replace(
                 session, message_count=len(messages), head=head, updated_at=updated
             )
-            self._version = next(self._writes)
+            self._changed_now(session.session_id)
             return Saved(len(messages), head, tuple(hashes))
 
     def get_session(self, session_id: str) -> SessionMetadata | None:
@@ -150,7 +150,7 @@ class MemoryStorage:
                     # The old Message and its attachments' bytes are dropped with it.
                     if message.redacted is None:
                         messages[i] = redacted_form(message, at, reason)
-                        self._version = next(self._writes)
+                        self._changed_now(session_id)
                     return messages[i]
             return None
 
@@ -159,7 +159,7 @@ class MemoryStorage:
             self._messages.pop(session_id, None)
             existed = self._sessions.pop(session_id, None) is not None
             if existed:
-                self._version = next(self._writes)
+                self._changed_now(session_id)
             return existed
 
     def message_owners(self, message_ids: Sequence[str]) -> dict[str, str]:
@@ -194,8 +194,19 @@ class MemoryStorage:
     def count_search(self, query: SearchQuery) -> int:
         return len(self._found(query))
 
-    def version(self) -> str:
-        return str(self._version)
+    def _changed_now(self, session_id: str) -> None:
+        self._count += 1
+        self._changed[session_id] = self._count
+
+    def changes(self, since: str | None) -> Changes:
+        def after(n: int) -> tuple[list[str], list[str]]:
+            ids = [sid for sid, change in self._changed.items() if change > n]
+            return [i for i in ids if i in self._sessions], [
+                i for i in ids if i not in self._sessions
+            ]
+
+        with self._lock:
+            return counted_changes(since, self._epoch, self._count, after)
 
     def vectors(self) -> Any:
         """Where search by meaning keeps this store's vectors: in RAM, beside the messages

@@ -46,7 +46,7 @@ from ..errors import SessionSealedError, StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Message, SessionMetadata
 from . import postgresql_redact
-from .base import Saved, SearchQuery, SessionQuery
+from .base import Changes, Saved, SearchQuery, SessionQuery
 from .postgresql_append import append_messages
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
 from .postgresql_schema import OWN, as_utc, migrate, search_query
@@ -214,7 +214,7 @@ class PostgreSQLStorage:
 
     @staticmethod
     def _changed(conn: psycopg.Connection) -> None:
-        """Move this role's change counter (what ``version()`` reads)."""
+        """Move this role's change counter (what :meth:`changes` reads)."""
         conn.execute(
             "INSERT INTO activemirror_versions (version) VALUES (1) "
             "ON CONFLICT (owner) DO UPDATE SET version = activemirror_versions.version + 1"
@@ -404,11 +404,15 @@ class PostgreSQLStorage:
 
         return PostgreSQLVectors(self._db)
 
-    def version(self) -> str:
+    def changes(self, since: str | None) -> Changes:
+        """The team store counts its role's changes without keeping which sessions they
+        touched: after any change, the answer is ``everything`` (a hub sync then compares
+        session by session, as the sidebar lists)."""
         rows = self._read(
-            f"SELECT version FROM activemirror_versions WHERE {OWN}", (), "read the version"
+            f"SELECT version FROM activemirror_versions WHERE {OWN}", (), "read changes"
         )
-        return str(rows[0][0]) if rows else "0"
+        token = f"role.{rows[0][0] if rows else 0}"
+        return Changes(token) if since == token else Changes(token, everything=True)
 
     def close(self) -> None:
         self._db.close()

@@ -34,8 +34,8 @@ from ..errors import StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Attachment, Message, SessionMetadata
 from ..timeutil import from_iso
-from . import sqlite_redact
-from .base import Saved, SearchQuery, SessionQuery
+from . import sqlite_changes, sqlite_redact
+from .base import Changes, Saved, SearchQuery, SessionQuery
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -72,12 +72,14 @@ class SQLiteStorage:
         self._db = self._conn.db
         self._write = self._conn.write
         self._read = self._conn.read
-        self._writes = 0  # saves and deletes through this connection (see version())
         self._closed = False
+        self._data_version: int | None = None  # as the last changes() saw it
         try:
             add_functions(self._db)  # before migrate: m011 and every save use them
             migrate(self._conn)
             self.device_id: str = self._state("device_id")
+            # (A table rebuilt behind the API may have lost it: its numbering is then "-".)
+            self._changes_epoch = (self._read(EPOCH) or [("-",)])[0][0]
             sqlite_redact.finish_pending(self._conn)
         except BaseException:
             self._conn.close()
@@ -94,7 +96,6 @@ class SQLiteStorage:
             db.execute(
                 "UPDATE activemirror_state SET value = ? WHERE key = 'device_id'", (device_id,)
             )
-            self._writes += 1
         self.device_id = device_id
 
     def read_state(self, key: str) -> str | None:
@@ -172,7 +173,7 @@ class SQLiteStorage:
                     "INSERT INTO session_tags (tag, session_id) VALUES (?, ?)",
                     ((tag, sid) for tag in session.tags),
                 )
-            self._writes += 1
+            sqlite_changes.record(db, sid)
         return Saved(count, head, tuple(hashes))
 
     @staticmethod
@@ -355,7 +356,8 @@ class SQLiteStorage:
     def delete_session(self, session_id: str) -> bool:
         with self._write(f"delete session {session_id!r}") as db:
             existed = self._delete(db, session_id)
-            self._writes += 1
+            if existed:
+                sqlite_changes.record(db, session_id)
             return existed
 
     @staticmethod
@@ -404,10 +406,13 @@ class SQLiteStorage:
 
         return SQLiteVectors(self._conn)
 
-    def version(self) -> str:
-        # data_version moves when another connection commits; our own writes are counted.
+    def changes(self, since: str | None) -> Changes:
+        # data_version moves when another connection commits: one that no change was
+        # counted for (an UPDATE in the sqlite3 shell) is answered with ``everything``.
         (data_version,) = self._read("PRAGMA data_version")[0]
-        return f"{data_version}.{self._writes}"
+        moved, self._data_version = self._data_version not in (None, data_version), data_version
+        answer = sqlite_changes.changes(self._read, self._changes_epoch, since)
+        return Changes(answer.token, everything=True) if moved and answer.none else answer
 
     def close(self) -> None:
         with self._lock:
@@ -415,6 +420,7 @@ class SQLiteStorage:
             self._conn.close()
 
 
+EPOCH = "SELECT value FROM activemirror_state WHERE key = 'changes_epoch'"
 TAGGED = "id IN (SELECT session_id FROM session_tags WHERE tag = ?)"
 
 

@@ -31,6 +31,7 @@ from ..models import Message
 from ..redaction import redacted_form
 from ..redaction import with_redactions as redactions_of
 from ..timeutil import from_iso, to_iso
+from . import sqlite_changes
 from .rows import MESSAGE_COLUMNS, message_from_row
 from .sqlite_connection import Connection
 from .sqlite_search import TEXT_ATTACHMENT
@@ -84,7 +85,7 @@ def redact(
             with conn.write(f"redact message {message_id!r}") as db:
                 found, changed = _redact_row(store, db, session_id, message_id, at, reason)
                 if changed:
-                    store._writes += 1
+                    sqlite_changes.record(db, session_id)
             if changed:
                 _scrub_or_warn(conn)
         finally:

@@ -14,7 +14,7 @@ from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
 from ..timeutil import from_iso, to_iso
-from . import sqlite_redact
+from . import sqlite_changes, sqlite_redact
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 from .sqlite_connection import Connection
 from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions
@@ -276,6 +276,14 @@ def m011_attachment_text_and_vectors(db: sqlite3.Connection) -> None:
         "vector BLOB NOT NULL, "
         "PRIMARY KEY (session_id, message_id))"
     )
+
+
+@migration
+def m012_session_changes(db: sqlite3.Connection) -> None:
+    """0.3: the number of each session's last change, so sync, the sidebar and search by
+    meaning ask what changed after a point instead of reading every session
+    (:mod:`.sqlite_changes`). Sessions saved before it count as changed at the start."""
+    sqlite_changes.create_table(db)
 
 
 def migrate(conn: Connection) -> None:

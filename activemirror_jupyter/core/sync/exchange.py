@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import InvalidIdError, SyncError
 from ..ids import validate_id
 from ..models import Attachment, Message, SessionMetadata
-from ..storage.base import SessionQuery, Storage
+from ..storage.base import Changes, Storage
 from ..timeutil import to_iso, utcnow
 from .folder import Folder
 from .merge import FIELDS, Merger, fields_of, known_of, seal_record
@@ -29,7 +29,7 @@ from .records import (
     in_own_file,
     message_out,
 )
-from .state import RemoteState, redactions_since
+from .state import RemoteState, changed_sessions, redactions_since
 
 #: Messages per segment file (a first push of a big store is several files).
 SEGMENT_MESSAGES = 2000
@@ -50,10 +50,11 @@ def sync_folder(store: Storage, folder: Folder, progress: Any = None) -> SyncRep
     folder.open()
     state = RemoteState.load(store, str(folder.path), key=f"folder {folder.folder_id}")
     _check_own_files(folder, state, store.device_id)
-    pushed = _push(store, folder, state, progress)
+    changes = store.changes(state.version)  # before reading: a save during it is next time's
+    pushed = _push(store, folder, state, changes, progress)
     merger = Merger(store, state, _History(folder).session)
     _pull(folder, state, store.device_id, merger, progress)
-    state.version = store.version()
+    state.version = changes.token
     state.pending = []
     own = folder.mark(store.device_id)
     if own is not None:
@@ -84,24 +85,24 @@ def _check_own_files(folder: Folder, state: RemoteState, device: str) -> None:
 # -- push ------------------------------------------------------------------------------------
 
 
-def _push(store: Storage, folder: Folder, state: RemoteState, progress: Any) -> int:
+def _push(
+    store: Storage, folder: Folder, state: RemoteState, changes: Changes, progress: Any
+) -> int:
     redactions = redactions_since(store, state.redactions_sent)
-    if state.version is not None and state.version == store.version() and not redactions:
+    if changes.none and not redactions:
         return 0  # nothing saved, deleted or redacted here since the last sync
     device = store.device_id
     now = to_iso(utcnow())
     records: list[dict[str, Any]] = []
-    listed = store.list_sessions(SessionQuery())
-    present = {m.session_id for m in listed} | {m.session_id for m in store.damaged_sessions()}
+    listed, gone = changed_sessions(store, changes, state.sessions)
     for meta in listed:
         record = _changes(store, meta, state.sessions.get(meta.session_id), device, now)
         if record is not None:
             records.append(record)
     _add_redactions(records, [r for r in redactions if r["session"] in state.sessions])
-    for sid, entry in state.sessions.items():
-        if sid not in present and not entry.get("gone"):
-            deleted = {"at": now, "device": device, "known": entry.get("known", {})}
-            records.append({"id": sid, "deleted": deleted})
+    for sid in gone:
+        deleted = {"at": now, "device": device, "known": state.sessions[sid].get("known", {})}
+        records.append({"id": sid, "deleted": deleted})
     pushed = 0
     grow(progress, sum(len(r.get("messages", ())) for r in records))
     for part in _parts(records):

@@ -7,8 +7,8 @@ folder's merge run both ways, session by session (:mod:`.merge`):
   union, fields by the later change — the hub's fields count as changed when its session
   last was —, deletes only over what this device had seen, seals with their late
   messages in one "(after seal)" child);
-- pull: every session of the hub changed since (its version token moved) is merged here
-  the same way; a session gone from the hub that this device had is a delete of what it
+- pull: every session of the hub changed since (its ``changes``) is merged here the
+  same way; a session gone from the hub that this device had is a delete of what it
   had then.
 
 Messages keep their ids, origins, clocks and hashes both ways; messages written straight
@@ -21,28 +21,30 @@ from typing import Any
 
 from ..errors import ActiveMirrorError, SyncError
 from ..models import SessionMetadata
-from ..storage.base import SessionQuery, Storage
+from ..storage.base import Changes, Storage
 from ..timeutil import from_iso, to_iso, utcnow
 from .exchange import SyncReport, advance
 from .merge import Merger, fields_of, known_of, seal_record
 from .records import SessionRecords, redaction_record
 from .remotes import remote_text
-from .state import RemoteState, redactions_since
+from .state import RemoteState, changed_sessions, redactions_since
 
 
 def sync_hub(store: Storage, hub: Storage, dsn: str, progress: Any = None) -> SyncReport:
     shown = remote_text(dsn)
     state = RemoteState.load(store, f"hub {shown}")
     try:
-        pushed = _push(store, hub, state, progress)
-        pulled = _pull(store, hub, state, progress)
+        here = store.changes(state.version)  # tokens before reading: a change during
+        pushed = _push(store, hub, state, here, progress)  # the sync is the next one's
+        there = hub.changes(state.written[-1] if state.written else None)
+        pulled = _pull(store, hub, state, there, progress)
     except ActiveMirrorError as exc:
         if isinstance(exc, SyncError):
             raise
         raise SyncError(f"sync with {shown} failed: {exc}") from None
-    state.version = store.version()
+    state.version = here.token
     state.applied = {"hub": 0}
-    state.written = [hub.version()]  # the hub's token when this sync ended
+    state.written = [there.token]  # the hub's, after this sync's push
     state.save(store)
     return SyncReport(pushed, pulled, shown)
 
@@ -63,13 +65,12 @@ def _records_of(store: Storage, meta: SessionMetadata) -> SessionRecords:
 # -- push ------------------------------------------------------------------------------------
 
 
-def _push(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> int:
+def _push(store: Storage, hub: Storage, state: RemoteState, changes: Changes, progress: Any) -> int:
     redactions = redactions_since(store, state.redactions_sent)
-    if state.version is not None and state.version == store.version() and not redactions:
+    if changes.none and not redactions:
         return 0
     into_hub = Merger(hub, RemoteState("hub", "hub"), lambda sid: SessionRecords())
-    listed = store.list_sessions(SessionQuery())
-    present = {m.session_id for m in listed} | {m.session_id for m in store.damaged_sessions()}
+    listed, gone = changed_sessions(store, changes, state.sessions)
     pushed = 0
     for meta in listed:
         entry = state.sessions.get(meta.session_id) or {}
@@ -90,10 +91,10 @@ def _push(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> in
     for r in redactions:
         if hub.get_session(r["session"]) is not None:
             hub.redact(r["session"], r["id"], from_iso(r["at"]), r["reason"])
-    for sid, entry in list(state.sessions.items()):
-        if sid not in present and not entry.get("gone"):
-            _delete_on_hub(hub, sid, entry)
-            state.sessions[sid] = {**entry, "gone": True, "n": 0}
+    for sid in gone:
+        entry = state.sessions[sid]
+        _delete_on_hub(hub, sid, entry)
+        state.sessions[sid] = {**entry, "gone": True, "n": 0}
     state.redactions_sent += len(redactions)
     return pushed
 
@@ -133,13 +134,11 @@ def _entry(meta: SessionMetadata, records: SessionRecords) -> dict[str, Any]:
 # -- pull ------------------------------------------------------------------------------------
 
 
-def _pull(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> int:
-    token = hub.version()
-    if state.written and state.written[-1] == token:
-        return 0  # nothing saved or deleted on the hub since the last sync
+def _pull(store: Storage, hub: Storage, state: RemoteState, changes: Changes, progress: Any) -> int:
+    if changes.none:
+        return 0  # nothing saved, redacted or deleted on the hub since the last sync
     into_here = Merger(store, RemoteState(state.key, state.remote), lambda sid: SessionRecords())
-    listed = hub.list_sessions(SessionQuery())
-    seen = {m.session_id for m in listed}
+    listed, gone = changed_sessions(hub, changes, state.sessions)
     for meta in listed:
         entry = state.sessions.get(meta.session_id) or {}
         here = store.get_session(meta.session_id)
@@ -153,8 +152,9 @@ def _pull(store: Storage, hub: Storage, state: RemoteState, progress: Any) -> in
         merged = store.get_session(meta.session_id)
         if merged is not None:
             state.sessions[meta.session_id] = _entry(merged, records)
-    for sid, entry in list(state.sessions.items()):
-        if sid not in seen and not entry.get("gone") and store.get_session(sid) is not None:
+    for sid in gone:
+        entry = state.sessions[sid]
+        if store.get_session(sid) is not None:
             deleted = {
                 "at": to_iso(utcnow()),
                 "device": hub.device_id,

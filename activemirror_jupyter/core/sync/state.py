@@ -3,7 +3,8 @@ sync needs no process to stay alive, and a store copied as files takes it along)
 
 - ``sync-<key>``: ``{"remote", "written", "applied", "version"}`` — the segments this
   device wrote there (in order), the last segment applied of every other device, and the
-  store's version token when the last sync ended (nothing changed since: nothing to push);
+  store's changes token (:meth:`~..storage.base.Storage.changes`) when the last sync
+  began: what changed after it is what the next push looks at;
 - ``sync-<key>-sessions``: per session, what the remote has of it — ``n`` (messages in
   the store when it was last synced), ``known`` (each device's largest clock), ``f`` (each
   field as ``[value, at, device]``), ``sealed``, and ``gone`` (deleted everywhere);
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import StorageError, SyncError
-from ..storage.base import Storage
+from ..models import SessionMetadata
+from ..storage.base import Changes, SessionQuery, Storage
 from .records import redaction_record
 
 REMOTES_KEY = "sync-remotes"
@@ -89,6 +92,32 @@ class RemoteState:
         remotes = _load(store, REMOTES_KEY) or []
         if self.key not in remotes:
             _dump(store, REMOTES_KEY, [*remotes, self.key])
+
+
+def changed_sessions(
+    store: Storage, changes: Changes, known: dict[str, dict[str, Any]]
+) -> tuple[list[SessionMetadata], list[str]]:
+    """What ``changes`` says of ``store``: the metadata of the sessions changed (all of them
+    when it says ``everything``), and the sessions of ``known`` (not ``gone``) that the
+    store no longer holds — deleted since (a damaged session is not deleted)."""
+    damaged = {m.session_id for m in store.damaged_sessions()}
+    if changes.everything:
+        listed = store.list_sessions(SessionQuery())
+        candidates: Iterable[str] = known
+    else:
+        found = {sid: store.get_session(sid) for sid in changes.sessions}
+        listed = [meta for meta in found.values() if meta is not None]
+        candidates = [*changes.deleted, *(sid for sid, meta in found.items() if meta is None)]
+    present = {m.session_id for m in listed} | damaged
+    gone = [
+        sid
+        for sid in candidates
+        if sid in known
+        and not known[sid].get("gone")
+        and sid not in present
+        and (changes.everything or store.get_session(sid) is None)
+    ]
+    return listed, gone
 
 
 def all_remotes(store: Storage) -> list[RemoteState]:

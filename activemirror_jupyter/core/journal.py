@@ -78,7 +78,8 @@ def chain(previous: str, messages: Iterable[Message]) -> list[str]:
     sha256 = hashlib.sha256
     hashes = []
     for message in messages:  # the loop a save of many messages spends its Python time in
-        previous = sha256(f"{previous}\n{digest(message)}".encode()).hexdigest()
+        found = message.__dict__.get("_digest") or digest(message)  # made when it was sent
+        previous = sha256(f"{previous}\n{found}".encode()).hexdigest()
         hashes.append(previous)
     return hashes
 
@@ -122,7 +123,7 @@ def chain_tips(
     """The hashes of ``messages`` saved in this order after ``tips``: each chains to the
     previous message of the same device (its origin; the store's own device when it has
     none), the first of a device from the session id. Returns the hashes and the new tips."""
-    if all(m.origin is None for m in messages) and set(tips) <= {OWN}:
+    if set(tips) <= {OWN} and all(m.origin is None or m.origin == device_id for m in messages):
         hashes = chain(tips.get(OWN, session_id), messages)  # one device: 0.2's chain
         return hashes, ({OWN: hashes[-1]} if hashes else dict(tips))
     tips = dict(tips)

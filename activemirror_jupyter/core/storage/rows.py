@@ -84,6 +84,8 @@ def clocks_after(last: int, messages: Sequence[Message]) -> list[int]:
     """The clocks of ``messages`` saved in this order after a message of clock ``last``:
     its own where a message has one (it came from another device), else one more than the
     largest before it (a Lamport clock)."""
+    if all(m.clock is None for m in messages):  # none came from elsewhere: the next numbers
+        return list(range(last + 1, last + 1 + len(messages)))
     found = []
     for message in messages:
         clock = message.clock if message.clock is not None else last + 1

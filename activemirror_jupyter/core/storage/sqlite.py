@@ -49,7 +49,7 @@ from .rows import (
     session_from_row,
 )
 from .sqlite_connection import Connection
-from .sqlite_rows import message_params, session_params, tags_json
+from .sqlite_rows import message_rows, session_params, tags_json
 from .sqlite_schema import migrate
 from .sqlite_search import ATTACHMENT_TEXT, TEXT_ATTACHMENT, add_functions, count_sql, search_sql
 
@@ -139,20 +139,11 @@ class SQLiteStorage:
             head = head_of(tips, device)
             check_write(status == SEALED, session, head, gone=existing and stored is None)
             (last_rowid,) = db.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
-            rows = [
-                message_params(m, seq, h, device, clock)
-                for m, seq, h, clock in zip(
-                    new_messages,
-                    range(start, start + len(hashes)),
-                    hashes,
-                    clocks_after(last or 0, new_messages),
-                    strict=True,
-                )
-            ]
+            clocks = clocks_after(last or 0, new_messages)
             db.executemany(
                 f"INSERT INTO messages ({MESSAGE_COLUMNS}, clock, seq) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                rows,
+                message_rows(new_messages, start, hashes, clocks, device),
             )
             db.execute(
                 "INSERT INTO messages_fts(rowid, content) "
@@ -197,6 +188,7 @@ class SQLiteStorage:
         rows = [
             (m.id, i, a.name, a.mime_type, a.size, a.sha256, a.read())
             for m in messages
+            if m.attachments  # most have none
             for i, a in enumerate(m.attachments)
         ]
         if not rows:

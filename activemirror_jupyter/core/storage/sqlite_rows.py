@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..models import Message, SessionMetadata, timestamp_text
 from ..timeutil import to_iso
-from .rows import dump_json, stored_origin
+from .rows import dump_json
 
 
 def session_params(s: SessionMetadata, count: int, head: str | None) -> tuple[Any, ...]:
@@ -33,10 +33,30 @@ def tags_json(tags: Sequence[str]) -> str | None:
     return json.dumps(list(tags)) if tags else None
 
 
-def message_params(
-    m: Message, seq: int, digest: str, device_id: str, clock: int
-) -> tuple[Any, ...]:
-    timestamp = timestamp_text(m)
-    origin = stored_origin(m, device_id)
-    metadata = dump_json(m.metadata)
-    return (m.id, m.session_id, m.role, m.content, timestamp, metadata, digest, origin, clock, seq)
+def message_rows(
+    messages: Sequence[Message],
+    start: int,
+    hashes: Sequence[str],
+    clocks: Sequence[int],
+    device_id: str,
+) -> Iterator[tuple[Any, ...]]:
+    """The messages' rows, numbered on from ``start``: MESSAGE_COLUMNS, then clock and
+    seq. Made one at a time as ``executemany`` takes them, with no call per message but
+    the timestamp's (a save of many messages spends its Python time here)."""
+    return (
+        (
+            m.id,
+            m.session_id,
+            m.role,
+            m.content,
+            timestamp_text(m),
+            dump_json(m.metadata) if m.metadata else None,  # most messages have none
+            digest,
+            None if m.origin is None or m.origin == device_id else m.origin,  # stored_origin
+            clock,
+            seq,
+        )
+        for m, digest, clock, seq in zip(
+            messages, hashes, clocks, range(start, start + len(messages)), strict=True
+        )
+    )

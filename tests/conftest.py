@@ -53,6 +53,9 @@ SLOW = {
     "tests/core/test_jsonfiles.py::test_kill_9_during_saves_with_attachments_leaves_no_orphan_bytes",
     "tests/test_import_from.py::test_the_llm_program_and_python_dash_m_import_from_llms_own_folder",  # 1.4 s
     "tests/core/test_search_similar.py::test_kill_9_while_vectors_are_made_leaves_nothing_half_written",  # 3 s
+    "tests/core/test_sync_properties.py::test_any_schedule_ends_in_one_record_on_every_device",  # 3.9 s
+    "tests/core/test_redaction_processes.py::test_kill_9_mid_redaction_leaves_the_old_message_or_the_redacted_one",  # 2.5-3.6 s
+    "tests/core/test_sync_faults.py::test_a_sync_killed_at_any_file_write_is_run_again_and_loses_nothing",  # 3 s
 }
 
 # Whole files of such tests: the fault-injection sweeps start a process per fault (about 300).

@@ -2,7 +2,8 @@
 what other devices sent) after every save. Measured in one run, the two stores taking turns
 send by send so both see the same machine.
 
-Run: ``.venv/bin/python benchmarks/bench_sync_enabled.py``. SQLite stores, autosave on.
+Run: ``.venv/bin/python benchmarks/bench_sync_enabled.py``. Autosave on; SQLite stores,
+empty and holding 5,000 earlier sessions, then JSON folders holding 5,000.
 
 - plain: ``session.send(text)`` on ``ActiveMirror(autosave=True)``;
 - synced: the same on ``ActiveMirror(identity=…, sync_enabled=True, autosave=True)`` whose
@@ -33,6 +34,9 @@ SENDS = 200
 OTHER_DEVICE_MESSAGES = 2_000
 OTHER_DEVICE_SEGMENTS = 20
 NOTICEABLE_MS = 100.0
+#: Earlier sessions in the store for the second and third figures: a push after one save
+#: reads what changed (``Storage.changes``), not every session.
+STORED = 5_000
 
 
 def text(i: int) -> str:
@@ -56,7 +60,24 @@ def per_send(times: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[int(0.95 * (len(ms) - 1))]
 
 
-def main() -> None:
+def stock(mirror: ActiveMirror, count: int) -> None:
+    """``count`` sessions of one message each, saved before the measured sends."""
+    mirror.autosave = False
+    for n in range(count):
+        session = mirror.create_session(f"earlier {n}")
+        session.send(text(n))
+        session.save()
+    mirror.autosave = True
+
+
+def open_store(kind: str, path: Path, **options: object) -> ActiveMirror:
+    if kind == "sqlite":
+        return ActiveMirror("sqlite", db_path=path.with_suffix(".db"), **options)
+    return ActiveMirror("json", storage_path=path, **options)
+
+
+def measure(kind: str, stored: int) -> None:
+    """Both stores hold ``stored`` earlier sessions; each then sends into a new one."""
     root = Path(tempfile.mkdtemp(prefix="bench-sync-enabled-"))
     folder = root / "shared"
     folder.mkdir()
@@ -65,13 +86,14 @@ def main() -> None:
         fill_other_device(elsewhere, folder)
     me.set_remote(folder)
 
-    plain = ActiveMirror("sqlite", db_path=root / "plain.db", autosave=True)
-    synced = ActiveMirror(
-        "sqlite", db_path=root / "synced.db", identity=me, sync_enabled=True, autosave=True
-    )
+    plain = open_store(kind, root / "plain", autosave=True)
+    synced = open_store(kind, root / "synced", identity=me, sync_enabled=True, autosave=True)
     pulled = synced.last_sync()
     assert pulled is not None and pulled["error"] is None, pulled
     assert pulled["pulled"] == OTHER_DEVICE_MESSAGES, pulled
+    stock(plain, stored)
+    stock(synced, stored)
+    synced.sync()  # the earlier sessions are in the folder before the measured sends
     sessions = {"plain": plain.create_session("notes"), "synced": synced.create_session("notes")}
     times: dict[str, list[float]] = {"plain": [], "synced": []}
     for i in range(WARM_UP + SENDS):
@@ -90,7 +112,10 @@ def main() -> None:
 
     plain_median, plain_p95 = per_send(times["plain"])
     synced_median, synced_p95 = per_send(times["synced"])
-    print(f"autosaved send(), SQLite, {SENDS} sends each after {WARM_UP} to warm up")
+    print(
+        f"autosaved send(), {kind}, {stored:,} earlier sessions in the store, {SENDS} sends "
+        f"each after {WARM_UP} to warm up"
+    )
     print(f"  without sync:                {plain_median:6.2f} ms median, {plain_p95:6.2f} ms p95")
     print(
         f"  sync_enabled, folder remote: {synced_median:6.2f} ms median, {synced_p95:6.2f} ms p95"
@@ -102,6 +127,11 @@ def main() -> None:
         f"the ~{NOTICEABLE_MS:.0f} ms a person notices"
     )
     print(f"  (the folder ends with {segments} segment files from 2 devices)")
+
+
+def main() -> None:
+    for kind, stored in (("sqlite", 0), ("sqlite", STORED), ("json", STORED)):
+        measure(kind, stored)
 
 
 if __name__ == "__main__":

@@ -548,3 +548,38 @@ def test_a_sync_lists_only_the_device_folders_that_changed(pair, folder, monkeyp
     b.sync(folder)  # b's folder changes now: a lists it again, whatever the marks
     assert a.sync(folder).pulled == 1
     assert b.device_id in listed
+
+
+def test_what_a_store_remembers_of_a_folder_is_read_in_parts_and_0_3s_one_record_moves(
+    pair, folder
+):
+    a, b = pair
+    sessions = [a.create_session(f"note {i}") for i in range(40)]
+    for s in sessions:
+        s.send("first")
+    sync_all([a, b], folder)
+    key = next(k for k in _state_keys(a) if k.endswith("-part-00")).rsplit("-part-", 1)[0]
+    parts = {k: json.loads(a.store.read_state(k)) for k in _state_keys(a) if "-part-" in k}
+    assert sum(len(p) for p in parts.values()) == 40 and len(parts) > 1
+    # As the first 0.3 syncs kept it: one record of every session, no parts.
+    a.store.write_state(
+        f"{key}-sessions", json.dumps({i: e for p in parts.values() for i, e in p.items()})
+    )
+    for k in parts:
+        a.store.write_state(k, "{}")
+    assert a.sync(folder) == SyncReport(0, 0, str(folder))  # nothing sent twice
+    sessions[0].send("second")
+    assert a.sync(folder).pushed == 1 and b.sync(folder).pulled == 1
+    assert json.loads(a.store.read_state(f"{key}-sessions")) == {}
+    moved = {k: json.loads(a.store.read_state(k)) for k in parts}
+    assert sum(len(p) for p in moved.values()) == 40
+    check_one_record([a, b])
+
+
+def _state_keys(mirror) -> list[str]:
+    """The sync keys a store keeps (read back through its own files or table)."""
+    store = mirror.store
+    if hasattr(store, "_read"):
+        rows = store._read("SELECT key FROM activemirror_state WHERE key LIKE 'x-sync-%'")
+        return [r[0][2:] for r in rows]
+    return [p.name[len(".activemirror-") : -5] for p in store.path.glob(".activemirror-sync-*")]

@@ -5,9 +5,12 @@ sync needs no process to stay alive, and a store copied as files takes it along)
   device wrote there (in order), the last segment applied of every other device, and the
   store's changes token (:meth:`~..storage.base.Storage.changes`) when the last sync
   began: what changed after it is what the next push looks at;
-- ``sync-<key>-sessions``: per session, what the remote has of it — ``n`` (messages in
-  the store when it was last synced), ``known`` (each device's largest clock), ``f`` (each
-  field as ``[value, at, device]``), ``sealed``, and ``gone`` (deleted everywhere);
+- ``sync-<key>-part-<00…3f>``: per session, what the remote has of it — ``n`` (messages
+  in the store when it was last synced), ``known`` (each device's largest clock), ``f``
+  (each field as ``[value, at, device]``), ``sealed``, and ``gone`` (deleted everywhere) —
+  in 64 parts by the CRC-32 of the session id, so a sync reads and writes the parts of the
+  sessions it touches, not one record the size of the store (0.3's first syncs kept one
+  ``sync-<key>-sessions`` record: it is read once and moved into the parts);
 - ``sync-remotes``: the keys of every remote; ``sync-last``: the last sync, for surfaces.
 """
 
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +31,8 @@ from .records import redaction_record
 REMOTES_KEY = "sync-remotes"
 LAST_KEY = "sync-last"
 REDACTIONS_KEY = "sync-redactions"
+#: Parts of a remote's per-session state (:class:`SessionStates`).
+PARTS = 64
 
 
 def remote_key(remote: str) -> str:
@@ -44,15 +50,14 @@ class RemoteState:
     redactions_sent: int = 0  # how many of the store's noted redactions were sent here
     seen: dict[str, list[int]] = field(default_factory=dict)  # device -> its folder's mark
     store: Storage | None = None  # where the per-session part is read from when needed
-    _sessions: dict[str, dict[str, Any]] | None = None
+    _sessions: SessionStates | None = None
 
     @property
-    def sessions(self) -> dict[str, dict[str, Any]]:
-        """Per session, what the remote has of it (read when first needed: a sync with
-        nothing new does not read it)."""
+    def sessions(self) -> SessionStates:
+        """Per session, what the remote has of it (each part read when first needed: a sync
+        with nothing new reads none)."""
         if self._sessions is None:
-            found = _load(self.store, f"sync-{self.key}-sessions") if self.store else None
-            self._sessions = found or {}
+            self._sessions = SessionStates(self.store, self.key)
         return self._sessions
 
     @classmethod
@@ -78,7 +83,7 @@ class RemoteState:
 
     def save(self, store: Storage, *, sessions: bool = True) -> None:
         if sessions and self._sessions is not None:  # read, so maybe changed
-            _dump(store, f"sync-{self.key}-sessions", self._sessions)
+            self._sessions.save(store)
         head = {
             "remote": self.remote,
             "written": self.written,
@@ -94,8 +99,66 @@ class RemoteState:
             _dump(store, REMOTES_KEY, [*remotes, self.key])
 
 
+class SessionStates(MutableMapping[str, dict[str, Any]]):
+    """A remote's per-session state, in :data:`PARTS` parts read as their sessions are
+    asked for; :meth:`save` writes back the parts read (entries are changed in place)."""
+
+    def __init__(self, store: Storage | None, key: str) -> None:
+        self._store, self._key = store, key
+        self._parts: dict[int, dict[str, dict[str, Any]]] = {}
+        self._old: dict[str, dict[str, Any]] | None = None  # 0.3's first syncs' one record
+
+    def _part(self, number: int) -> dict[str, dict[str, Any]]:
+        part = self._parts.get(number)
+        if part is None:
+            if self._old is None:
+                self._old = (self._store and _load(self._store, self._old_key)) or {}
+            kept = self._store and _load(self._store, f"sync-{self._key}-part-{number:02x}")
+            moved = {i: e for i, e in self._old.items() if part_of(i) == number}
+            part = self._parts[number] = {**moved, **(kept or {})}
+        return part
+
+    @property
+    def _old_key(self) -> str:
+        return f"sync-{self._key}-sessions"
+
+    def _every_part(self) -> list[dict[str, dict[str, Any]]]:
+        return [self._part(number) for number in range(PARTS)]
+
+    def __getitem__(self, sid: str) -> dict[str, Any]:
+        return self._part(part_of(sid))[sid]
+
+    def __setitem__(self, sid: str, entry: dict[str, Any]) -> None:
+        self._part(part_of(sid))[sid] = entry
+
+    def __delitem__(self, sid: str) -> None:
+        del self._part(part_of(sid))[sid]
+
+    def __contains__(self, sid: object) -> bool:
+        return isinstance(sid, str) and sid in self._part(part_of(sid))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([sid for part in self._every_part() for sid in part])
+
+    def __len__(self) -> int:
+        return sum(len(part) for part in self._every_part())
+
+    def save(self, store: Storage) -> None:
+        if self._old:  # the one record is moved into the parts: every part is written
+            self._every_part()
+        for number, part in sorted(self._parts.items()):
+            _dump(store, f"sync-{self._key}-part-{number:02x}", part)
+        if self._old:
+            _dump(store, self._old_key, {})
+            self._old = {}
+
+
+def part_of(session_id: str) -> int:
+    return zlib.crc32(session_id.encode()) % PARTS
+
+
 def changed_sessions(
-    store: Storage, changes: Changes, known: dict[str, dict[str, Any]]
+    store: Storage, changes: Changes, known: SessionStates
 ) -> tuple[list[SessionMetadata], list[str]]:
     """What ``changes`` says of ``store``: the metadata of the sessions changed (all of them
     when it says ``everything``), and the sessions of ``known`` (not ``gone``) that the

@@ -45,11 +45,12 @@ import psycopg
 from ..errors import SessionSealedError, StorageError
 from ..journal import Row, chain_tips, check_write, head_of, tips_of, tips_text
 from ..models import SEALED, Message, SessionMetadata
-from . import postgresql_redact
+from . import postgresql_changes, postgresql_redact
 from .base import Changes, Saved, SearchQuery, SessionQuery
 from .postgresql_append import append_messages
 from .postgresql_connections import DEFAULT_POOL_SIZE, Connections
-from .postgresql_schema import OWN, as_utc, migrate, search_query
+from .postgresql_schema import OWN, as_utc, migrate
+from .postgresql_words import search_query
 from .rows import (
     ATTACHMENT_COLUMNS,
     MESSAGE_COLUMNS,
@@ -157,7 +158,7 @@ class PostgreSQLStorage:
             clocks = clocks_after(last or 0, messages)
             append_messages(conn, messages, (hashes, clocks), start, device)
             postgresql_redact.record_saved(conn, messages)
-            self._changed(conn)
+            postgresql_changes.record(conn, sid)
         return Saved(count, head, tuple(hashes))
 
     @staticmethod
@@ -210,14 +211,6 @@ class PostgreSQLStorage:
                 session.updated_at,
                 session.session_id,
             ),
-        )
-
-    @staticmethod
-    def _changed(conn: psycopg.Connection) -> None:
-        """Move this role's change counter (what :meth:`changes` reads)."""
-        conn.execute(
-            "INSERT INTO activemirror_versions (version) VALUES (1) "
-            "ON CONFLICT (owner) DO UPDATE SET version = activemirror_versions.version + 1"
         )
 
     @staticmethod
@@ -350,7 +343,8 @@ class PostgreSQLStorage:
     def delete_session(self, session_id: str) -> bool:
         with self._db.connection(f"delete session {session_id!r}", write=True) as conn:
             existed = self._delete(conn, session_id)
-            self._changed(conn)
+            if existed:
+                postgresql_changes.record(conn, session_id, deleted=True)
             return existed
 
     @staticmethod
@@ -405,14 +399,7 @@ class PostgreSQLStorage:
         return PostgreSQLVectors(self._db)
 
     def changes(self, since: str | None) -> Changes:
-        """The team store counts its role's changes without keeping which sessions they
-        touched: after any change, the answer is ``everything`` (a hub sync then compares
-        session by session, as the sidebar lists)."""
-        rows = self._read(
-            f"SELECT version FROM activemirror_versions WHERE {OWN}", (), "read changes"
-        )
-        token = f"role.{rows[0][0] if rows else 0}"
-        return Changes(token) if since == token else Changes(token, everything=True)
+        return postgresql_changes.changes(self._read, since)
 
     def close(self) -> None:
         self._db.close()

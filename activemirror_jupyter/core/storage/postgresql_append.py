@@ -9,7 +9,7 @@ import psycopg
 
 from ..models import Attachment, Message
 from ..search import attachment_text
-from .postgresql_schema import search_vector
+from .postgresql_words import search_vector
 from .rows import MESSAGE_COLUMNS, dump_json, stored_origin
 
 

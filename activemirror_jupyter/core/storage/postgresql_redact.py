@@ -24,6 +24,7 @@ import psycopg
 from ..models import Message
 from ..redaction import redacted_form
 from ..redaction import with_redactions as redactions_of
+from . import postgresql_changes
 from .postgresql_schema import OWN, as_utc
 from .rows import MESSAGE_COLUMNS
 
@@ -80,5 +81,5 @@ def redact(
             (message_id,),
         )
         record_saved(conn, [gone])
-        store._changed(conn)
+        postgresql_changes.record(conn, session_id)
     return gone

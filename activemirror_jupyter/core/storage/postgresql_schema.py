@@ -1,12 +1,11 @@
 """The PostgreSQL store's schema: named migrations (applied once each, in order, recorded in
-``activemirror_migrations`` under an advisory lock), row-level security, and the words of a
-message as a ``tsvector`` (see :mod:`.postgresql` for the store itself).
+``activemirror_migrations`` under an advisory lock), row-level security, and the search
+functions (the store itself is :mod:`.postgresql`; a message's words as a ``tsvector``,
+:mod:`.postgresql_words`).
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from datetime import datetime, timezone
 
 import psycopg
@@ -17,9 +16,10 @@ from ..errors import StorageError
 from ..ids import new_device_id
 from ..journal import link
 from ..mime import bare_type
-from ..search import attachment_text, search_words
+from ..search import attachment_text
 from .postgresql_connections import first_line
 from .postgresql_tables import redactions_table, vectors_table
+from .postgresql_words import search_vector
 from .rows import MESSAGE_COLUMNS_02, Migrations, message_from_row
 
 # Every query also says so, not only the policies: a superuser or BYPASSRLS role (an admin
@@ -346,35 +346,6 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-# ---------------------------------------------------------------------------------------------
-# Words to tsvector/tsquery text. A word is letters and digits only (search_words), so quoting
-# it as a lexeme is always safe; PostgreSQL caps a lexeme at 2047 bytes, so a longer word is
-# stored and looked up by its digest instead ('#' cannot occur in a word).
-
-_MAX_LEXEME_BYTES = 1024
-
-
-def _lexeme(word: str) -> str:
-    data = word.encode("utf-8")
-    if len(data) <= _MAX_LEXEME_BYTES:
-        return word
-    return "#" + hashlib.sha256(data).hexdigest()
-
-
-def search_vector(content: str) -> str:
-    """The ``tsvector`` text of ``content``'s words, e.g. ``cafe menu``. Letters and digits
-    need no quoting in a tsvector, and PostgreSQL sorts and de-duplicates them itself."""
-    words = search_words(content)
-    if any(len(w) > _MAX_LEXEME_BYTES // 4 for w in words):  # may be too long in UTF-8
-        words = [_lexeme(w) for w in words]
-    return " ".join(words)
-
-
-def search_query(words: Sequence[str]) -> str:
-    """The ``tsquery`` text that matches rows holding every one of ``words``."""
-    return " & ".join(f"'{_lexeme(w)}'" for w in words)
-
-
 @migration
 def m010_devices(db: psycopg.Connection) -> None:
     """0.3's devices: the store's device id in ``activemirror_state`` (readable by every
@@ -446,3 +417,17 @@ def m014_attachment_text_and_vectors(db: psycopg.Connection) -> None:
                     "WHERE owner = %s AND message_id = %s AND position = %s",
                     updates,
                 )
+
+
+@migration
+def m015_session_changes(db: psycopg.Connection) -> None:
+    """0.3: the number of each session's last change, from its role's count of changes, and
+    the sessions each role deleted, so a hub sync asks what changed after a point instead
+    of comparing every session (:mod:`.postgresql_changes`). Columns of granted tables:
+    a team's roles need no new grant."""
+    db.execute("ALTER TABLE sessions ADD COLUMN IF NOT EXISTS change bigint")
+    db.execute("CREATE INDEX IF NOT EXISTS sessions_change ON sessions (owner, change)")
+    db.execute(
+        "ALTER TABLE activemirror_versions "
+        "ADD COLUMN IF NOT EXISTS deleted jsonb NOT NULL DEFAULT '{}'::jsonb"
+    )

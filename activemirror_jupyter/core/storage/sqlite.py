@@ -399,12 +399,10 @@ class SQLiteStorage:
         return SQLiteVectors(self._conn)
 
     def changes(self, since: str | None) -> Changes:
-        # data_version moves when another connection commits: one that no change was
-        # counted for (an UPDATE in the sqlite3 shell) is answered with ``everything``.
-        (data_version,) = self._read("PRAGMA data_version")[0]
-        moved, self._data_version = self._data_version not in (None, data_version), data_version
-        answer = sqlite_changes.changes(self._read, self._changes_epoch, since)
-        return Changes(answer.token, everything=True) if moved and answer.none else answer
+        answer, self._data_version = sqlite_changes.changes(
+            self._conn, self._changes_epoch, since, self._data_version
+        )
+        return answer
 
     def close(self) -> None:
         with self._lock:

@@ -12,11 +12,10 @@ that next asks, seeing the database moved with no change counted, answers ``ever
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..ids import new_device_id
 from .base import Changes, counted_changes
+from .sqlite_connection import Connection
 
 
 def create_table(db: sqlite3.Connection) -> None:
@@ -41,19 +40,34 @@ def record(db: sqlite3.Connection, session_id: str) -> None:
 
 
 def changes(
-    read: Callable[[str, Sequence[Any], str], list[Any]], epoch: str, since: str | None
-) -> Changes:
-    # The count first: a change committed between the two reads is then in this answer
-    # and in the next, never in neither.
-    ((count,),) = read("SELECT coalesce(max(change), 0) FROM session_changes", (), "read changes")
+    conn: Connection, epoch: str, since: str | None, data_version: int | None
+) -> tuple[Changes, int]:
+    """The answer after ``since``, and the connection's ``PRAGMA data_version`` read in the
+    same read transaction: if it moved since the last answer (``data_version``) while no
+    change was counted, another connection wrote behind the API — the answer is then
+    ``everything``. (Read apart, the two can disagree: a commit between them looks like
+    an uncounted write.)"""
+    with conn.lock:
+        db = conn.db
+        try:
+            db.execute("BEGIN")
+            try:
+                ((count,),) = db.execute("SELECT coalesce(max(change), 0) FROM session_changes")
+                ((now,),) = db.execute("PRAGMA data_version")
+                answer = counted_changes(since, epoch, count, lambda n: _after(db, n))
+            finally:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise conn.error(exc, "read changes") from None
+    if answer.none and data_version not in (None, now):
+        answer = Changes(answer.token, everything=True)
+    return answer, now
 
-    def after(n: int) -> tuple[list[str], list[str]]:
-        rows = read(
-            "SELECT c.session_id, s.id IS NOT NULL FROM session_changes AS c "
-            "LEFT JOIN sessions AS s ON s.id = c.session_id WHERE c.change > ?",
-            (n,),
-            "read changes",
-        )
-        return [sid for sid, stored in rows if stored], [sid for sid, stored in rows if not stored]
 
-    return counted_changes(since, epoch, count, after)
+def _after(db: sqlite3.Connection, n: int) -> tuple[list[str], list[str]]:
+    rows = db.execute(
+        "SELECT c.session_id, s.id IS NOT NULL FROM session_changes AS c "
+        "LEFT JOIN sessions AS s ON s.id = c.session_id WHERE c.change > ?",
+        (n,),
+    ).fetchall()
+    return [sid for sid, stored in rows if stored], [sid for sid, stored in rows if not stored]

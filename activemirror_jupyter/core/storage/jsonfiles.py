@@ -265,7 +265,7 @@ class JSONStorage(KeptState):
         header = session_header(dataclasses.replace(session, head=head), count, old or {})
         header = with_tips(header, tips)
         entry = {"save": sid, "header": header, "messages": records, "replace": replace}
-        small = self._folder.size([sid, *self._journal.pending]) <= FOLD_AT_ONCE_BYTES
+        small = self._folder.fits([sid, *self._journal.pending], FOLD_AT_ONCE_BYTES)
         if small and not self._journal.pending:
             self._journal.stage(entry)  # folded below: the files hold it, no line needed
             self._fold()  # all or nothing: a failure leaves the files as they were

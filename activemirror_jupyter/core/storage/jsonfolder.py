@@ -14,6 +14,7 @@ Everything that writes runs holding the folder's writer lock (the store takes it
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import tempfile
@@ -116,13 +117,17 @@ class Folder:
             )
         return self.path / f"{session_id}.json"
 
-    def size(self, session_ids: Iterable[str]) -> int:
-        """The bytes of ``index.json`` and these sessions' files: what a fold rewrites."""
+    def fits(self, session_ids: Iterable[str], limit: int) -> bool:
+        """Whether ``index.json`` and these sessions' files (what a fold rewrites) come to at
+        most ``limit`` bytes; it stops looking once they do not (a journal may hold
+        thousands of sessions: a save must not look at each)."""
         total = 0
-        for path in [self.index_path, *map(self.file, session_ids)]:
+        for path in itertools.chain([self.index_path], map(self.file, session_ids)):
             with contextlib.suppress(OSError):
                 total += os.stat(path).st_size
-        return total
+            if total > limit:
+                return False
+        return True
 
     # -- writing several files as one --------------------------------------------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from spec_examples import SPEC_SESSION
 
-from activemirror_jupyter import ActiveMirror, StorageError
+from activemirror_jupyter import ActiveMirror, StorageError, import_session
 from activemirror_jupyter.core.storage import jsonfiles
 from activemirror_jupyter.core.storage.jsonfiles import JSONStorage
 from activemirror_jupyter.core.storage.jsonfolder import INDEX_FILE
@@ -536,6 +536,7 @@ KILLED_SAVER = """
 import os, sys
 from activemirror_jupyter import ActiveMirror, Attachment
 from activemirror_jupyter.core.storage import jsonfiles
+from activemirror_jupyter.core.storage.base import SessionQuery
 if sys.argv[2] == "journal":
     jsonfiles.FOLD_AT_ONCE_BYTES = -1
 mirror = ActiveMirror("json", storage_path=sys.argv[1], autosave=True)
@@ -599,3 +600,45 @@ def test_a_new_journal_in_a_reused_inode_is_read_from_its_start(folder):
         )
     reader.sync()
     assert sorted(reader.pending) == ["s0", "s2"]
+
+
+def test_what_a_process_lists_after_each_save_is_what_a_new_process_reads(folder):
+    """Saves into a big folder only append to the journal, and the open store brings what
+    it lists up to date by the appended lines alone: step by step, it must list what was
+    done, and at the end what a process opening the folder (reading it all) lists."""
+    with open_mirror(folder) as mirror:
+        expected: dict[str, tuple[str, int]] = {}
+        made = []
+
+        def check() -> None:
+            listed = {m.session_id: (m.title, m.message_count) for m in mirror.list_sessions()}
+            assert listed == expected
+            found = {h.session_id for h in mirror.search("note")}
+            assert found == {sid for sid, (title, _) in expected.items() if title != "empty"}
+
+        for i in range(8):
+            session = mirror.create_session(f"s{i}")
+            session.send(f"note {i}")
+            session.save()
+            made.append(session)
+            expected[session.id] = (f"s{i}", 1)
+            check()
+        made[3].send("another note")
+        made[3].title = "renamed"
+        made[3].save()
+        expected[made[3].id] = ("renamed", 2)
+        check()
+        exported = made[2].export("json")
+        mirror.delete_session(made[2].id)
+        del expected[made[2].id]
+        check()
+        import_session(exported, mirror)  # it comes back
+        expected[made[2].id] = ("s2", 1)
+        check()
+        made[5].send("one more note")
+        made[5].save()
+        expected[made[5].id] = ("s5", 2)
+        check()
+        ours = [(m.session_id, m.title, m.message_count) for m in mirror.list_sessions()]
+        with open_mirror(folder) as fresh:
+            assert [(m.session_id, m.title, m.message_count) for m in fresh.list_sessions()] == ours

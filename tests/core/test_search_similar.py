@@ -141,6 +141,27 @@ def test_vectors_outlive_the_process_and_are_made_only_for_what_is_new(mirror_fa
     assert index.update() == 0  # and an unchanged store is not read again
 
 
+def test_after_a_search_only_what_another_process_changed_is_read_and_embedded(
+    mirror_factory,
+):
+    mirror = mirror_factory()
+    kept = notes(mirror, UNRELATED[:3], "Kept")
+    gone = notes(mirror, UNRELATED[3:], "Gone")
+    assert mirror.search_similar("rain in Norway")  # the index is in RAM now
+    elsewhere = mirror_factory()
+    wet = notes(elsewhere, [RAIN], "Weather")
+    elsewhere.delete_session(gone)
+    assert mirror._meaning.update() == 1  # only the new note: the others' vectors are kept
+    hits = mirror.search_similar("rain in Norway")
+    assert hits[0].message.session_id == wet
+    assert gone not in {h.message.session_id for h in hits}
+    assert {h.message.session_id for h in hits} == {kept, wet}
+    only = mirror.search_similar("rain in Norway", session_id=wet)
+    assert [h.message.content for h in only] == [RAIN]  # filters see the new session too
+    kept_only = mirror.search_similar("rain in Norway", session_id=kept)
+    assert {h.message.content for h in kept_only} == set(UNRELATED[:3])
+
+
 def test_vectors_of_another_model_are_made_again_never_mixed(tmp_path):
     db = tmp_path / "conversations.db"
     with ActiveMirror("sqlite", db_path=db) as mirror:

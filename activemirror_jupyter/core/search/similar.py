@@ -16,9 +16,10 @@ Each write is one all-or-nothing step of the store's own (a transaction, an atom
 replace), a batch of vectors at a time: a process killed while making them leaves whole
 batches, which the next search keeps, and nothing half-written.
 
-The index keeps a copy in RAM (a float32 matrix and the filter columns) for as long as the
-store's :meth:`~..storage.base.Storage.version` does not move, so a search of an unchanged
-store is one matrix product.
+The index keeps a copy in RAM (a float32 matrix and the filter columns); a search asks the
+store what changed since the last (:meth:`~..storage.base.Storage.changes`) and reads only
+those sessions again, so a search of an unchanged store is one matrix product, and one
+after a save reads that save's session.
 """
 
 from __future__ import annotations
@@ -123,7 +124,15 @@ class MeaningIndex:
         changes = self._store.changes(self._token)  # first: a change while updating is next
         if changes.none:
             return 0
-        token = changes.token
+        if self._token is None or changes.everything:
+            made = self._rebuild()
+        else:
+            made = self._refresh({*changes.sessions, *changes.deleted})
+        self._token = changes.token
+        return made
+
+    def _rebuild(self) -> int:
+        """Every message read: vectors made for the new and changed, kept for the rest."""
         model = self._model.name
         texts = list(self._shelf.texts())
         stored = self._shelf.keys(model)
@@ -146,7 +155,26 @@ class MeaningIndex:
         gone = [key for key in stored if key not in present]
         made = self._make(waiting, gone, kept)
         self._columns = _columns(texts, kept, self._model.dimensions)
-        self._token = token
+        return made
+
+    def _refresh(self, touched: set[str]) -> int:
+        """Only the sessions changed since the last update (``touched``) are read again:
+        their new and changed messages embedded, their deleted messages' vectors dropped."""
+        old = self._columns
+        rows = {key: i for i, key in enumerate(old.keys) if key[0] in touched}
+        texts = [t for sid in sorted(touched) for t in session_texts(self._store, sid)]
+        kept: dict[Key, np.ndarray] = {}
+        waiting: list[tuple[Text, str]] = []
+        for text in texts:
+            digest = text_hash(text.content)
+            row = rows.get(text.key)
+            if row is not None and old.hashes[row] == digest:
+                kept[text.key] = old.vectors[row]
+            else:
+                waiting.append((text, digest))
+        present = {t.key for t in texts}
+        made = self._make(waiting, [key for key in rows if key not in present], kept)
+        self._columns = _with(old, touched, _columns(texts, kept, self._model.dimensions))
         return made
 
     def _make(
@@ -248,6 +276,24 @@ def _columns(texts: Sequence[Text], vectors: dict[Key, np.ndarray], dimensions: 
     )
 
 
+def _with(old: _Columns, dropped: set[str], new: _Columns) -> _Columns:
+    """``old`` without the rows of the sessions ``dropped``, then ``new``'s rows."""
+    keep = np.asarray([i for i, key in enumerate(old.keys) if key[0] not in dropped], np.int64)
+    codes = dict(old.session_codes)
+    recoded = np.fromiter(  # new's session codes as the merged columns number them
+        (codes.setdefault(sid, len(codes)) for sid in new.session_codes), np.int64
+    )
+    return _Columns(
+        keys=[old.keys[i] for i in keep] + new.keys,
+        hashes=[old.hashes[i] for i in keep] + new.hashes,
+        vectors=np.concatenate([old.vectors[keep], new.vectors]),
+        sessions=np.concatenate([old.sessions[keep], recoded[new.sessions]]),
+        session_codes=codes,
+        roles=np.concatenate([old.roles[keep], new.roles]),
+        times=np.concatenate([old.times[keep], new.times]),
+    )
+
+
 def _progress(total: int) -> object:
     """A tqdm bar (the notebook's where one is running) over ``total`` texts."""
     from tqdm.auto import tqdm
@@ -259,10 +305,15 @@ def messages_texts(store: Storage) -> Iterator[Text]:
     """Every saved message of ``store`` through the storage protocol, a page at a time: the
     shelves of stores without a quicker way (the JSON folder, memory) use it."""
     for meta in store.list_sessions(SessionQuery()):
-        count = store.count_messages(meta.session_id)
-        for start in range(0, count, 1000):
-            for m in store.get_messages(meta.session_id, start, min(start + 1000, count)):
-                yield Text(m.session_id, m.id, m.role, m.timestamp, m.content)
+        yield from session_texts(store, meta.session_id)
+
+
+def session_texts(store: Storage, session_id: str) -> Iterator[Text]:
+    """The saved messages of one session, a page at a time."""
+    count = store.count_messages(session_id)
+    for start in range(0, count, 1000):
+        for m in store.get_messages(session_id, start, min(start + 1000, count)):
+            yield Text(m.session_id, m.id, m.role, m.timestamp, m.content)
 
 
 #: How a vector is kept on disk: little-endian float16 (half the room of float32; the

@@ -70,6 +70,7 @@ from .jsonfolder import Folder
 from .jsonjournal import FOLD_AT_ONCE_BYTES, Journal, Pending
 from .jsonsearch import Words
 from .jsonstate import STATE_FILE, KeptState, State
+from .jsonview import view_of
 from .rows import clocks_after
 
 LOCK_FILE = ".activemirror.lock"
@@ -160,23 +161,10 @@ class JSONStorage(KeptState):
         self._view_cache = None
 
     def _view(self) -> Index:
-        """Every session as the files and the journal make it (cached while neither moved)."""
+        """Every session as the files and the journal make it (:mod:`.jsonview`)."""
         index = self._folder.index()
-        key = (index.key, self._journal.key)
-        if self._view_cache is not None and self._view_cache[0] == key:
-            return self._view_cache[1]
-        order, entries = list(index.order), dict(index.entries)
-        for session_id in self._journal.pending:
-            entry = self._entry(session_id, index)
-            if entry is None:
-                entries.pop(session_id, None)
-            else:
-                entries[session_id] = entry
-                if session_id not in index.entries:
-                    order.append(session_id)
-        view = Index(None, [i for i in order if i in entries], entries, index.extra)
-        self._view_cache = (key, view)
-        return view
+        self._view_cache = view_of(index, self._journal, self._entry, self._view_cache)
+        return self._view_cache[1]
 
     def _entry(self, session_id: str, index: Index | None = None) -> dict[str, Any] | None:
         """One session's entry as the files and the journal make it (None: no session)."""

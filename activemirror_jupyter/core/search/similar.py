@@ -159,23 +159,29 @@ class MeaningIndex:
 
     def _refresh(self, touched: set[str]) -> int:
         """Only the sessions changed since the last update (``touched``) are read again:
-        their new and changed messages embedded, their deleted messages' vectors dropped."""
+        their new and changed messages embedded and added, their deleted messages' rows
+        and vectors dropped; the other rows stay where they are."""
         old = self._columns
-        rows = {key: i for i, key in enumerate(old.keys) if key[0] in touched}
+        codes = np.asarray([old.session_codes[s] for s in touched if s in old.session_codes])
+        rows = {old.keys[i]: int(i) for i in np.flatnonzero(np.isin(old.sessions, codes))}
         texts = [t for sid in sorted(touched) for t in session_texts(self._store, sid)]
-        kept: dict[Key, np.ndarray] = {}
+        made: dict[Key, np.ndarray] = {}
         waiting: list[tuple[Text, str]] = []
+        in_place: set[int] = set()
         for text in texts:
             digest = text_hash(text.content)
             row = rows.get(text.key)
             if row is not None and old.hashes[row] == digest:
-                kept[text.key] = old.vectors[row]
+                in_place.add(row)
             else:
                 waiting.append((text, digest))
         present = {t.key for t in texts}
-        made = self._make(waiting, [key for key in rows if key not in present], kept)
-        self._columns = _with(old, touched, _columns(texts, kept, self._model.dimensions))
-        return made
+        dropped = [row for row in rows.values() if row not in in_place]
+        gone = [old.keys[row] for row in dropped if old.keys[row] not in present]
+        count = self._make(waiting, gone, made)
+        new = _columns([t for t, _ in waiting], made, self._model.dimensions)
+        self._columns = _with(old, dropped, new)
+        return count
 
     def _make(
         self, waiting: list[tuple[Text, str]], gone: list[Key], into: dict[Key, np.ndarray]
@@ -276,21 +282,28 @@ def _columns(texts: Sequence[Text], vectors: dict[Key, np.ndarray], dimensions: 
     )
 
 
-def _with(old: _Columns, dropped: set[str], new: _Columns) -> _Columns:
-    """``old`` without the rows of the sessions ``dropped``, then ``new``'s rows."""
-    keep = np.asarray([i for i, key in enumerate(old.keys) if key[0] not in dropped], np.int64)
+def _with(old: _Columns, dropped: list[int], new: _Columns) -> _Columns:
+    """``old`` without its rows ``dropped``, then ``new``'s rows (the big matrix is copied
+    once: a save of new messages drops nothing)."""
+    keep = np.setdiff1d(np.arange(len(old.keys)), dropped) if dropped else None
+
+    def kept(column: np.ndarray) -> np.ndarray:
+        return column if keep is None else column[keep]
+
+    keys = old.keys if keep is None else [old.keys[i] for i in keep]
+    hashes = old.hashes if keep is None else [old.hashes[i] for i in keep]
     codes = dict(old.session_codes)
     recoded = np.fromiter(  # new's session codes as the merged columns number them
         (codes.setdefault(sid, len(codes)) for sid in new.session_codes), np.int64
     )
     return _Columns(
-        keys=[old.keys[i] for i in keep] + new.keys,
-        hashes=[old.hashes[i] for i in keep] + new.hashes,
-        vectors=np.concatenate([old.vectors[keep], new.vectors]),
-        sessions=np.concatenate([old.sessions[keep], recoded[new.sessions]]),
+        keys=keys + new.keys,
+        hashes=hashes + new.hashes,
+        vectors=np.concatenate([kept(old.vectors), new.vectors]),
+        sessions=np.concatenate([kept(old.sessions), recoded[new.sessions]]),
         session_codes=codes,
-        roles=np.concatenate([old.roles[keep], new.roles]),
-        times=np.concatenate([old.times[keep], new.times]),
+        roles=np.concatenate([kept(old.roles), new.roles]),
+        times=np.concatenate([kept(old.times), new.times]),
     )
 
 

@@ -56,6 +56,10 @@ SLOW = {
     "tests/core/test_sync_properties.py::test_any_schedule_ends_in_one_record_on_every_device",  # 3.9 s
     "tests/core/test_redaction_processes.py::test_kill_9_mid_redaction_leaves_the_old_message_or_the_redacted_one",  # 2.5-3.6 s
     "tests/core/test_sync_faults.py::test_a_sync_killed_at_any_file_write_is_run_again_and_loses_nothing",  # 3 s
+    "tests/test_notebooks.py::test_sync_two_machines_in_one_notebook",  # 2.2 s (a kernel)
+    "tests/server/test_packaging.py::test_the_extension_hooks_keep_the_package_import_light",  # 1.8 s
+    "tests/test_capture_kernel.py::test_the_log_holds_what_the_notebook_shows",  # 1.8 s (a kernel)
+    "tests/core/test_journal_processes.py::test_four_writers_make_one_linear_chain",  # 2.9 s in all
 }
 
 # Whole files of such tests: the fault-injection sweeps start a process per fault (about 300).

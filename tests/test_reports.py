@@ -14,9 +14,7 @@ import base64
 import json
 import re
 import sqlite3
-import struct
 import tracemalloc
-import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import mistune
 import nbformat
 import pytest
+from images import png
 
 from activemirror_jupyter import ActiveMirror, import_all_data
 from activemirror_jupyter.core.errors import ActiveMirrorError, StorageError
@@ -36,24 +35,6 @@ from activemirror_jupyter.core.transfer.imports import verify_export
 
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>\"'&"
 HOSTILE_LINK = "[click](javascript:alert(3)) ![pixel](http://127.0.0.1:9/track.png)"
-
-
-def png(width: int = 8, height: int = 6, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
-    """A real PNG: signature, IHDR, IDAT, IEND, every CRC right."""
-    row = b"\x00" + bytes(rgb) * width
-    raw = row * height
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
 
 
 SVG = (

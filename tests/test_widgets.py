@@ -14,6 +14,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import llm_models
 import pytest
+from images import tiny_png
 
 from activemirror_jupyter.core.errors import ResponderError
 from activemirror_jupyter.core.markup import escape
@@ -444,22 +445,6 @@ def test_chat_redraws_after_a_cell_that_sends(mirror: ActiveMirror) -> None:
 
 
 # ------------------------------------------------------------------------------ the research record
-
-
-def tiny_png() -> bytes:
-    """A real 1x1 PNG (the panels show only images whose bytes are one)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 PNG = tiny_png()

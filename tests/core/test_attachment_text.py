@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import struct
-import zlib
 
 import pytest
+from images import tiny_png
 
 from activemirror_jupyter import ActiveMirror, import_session
 from activemirror_jupyter.core.errors import InvalidImportError
@@ -26,20 +25,6 @@ TABLE = (
 )
 TABLE_TEXT = "city rain_mm Oslo 763 Bergen & Voss 2250"
 MARKUP_WORDS = ["td", "tr", "class", "dataframe", "border", "teal", "xylophone", "zeppelin", "nbsp"]
-
-
-def tiny_png() -> bytes:
-    """A real 1x1 PNG (reports show only images whose bytes are one)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def send_table(mirror: ActiveMirror, mime: str = "text/html", title: str = "Rain") -> str:
